@@ -1,0 +1,13 @@
+// Package proc is taskvisor's operating-system layer: it starts a command in
+// its own process group, waits for it without an OS thread per child, signals
+// the whole group, captures its output into a bounded buffer and receives its
+// sd_notify datagrams. It knows nothing of actors: callers get callbacks, run on
+// proc's own goroutines, and turn them into messages.
+//
+// Safety rules that every function here keeps:
+//   - a signal goes to the process group only while the group leader is not yet
+//     reaped, so the group id cannot have been recycled (DESIGN.md §3);
+//   - exactly one goroutine reaps a child, through its pidfd, never wait4(-1);
+//   - when the leader ends, whatever it left in its process group is killed with
+//     SIGKILL before the leader is reaped, so a task leaves no orphans behind.
+package proc
