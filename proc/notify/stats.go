@@ -1,0 +1,19 @@
+package notify
+
+// Stats counts a Listener's datagrams. Every datagram read from the socket
+// is Received and then ends up in exactly one of the other three counters,
+// so Received == Delivered + Malformed + Foreign once a batch is done.
+type Stats struct {
+	// Received counts every datagram read from the socket.
+	Received uint64
+	// Malformed counts datagrams from a trusted sender that were dropped
+	// because Parse rejected them, or because the kernel truncated them or
+	// their control data (too large, or too many descriptors).
+	Malformed uint64
+	// Foreign counts datagrams dropped because they carried no credentials
+	// or their sender failed the trust check. Their content is not parsed,
+	// so that an outsider cannot move the Malformed count.
+	Foreign uint64
+	// Delivered counts datagrams passed to the handler.
+	Delivered uint64
+}
