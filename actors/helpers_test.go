@@ -1,0 +1,197 @@
+package actors_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/taskvisor/taskvisor/actors"
+	"github.com/taskvisor/taskvisor/actors/probe"
+)
+
+// wait is the generous bound of every expectation: the machines are shared
+// and noisy, and a passing test never waits for it.
+const wait = 15 * time.Second
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// harness is a runtime in a quiet actor system with a probe subscribed to
+// its task events. Cleanup shuts the runtime down and checks that no child
+// process of the test survived it.
+type harness struct {
+	t  *testing.T
+	rt *actors.Runtime
+	p  *probe.Probe
+}
+
+func newHarness(t *testing.T, catalogue actors.Catalogue) *harness {
+	t.Helper()
+	system := probe.NewSystem(t)
+	p := probe.New(t, system)
+	p.SubscribeEvents(func(e any) bool { _, ok := e.(actors.TaskEvent); return ok })
+	rt, err := actors.New(actors.Config{System: system, Catalogue: catalogue})
+	if err != nil {
+		t.Fatalf("new runtime: %v", err)
+	}
+	h := &harness{t: t, rt: rt, p: p}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		if _, err := rt.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if left := childProcesses(); len(left) > 0 {
+			t.Errorf("processes left after shutdown: %v", left)
+			for _, pid := range left {
+				_ = killPid(pid)
+			}
+		}
+	})
+	return h
+}
+
+func (h *harness) ctx() context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	h.t.Cleanup(cancel)
+	return ctx
+}
+
+// startSpec starts a task and fails the test when the start is refused.
+func (h *harness) startSpec(spec actors.TaskSpec) int {
+	h.t.Helper()
+	id, err := h.rt.StartSpec(h.ctx(), spec)
+	if err != nil {
+		h.t.Fatalf("start %s: %v", spec.Name, err)
+	}
+	return id
+}
+
+// expect waits for an event of task id in the given state.
+func (h *harness) expect(id int, state actors.State) actors.TaskEvent {
+	h.t.Helper()
+	return probe.ExpectEvent(h.p, func(e actors.TaskEvent) bool { return e.ID == id && e.State == state }, wait)
+}
+
+// expectWhere waits for an event of task id that matches.
+func (h *harness) expectWhere(id int, match func(actors.TaskEvent) bool) actors.TaskEvent {
+	h.t.Helper()
+	return probe.ExpectEvent(h.p, func(e actors.TaskEvent) bool { return e.ID == id && match(e) }, wait)
+}
+
+// waitOutput waits until task id has printed a line equal to text: a
+// script's way to say that its traps are set.
+func (h *harness) waitOutput(id int, text string) {
+	h.t.Helper()
+	eventually(h.t, fmt.Sprintf("task %d to print %q", id, text), func() bool {
+		lines, _ := h.rt.Output(h.ctx(), id)
+		for _, l := range lines {
+			if l.Text == text {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// stubbornScript ignores SIGTERM, says so, and runs until SIGKILL.
+const stubbornScript = "trap '' TERM; echo ready; while :; do sleep 1; done"
+
+func shell(name, script string) actors.TaskSpec {
+	return actors.TaskSpec{Name: name, Command: script}
+}
+
+// procStat returns the ppid and pgrp of pid from /proc, ok false when pid is gone.
+func procStat(pid int) (ppid, pgrp int, state byte, ok bool) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, 0, 0, false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, 0, 0, false
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 3 {
+		return 0, 0, 0, false
+	}
+	ppid, _ = strconv.Atoi(f[1])
+	pgrp, _ = strconv.Atoi(f[2])
+	return ppid, pgrp, f[0][0], true
+}
+
+func allPids() []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// childProcesses lists the test process's children that are not zombies
+// about to be reaped by somebody else.
+func childProcesses() []int {
+	var out []int
+	self := os.Getpid()
+	for _, pid := range allPids() {
+		if ppid, _, _, ok := procStat(pid); ok && ppid == self {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// groupMembers lists the processes of process group pgid, zombies included.
+func groupMembers(pgid int) []int {
+	var out []int
+	for _, pid := range allPids() {
+		if _, pgrp, _, ok := procStat(pid); ok && pgrp == pgid {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// eventually polls cond until it holds or wait runs out.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", wait, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func killPid(pid int) error {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return err
+	}
+	return p.Kill()
+}
+
+// haveSystemdNotify reports whether the real sd_notify client is installed.
+func haveSystemdNotify(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("systemd-notify"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("systemd-notify is required in CI (.ci/run installs it): %v", err)
+		}
+		t.Skipf("systemd-notify is not installed (apt-get install systemd): %v", err)
+	}
+}

@@ -1,0 +1,93 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/taskvisor/taskvisor/proc"
+)
+
+// Commands, sent to the runtime supervisor (Runtime.PID) with Request or
+// RequestFuture; each gets a reply.
+
+// Start starts a task from a catalogue template (by key or name) or from a
+// spec. Exactly one of Template and Spec is set. The reply is a Reply whose ID
+// is the new task's; a process that then fails to start ends the task
+// `failed`, told by an event.
+type Start struct {
+	Template string
+	Spec     *TaskSpec
+}
+
+// Cancel stops a task gracefully: its stop signal and SIGCONT to its process
+// group, then SIGKILL when its grace period runs out. Reply: Reply.
+type Cancel struct{ ID int }
+
+// Kill sends SIGKILL to a task's process group now. Reply: Reply.
+type Kill struct{ ID int }
+
+// Restart kills a task's process group and starts a new process under the
+// same ID; a task that has ended is started again. Reply: Reply.
+type Restart struct{ ID int }
+
+// List asks for the latest event of every task. Reply: TaskList.
+type List struct{}
+
+// GetOutput asks for a task's last output lines. Reply: OutputReply.
+type GetOutput struct{ ID int }
+
+// Shutdown stops every task, with escalation, then the supervisor itself.
+// With Kill set, every task gets SIGKILL at once, also during a shutdown
+// already under way. Reply: TaskList with how each task ended, once all have.
+type Shutdown struct{ Kill bool }
+
+// Reply answers Start, Cancel, Kill and Restart: Err is nil when the command
+// was accepted.
+type Reply struct {
+	ID  int
+	Err error
+}
+
+// TaskList answers List and Shutdown: the latest event of each task, by ID.
+type TaskList struct {
+	Tasks []TaskEvent
+}
+
+// OutputReply answers GetOutput.
+type OutputReply struct {
+	ID    int
+	Lines []proc.Line
+	Err   error
+}
+
+// Errors in replies; test with errors.Is.
+var (
+	// ErrUnknownTask: no task has that ID.
+	ErrUnknownTask = errors.New("no such task")
+	// ErrUnknownTemplate: the catalogue has no template of that key or name.
+	ErrUnknownTemplate = errors.New("no such template")
+	// ErrWrongState: the task is in a state in which the command makes no sense.
+	ErrWrongState = errors.New("wrong state")
+	// ErrShuttingDown: the runtime is shutting down and starts nothing new.
+	ErrShuttingDown = errors.New("shutting down")
+)
+
+// StateError says that a command does not fit the task's state.
+type StateError struct {
+	Op    string
+	ID    int
+	State State
+}
+
+func (e *StateError) Error() string {
+	switch {
+	case e.State == StateStopping:
+		return fmt.Sprintf("%s task %d: it is already stopping", e.Op, e.ID)
+	case e.State.Ended():
+		return fmt.Sprintf("%s task %d: it has already ended (%s)", e.Op, e.ID, e.State)
+	}
+	return fmt.Sprintf("%s task %d: not possible while it is %s", e.Op, e.ID, e.State)
+}
+
+// Is makes errors.Is(err, ErrWrongState) true.
+func (e *StateError) Is(target error) bool { return target == ErrWrongState }

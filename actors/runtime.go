@@ -1,0 +1,311 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/taskvisor/taskvisor/proc"
+	"github.com/taskvisor/taskvisor/proc/notify"
+)
+
+// DefaultRequestTimeout bounds a command's round trip when its context has no
+// deadline.
+const DefaultRequestTimeout = 10 * time.Second
+
+// Config configures a Runtime. The zero value is usable: a new quiet actor
+// system, an empty catalogue, the wall clock.
+type Config struct {
+	// System is the actor system to host the runtime in. Nil: a new one,
+	// created with NewSystem(LogOutput) and shut down by Shutdown. A system
+	// passed in is left running by Shutdown.
+	System *actor.ActorSystem
+	// LogOutput receives protoactor's own log when System is nil. Nil: the
+	// log is discarded. It never goes to the terminal by default, where it
+	// would tear a full-screen UI.
+	LogOutput io.Writer
+	// Catalogue holds the templates that Start finds by key or name.
+	Catalogue Catalogue
+	// Clock is the time source of the timing rules. Nil: the wall clock.
+	Clock Clock
+	// Name names the supervisor actor. Empty: "taskvisor". Two runtimes in one
+	// actor system need different names.
+	Name string
+}
+
+// NewSystem returns an actor system whose own log goes to w, or nowhere when
+// w is nil, never to the terminal.
+func NewSystem(w io.Writer) *actor.ActorSystem {
+	var h slog.Handler = slog.DiscardHandler
+	if w != nil {
+		h = slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo})
+	}
+	logger := slog.New(h)
+	return actor.NewActorSystem(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }),
+		actor.WithDeadLetterThrottleInterval(100*time.Millisecond),
+	)
+}
+
+// Runtime runs tasks under a supervisor actor. Its methods are safe for
+// concurrent use; each sends one command and waits for the reply.
+type Runtime struct {
+	system    *actor.ActorSystem
+	ownSystem bool
+	pid       *actor.PID
+	env       *runtimeEnv
+	done      chan struct{} // closed when the supervisor has stopped
+
+	shutdownOnce sync.Once
+	final        []TaskEvent
+	shutdownErr  error
+}
+
+// New starts a runtime: its supervisor actor, and the private directory that
+// holds the tasks' sd_notify sockets.
+func New(cfg Config) (*Runtime, error) {
+	if err := cfg.Catalogue.Validate(); err != nil {
+		return nil, fmt.Errorf("catalogue: %w", err)
+	}
+	r := &Runtime{system: cfg.System, done: make(chan struct{})}
+	if r.system == nil {
+		r.system, r.ownSystem = NewSystem(cfg.LogOutput), true
+	}
+	clock := cfg.Clock
+	if clock == nil {
+		clock = newRealClock(r.system)
+	}
+	r.env = &runtimeEnv{catalogue: cfg.Catalogue, clock: clock}
+	if runtime.GOOS == "linux" {
+		dir, err := notify.NewDir()
+		if err != nil {
+			r.closeOwnSystem()
+			return nil, fmt.Errorf("create the notify socket directory: %w", err)
+		}
+		r.env.notifyDir = dir
+	}
+	name := cfg.Name
+	if name == "" {
+		name = "taskvisor"
+	}
+	env, done := r.env, r.done
+	props := actor.PropsFromProducer(func() actor.Actor { return newRuntimeSupervisor(env) },
+		actor.WithReceiverMiddleware(closeOnStopped(done)))
+	pid, err := r.system.Root.SpawnNamed(props, name)
+	if err != nil {
+		r.removeNotifyDir()
+		r.closeOwnSystem()
+		return nil, fmt.Errorf("spawn the runtime supervisor %q: %w", name, err)
+	}
+	r.pid = pid
+	return r, nil
+}
+
+// closeOnStopped closes done when the actor has stopped, so that Shutdown can
+// wait for it without StopFuture's fixed 10 s timeout.
+func closeOnStopped(done chan struct{}) actor.ReceiverMiddleware {
+	return func(next actor.ReceiverFunc) actor.ReceiverFunc {
+		return func(ctx actor.ReceiverContext, env *actor.MessageEnvelope) {
+			next(ctx, env)
+			if _, ok := env.Message.(*actor.Stopped); ok {
+				close(done)
+			}
+		}
+	}
+}
+
+// System returns the actor system that hosts the runtime.
+func (r *Runtime) System() *actor.ActorSystem { return r.system }
+
+// PID returns the supervisor actor, to which the commands of messages.go can
+// be sent directly.
+func (r *Runtime) PID() *actor.PID { return r.pid }
+
+// Catalogue returns the templates that Start knows.
+func (r *Runtime) Catalogue() Catalogue { return r.env.catalogue }
+
+// Start starts a task from the catalogue template with the given key or name
+// and returns its ID.
+func (r *Runtime) Start(ctx context.Context, keyOrName string) (int, error) {
+	return r.startReply(ctx, Start{Template: keyOrName})
+}
+
+// StartSpec starts a task defined by spec and returns its ID.
+func (r *Runtime) StartSpec(ctx context.Context, spec TaskSpec) (int, error) {
+	return r.startReply(ctx, Start{Spec: &spec})
+}
+
+func (r *Runtime) startReply(ctx context.Context, m Start) (int, error) {
+	res, err := request[Reply](ctx, r, m)
+	if err != nil {
+		return 0, err
+	}
+	return res.ID, res.Err
+}
+
+// Cancel stops task id gracefully: its stop signal, then SIGKILL when its
+// grace period runs out.
+func (r *Runtime) Cancel(ctx context.Context, id int) error { return r.command(ctx, Cancel{ID: id}) }
+
+// Kill sends SIGKILL to task id's process group.
+func (r *Runtime) Kill(ctx context.Context, id int) error { return r.command(ctx, Kill{ID: id}) }
+
+// Restart kills task id's process group and starts a new process under the
+// same ID.
+func (r *Runtime) Restart(ctx context.Context, id int) error { return r.command(ctx, Restart{ID: id}) }
+
+func (r *Runtime) command(ctx context.Context, m any) error {
+	res, err := request[Reply](ctx, r, m)
+	if err != nil {
+		return err
+	}
+	return res.Err
+}
+
+// List returns the latest event of every task, by ID.
+func (r *Runtime) List(ctx context.Context) ([]TaskEvent, error) {
+	res, err := request[TaskList](ctx, r, List{})
+	return res.Tasks, err
+}
+
+// Output returns the last output lines of task id, oldest first.
+func (r *Runtime) Output(ctx context.Context, id int) ([]proc.Line, error) {
+	res, err := request[OutputReply](ctx, r, GetOutput{ID: id})
+	if err != nil {
+		return nil, err
+	}
+	return res.Lines, res.Err
+}
+
+// ErrStopped is returned by commands sent after the runtime has shut down.
+var ErrStopped = errors.New("taskvisor runtime has stopped")
+
+// request sends m to the supervisor and waits for a reply of type T, for as
+// long as ctx allows (DefaultRequestTimeout when it has no deadline).
+func request[T any](ctx context.Context, r *Runtime, m any) (T, error) {
+	var zero T
+	select {
+	case <-r.done:
+		return zero, ErrStopped
+	default:
+	}
+	timeout := DefaultRequestTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	if err := ctx.Err(); err != nil || timeout <= 0 {
+		return zero, fmt.Errorf("%T: %w", m, context.DeadlineExceeded)
+	}
+	res, err := r.system.Root.RequestFuture(r.pid, m, timeout).Result()
+	if err != nil {
+		return zero, fmt.Errorf("%T: %w", m, err)
+	}
+	v, ok := res.(T)
+	if !ok {
+		return zero, fmt.Errorf("%T: unexpected reply %T", m, res)
+	}
+	return v, nil
+}
+
+// Subscribe calls handler with every TaskEvent, in order per task, on an
+// actor of its own, so that a slow handler never slows the tasks. The
+// returned function unsubscribes and returns once the events already queued
+// have been handled.
+func (r *Runtime) Subscribe(handler func(TaskEvent)) (unsubscribe func()) {
+	return SubscribeEvents(r.system, handler)
+}
+
+// SubscribeEvents is Runtime.Subscribe for any actor system, for programs
+// that watch a runtime they do not hold.
+func SubscribeEvents(system *actor.ActorSystem, handler func(TaskEvent)) (unsubscribe func()) {
+	fwd := system.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		if ev, ok := ctx.Message().(TaskEvent); ok {
+			handler(ev)
+		}
+	}))
+	// The EventStream calls this on the publisher's goroutine: forward only,
+	// and filter here, not with SubscribeWithPredicate (DESIGN.md §5).
+	sub := system.EventStream.Subscribe(func(evt any) {
+		if ev, ok := evt.(TaskEvent); ok {
+			system.Root.Send(fwd, ev)
+		}
+	})
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			system.EventStream.Unsubscribe(sub)
+			_ = system.Root.PoisonFuture(fwd).Wait()
+		})
+	}
+}
+
+// Shutdown stops every task with escalation (stop signal, then SIGKILL after
+// its grace), waits until all have ended, stops the supervisor and removes the
+// notify directory; an actor system created by New is shut down too. If ctx
+// ends first, the tasks still running get SIGKILL at once. It returns the
+// final event of each task. Calling it again returns the same result.
+func (r *Runtime) Shutdown(ctx context.Context) ([]TaskEvent, error) {
+	r.shutdownOnce.Do(func() { r.final, r.shutdownErr = r.shutdown(ctx) })
+	return r.final, r.shutdownErr
+}
+
+func (r *Runtime) shutdown(ctx context.Context) ([]TaskEvent, error) {
+	defer r.closeOwnSystem()
+	defer r.removeNotifyDir()
+
+	result := make(chan TaskList, 2)
+	waiter := r.system.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		if l, ok := c.Message().(TaskList); ok {
+			result <- l
+		}
+	}))
+	defer r.system.Root.Stop(waiter)
+	r.system.Root.RequestWithCustomSender(r.pid, Shutdown{}, waiter)
+
+	var errs []error
+	var final TaskList
+	select {
+	case final = <-result:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("shutdown: %w: killing the tasks still running", ctx.Err()))
+		r.system.Root.Send(r.pid, Shutdown{Kill: true})
+		select {
+		case final = <-result:
+		case <-time.After(DefaultRequestTimeout):
+			errs = append(errs, errors.New("shutdown: tasks did not end after SIGKILL"))
+		}
+	}
+	select {
+	case <-r.done:
+	case <-time.After(DefaultRequestTimeout):
+		errs = append(errs, errors.New("shutdown: the supervisor did not stop"))
+	}
+	waited := make(chan struct{})
+	go func() { r.env.procs.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(DefaultRequestTimeout):
+		errs = append(errs, errors.New("shutdown: process goroutines did not end"))
+	}
+	return final.Tasks, errors.Join(errs...)
+}
+
+func (r *Runtime) removeNotifyDir() {
+	if r.env != nil && r.env.notifyDir != "" {
+		_ = os.RemoveAll(r.env.notifyDir)
+	}
+}
+
+func (r *Runtime) closeOwnSystem() {
+	if r.ownSystem {
+		r.system.Shutdown()
+	}
+}

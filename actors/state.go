@@ -1,0 +1,53 @@
+package actors
+
+// State is where a task is in its life. The names are part of the event
+// protocol (headless output, JSON) and never change.
+//
+//	starting -> running <-> stalled
+//	running|stalled -> stopping -> cancelled | killed
+//	running|stalled -> completed | failed
+//	failed|completed -> backoff -> starting
+//	backoff|failed -> gave-up
+type State string
+
+// The task states.
+const (
+	// StateStarting: a process is being started.
+	StateStarting State = "starting"
+	// StateRunning: the process runs.
+	StateRunning State = "running"
+	// StateStalled: the process runs but has reported no progress for its stall timeout.
+	StateStalled State = "stalled"
+	// StateStopping: a stop signal was sent and the process has not ended yet.
+	StateStopping State = "stopping"
+	// StateCancelled: the process ended after its stop signal, without SIGKILL.
+	StateCancelled State = "cancelled"
+	// StateKilled: the process ended by SIGKILL, asked for or sent when its grace ran out.
+	StateKilled State = "killed"
+	// StateCompleted: the process exited with code 0 on its own.
+	StateCompleted State = "completed"
+	// StateFailed: the process exited non-zero, was killed by an unexpected signal, or could not start.
+	StateFailed State = "failed"
+	// StateBackoff: the task waits before its next start, as its restart policy says.
+	StateBackoff State = "backoff"
+	// StateGaveUp: the task hit its restart limit and will not be started again.
+	StateGaveUp State = "gave-up"
+)
+
+// Ended reports whether a task in state s has no process and none is coming.
+func (s State) Ended() bool {
+	switch s {
+	case StateCancelled, StateKilled, StateCompleted, StateFailed, StateGaveUp:
+		return true
+	}
+	return false
+}
+
+// hasProcess reports whether a task in state s owns a live process.
+func (s State) hasProcess() bool {
+	switch s {
+	case StateRunning, StateStalled, StateStopping:
+		return true
+	}
+	return false
+}

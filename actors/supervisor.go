@@ -1,0 +1,192 @@
+package actors
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/taskvisor/taskvisor/proc"
+)
+
+// runtimeEnv is what the supervisor and its task actors share: settings fixed
+// at creation and the tracker of process goroutines. Nothing in it is mutated
+// by Receive except through the WaitGroup.
+type runtimeEnv struct {
+	catalogue Catalogue
+	clock     Clock
+	notifyDir string
+	// procs counts started processes whose goroutines have not ended yet, so
+	// that Shutdown can wait for the last of them.
+	procs sync.WaitGroup
+}
+
+// track registers p so that Shutdown waits until its goroutines have ended.
+func (env *runtimeEnv) track(p *proc.Process) {
+	env.procs.Add(1)
+	go func() {
+		<-p.Done()
+		env.procs.Done()
+	}()
+}
+
+// taskRef is the supervisor's view of one task.
+type taskRef struct {
+	pid    *actor.PID
+	last   TaskEvent
+	output *proc.Output
+}
+
+// runtimeSupervisor is the top of the tree. It numbers tasks, spawns a task
+// actor for each, routes commands to them, keeps the latest event of each for
+// List, and runs the shutdown. It must never fail: a top-level actor that
+// fails is restarted by protoactor and loses its children (DESIGN.md §5).
+type runtimeSupervisor struct {
+	env    *runtimeEnv
+	nextID int
+	tasks  map[int]*taskRef
+	order  []int
+
+	shuttingDown bool
+	killAll      bool
+	waiters      []*actor.PID
+}
+
+func newRuntimeSupervisor(env *runtimeEnv) *runtimeSupervisor {
+	return &runtimeSupervisor{env: env, tasks: map[int]*taskRef{}}
+}
+
+// Receive implements actor.Actor.
+func (s *runtimeSupervisor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case Start:
+		id, err := s.start(ctx, m)
+		respond(ctx, Reply{ID: id, Err: err})
+	case Cancel:
+		s.route(ctx, m.ID, "cancel")
+	case Kill:
+		s.route(ctx, m.ID, "kill")
+	case Restart:
+		if s.shuttingDown {
+			respond(ctx, Reply{ID: m.ID, Err: fmt.Errorf("restart task %d: %w", m.ID, ErrShuttingDown)})
+			return
+		}
+		s.route(ctx, m.ID, "restart")
+	case List:
+		respond(ctx, TaskList{Tasks: s.list()})
+	case GetOutput:
+		t, ok := s.tasks[m.ID]
+		if !ok {
+			respond(ctx, OutputReply{ID: m.ID, Err: fmt.Errorf("output of task %d: %w", m.ID, ErrUnknownTask)})
+			return
+		}
+		respond(ctx, OutputReply{ID: m.ID, Lines: t.output.Lines()})
+	case Shutdown:
+		s.shutdown(ctx, m)
+	case TaskEvent:
+		if t, ok := s.tasks[m.ID]; ok && ctx.Sender() != nil && ctx.Sender().Equal(t.pid) {
+			t.last = m
+		}
+		s.finishShutdownIfDone(ctx)
+	}
+}
+
+func (s *runtimeSupervisor) start(ctx actor.Context, m Start) (int, error) {
+	if s.shuttingDown {
+		return 0, fmt.Errorf("start: %w", ErrShuttingDown)
+	}
+	var spec TaskSpec
+	switch {
+	case m.Spec != nil && m.Template != "":
+		return 0, fmt.Errorf("start: give a template or a spec, not both")
+	case m.Spec != nil:
+		spec = *m.Spec
+	default:
+		t, ok := s.env.catalogue.Lookup(m.Template)
+		if !ok {
+			return 0, fmt.Errorf("start %q: %w (%s)", m.Template, ErrUnknownTemplate, s.env.catalogue.describe())
+		}
+		spec = t
+	}
+	if err := spec.Validate(); err != nil {
+		return 0, fmt.Errorf("start: %w", err)
+	}
+	spec.Argv = slices.Clone(spec.Argv)
+
+	s.nextID++
+	id := s.nextID
+	out := proc.NewOutput(spec.outputLines())
+	env := s.env
+	props := actor.PropsFromProducer(func() actor.Actor { return newTaskActor(env, id, spec, out) })
+	pid, err := ctx.SpawnNamed(props, "task-"+strconv.Itoa(id))
+	if err != nil {
+		s.nextID--
+		return 0, fmt.Errorf("start %s: %w", spec.Name, err)
+	}
+	s.tasks[id] = &taskRef{pid: pid, output: out, last: TaskEvent{ID: id, Name: spec.Name, Group: spec.Group, State: StateStarting, ExitCode: -1}}
+	s.order = append(s.order, id)
+	return id, nil
+}
+
+// route forwards a command to its task actor, which answers it: only the
+// task knows its state at the moment the command arrives.
+func (s *runtimeSupervisor) route(ctx actor.Context, id int, op string) {
+	t, ok := s.tasks[id]
+	if !ok {
+		respond(ctx, Reply{ID: id, Err: fmt.Errorf("%s task %d: %w", op, id, ErrUnknownTask)})
+		return
+	}
+	ctx.Forward(t.pid)
+}
+
+// respond answers the sender of the current message, if it has one: a command
+// sent with Send instead of Request gets no answer rather than a dead letter.
+func respond(ctx actor.Context, msg any) {
+	if ctx.Sender() != nil {
+		ctx.Respond(msg)
+	}
+}
+
+func (s *runtimeSupervisor) list() []TaskEvent {
+	out := make([]TaskEvent, 0, len(s.order))
+	for _, id := range s.order {
+		out = append(out, s.tasks[id].last)
+	}
+	return out
+}
+
+func (s *runtimeSupervisor) shutdown(ctx actor.Context, m Shutdown) {
+	if ctx.Sender() != nil {
+		s.waiters = append(s.waiters, ctx.Sender())
+	}
+	first := !s.shuttingDown
+	s.shuttingDown = true
+	if first || (m.Kill && !s.killAll) {
+		s.killAll = s.killAll || m.Kill
+		for _, id := range s.order {
+			ctx.Send(s.tasks[id].pid, stopForShutdown{kill: s.killAll})
+		}
+	}
+	s.finishShutdownIfDone(ctx)
+}
+
+// finishShutdownIfDone answers the shutdown's waiters and stops the
+// supervisor, and with it the task actors, once every task has ended.
+func (s *runtimeSupervisor) finishShutdownIfDone(ctx actor.Context) {
+	if !s.shuttingDown {
+		return
+	}
+	for _, t := range s.tasks {
+		if t.last.State.hasProcess() || t.last.State == StateStarting {
+			return
+		}
+	}
+	tasks := s.list()
+	for _, w := range s.waiters {
+		ctx.Send(w, TaskList{Tasks: tasks})
+	}
+	s.waiters = nil
+	ctx.Stop(ctx.Self())
+}

@@ -1,0 +1,278 @@
+// Package headless runs taskvisor without a terminal UI: commands arrive as
+// lines on an input stream and events leave as lines (or JSON objects) on an
+// output stream. It is a subscriber of the runtime's events like any other,
+// and talks to the runtime only through its commands.
+//
+// The protocol, one command a line:
+//
+//	start <key|name>   start a task from the catalogue
+//	cancel <id>        SIGTERM, then SIGKILL after the task's grace period
+//	kill <id>          SIGKILL to the task's process group now
+//	restart <id>       kill and start a new process under the same id
+//	list               print the current event of every task
+//	output <id>        print the task's last output lines
+//	help               print this list
+//	quit               stop every task with escalation and exit
+//
+// A bad command prints an error on the error stream and changes nothing.
+package headless
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/taskvisor/taskvisor/actors"
+	"github.com/taskvisor/taskvisor/proc"
+)
+
+// Options configures Run.
+type Options struct {
+	// In carries the commands. Run reads it on a goroutine that ends when In
+	// reaches EOF or fails; Run does not wait for it.
+	In io.Reader
+	// Out receives the events and the answers to list and output.
+	Out io.Writer
+	// Err receives errors about commands.
+	Err io.Writer
+	// JSON prints one JSON object per event instead of a line of text.
+	JSON bool
+	// Force, when it ends, turns a graceful shutdown into SIGKILL for every
+	// task still running (a second Ctrl-C). Nil: never.
+	Force context.Context
+}
+
+// Run serves commands until quit, EOF on In, or the end of ctx; then it shuts
+// the runtime down with escalation, prints how each task ended and returns.
+func Run(ctx context.Context, rt *actors.Runtime, opts Options) error {
+	p := &printer{out: opts.Out, json: opts.JSON}
+	unsubscribe := rt.Subscribe(p.event)
+
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(opts.In)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	serve(ctx, rt, p, opts.Err, lines)
+
+	force := opts.Force
+	if force == nil {
+		force = context.Background()
+	}
+	final, err := rt.Shutdown(force)
+	unsubscribe() // every event so far has been printed
+	p.summary(final)
+	return err
+}
+
+func serve(ctx context.Context, rt *actors.Runtime, p *printer, errOut io.Writer, lines <-chan string) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case line, ok := <-lines:
+			if !ok {
+				return
+			}
+			quit, err := execute(ctx, rt, p, line)
+			if err != nil {
+				fmt.Fprintf(errOut, "error: %v\n", err)
+			}
+			if quit {
+				return
+			}
+		}
+	}
+}
+
+const usage = `commands: start <key|name>, cancel <id>, kill <id>, restart <id>, list, output <id>, help, quit`
+
+// execute runs one command line; quit reports whether it was quit.
+func execute(ctx context.Context, rt *actors.Runtime, p *printer, line string) (quit bool, err error) {
+	fields := strings.Fields(line)
+	if len(fields) == 0 {
+		return false, nil
+	}
+	cmd, args := strings.ToLower(fields[0]), fields[1:]
+	switch cmd {
+	case "quit", "exit":
+		return true, expectArgs(cmd, args, 0)
+	case "help":
+		p.text(usage)
+		return false, expectArgs(cmd, args, 0)
+	case "list":
+		if err := expectArgs(cmd, args, 0); err != nil {
+			return false, err
+		}
+		tasks, err := rt.List(ctx)
+		if err != nil {
+			return false, err
+		}
+		p.list(tasks)
+		return false, nil
+	case "start":
+		if err := expectArgs(cmd, args, 1); err != nil {
+			return false, err
+		}
+		_, err := rt.Start(ctx, args[0])
+		return false, err
+	case "cancel", "kill", "restart", "output":
+		if err := expectArgs(cmd, args, 1); err != nil {
+			return false, err
+		}
+		id, err := strconv.Atoi(args[0])
+		if err != nil || id <= 0 {
+			return false, fmt.Errorf("%s: task id must be a positive number, not %q", cmd, args[0])
+		}
+		switch cmd {
+		case "cancel":
+			return false, rt.Cancel(ctx, id)
+		case "kill":
+			return false, rt.Kill(ctx, id)
+		case "restart":
+			return false, rt.Restart(ctx, id)
+		}
+		lines, err := rt.Output(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		p.output(id, lines)
+		return false, nil
+	}
+	return false, fmt.Errorf("unknown command %q (%s)", fields[0], usage)
+}
+
+func expectArgs(cmd string, args []string, n int) error {
+	if len(args) == n {
+		return nil
+	}
+	switch n {
+	case 0:
+		return fmt.Errorf("%s takes no argument, got %q", cmd, strings.Join(args, " "))
+	case 1:
+		if len(args) == 0 {
+			return fmt.Errorf("%s: missing argument", cmd)
+		}
+	}
+	return fmt.Errorf("%s takes %d argument(s), got %d: %q", cmd, n, len(args), strings.Join(args, " "))
+}
+
+// printer writes events and answers, one at a time.
+type printer struct {
+	mu   sync.Mutex
+	out  io.Writer
+	json bool
+}
+
+func (p *printer) event(ev actors.TaskEvent) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.writeEvent(ev)
+}
+
+func (p *printer) writeEvent(ev actors.TaskEvent) {
+	if p.json {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			b = []byte(fmt.Sprintf(`{"error":%q}`, err.Error()))
+		}
+		fmt.Fprintf(p.out, "%s\n", b)
+		return
+	}
+	fmt.Fprintln(p.out, ev.String())
+}
+
+func (p *printer) text(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.json {
+		b, _ := json.Marshal(map[string]string{"help": s})
+		fmt.Fprintf(p.out, "%s\n", b)
+		return
+	}
+	fmt.Fprintln(p.out, s)
+}
+
+func (p *printer) list(tasks []actors.TaskEvent) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(tasks) == 0 && !p.json {
+		fmt.Fprintln(p.out, "no tasks")
+	}
+	for _, ev := range tasks {
+		if p.json {
+			p.writeEvent(ev)
+			continue
+		}
+		fmt.Fprintf(p.out, "[Task %d] %s: %s", ev.ID, ev.Name, ev.State)
+		if ev.PID != 0 {
+			fmt.Fprintf(p.out, ", pid %d", ev.PID)
+		}
+		fmt.Fprintf(p.out, " - %s\n", ev.Message)
+	}
+}
+
+func (p *printer) output(id int, lines []proc.Line) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, l := range lines {
+		if p.json {
+			b, _ := json.Marshal(struct {
+				Task   int    `json:"task"`
+				Stream string `json:"stream"`
+				Text   string `json:"text"`
+			}{id, streamName(l.Stream), l.Text})
+			fmt.Fprintf(p.out, "%s\n", b)
+			continue
+		}
+		fmt.Fprintf(p.out, "[Task %d %s] %s\n", id, streamName(l.Stream), escape(l.Text))
+	}
+}
+
+// escape shows control characters and invalid UTF-8 of a task's output as Go
+// escapes, so that nothing a task writes reaches the terminal raw.
+func escape(s string) string {
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
+}
+
+func streamName(s proc.Stream) string {
+	if s == proc.Stderr {
+		return "stderr"
+	}
+	return "stdout"
+}
+
+// summary prints how each task ended, after the shutdown.
+func (p *printer) summary(tasks []actors.TaskEvent) {
+	if p.json {
+		return // the final state events have been printed already
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, ev := range tasks {
+		how := string(ev.State)
+		switch {
+		case ev.Signal != 0:
+			how += " (" + ev.SignalName() + ")"
+		case ev.ExitCode >= 0:
+			how += fmt.Sprintf(" (exit code %d)", ev.ExitCode)
+		case ev.Reason != "":
+			how += " (" + ev.Reason + ")"
+		}
+		fmt.Fprintf(p.out, "[Task %d] %s ended: %s\n", ev.ID, ev.Name, how)
+	}
+}
