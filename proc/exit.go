@@ -1,0 +1,62 @@
+package proc
+
+import (
+	"fmt"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Exit says how a process ended.
+type Exit struct {
+	// Code is the exit code, or -1 when the process was killed by a signal
+	// (or, with Signal 0, when its status could not be collected because
+	// something else in this program reaped it).
+	Code int
+	// Signal is the signal that killed the process, or 0.
+	Signal syscall.Signal
+	// CoreDumped says the signal left a core dump.
+	CoreDumped bool
+	// Started and Ended bound the process's run time.
+	Started, Ended time.Time
+}
+
+// Success reports whether the process exited by itself with code 0.
+func (e Exit) Success() bool { return e.Code == 0 && e.Signal == 0 }
+
+// RunTime is how long the process ran.
+func (e Exit) RunTime() time.Duration { return e.Ended.Sub(e.Started) }
+
+// String reads as "exit code 3", "killed by SIGKILL" or
+// "killed by SIGSEGV (core dumped)".
+func (e Exit) String() string {
+	switch {
+	case e.Signal != 0:
+		name := unix.SignalName(e.Signal)
+		if name == "" {
+			name = fmt.Sprintf("signal %d", int(e.Signal))
+		}
+		if e.CoreDumped {
+			return "killed by " + name + " (core dumped)"
+		}
+		return "killed by " + name
+	case e.Code < 0:
+		return "exit status unknown"
+	default:
+		return fmt.Sprintf("exit code %d", e.Code)
+	}
+}
+
+// exitFromStatus turns a wait status into an Exit.
+func exitFromStatus(ws unix.WaitStatus, started, ended time.Time) Exit {
+	e := Exit{Code: -1, Started: started, Ended: ended}
+	switch {
+	case ws.Exited():
+		e.Code = ws.ExitStatus()
+	case ws.Signaled():
+		e.Signal = ws.Signal()
+		e.CoreDumped = ws.CoreDump()
+	}
+	return e
+}

@@ -1,0 +1,182 @@
+package proc
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// startT starts spec and makes sure that, whatever the test does, its group is
+// killed and its goroutines have ended when the test is over.
+func startT(t testing.TB, spec Spec) *Process {
+	t.Helper()
+	p, err := Start(spec)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = p.Kill()
+		select {
+		case <-p.Done():
+		case <-time.After(10 * time.Second):
+			t.Errorf("pid %d: Done not closed 10s after Kill", p.Pid())
+		}
+	})
+	return p
+}
+
+// waitExited waits (generously) for the leader to be reaped.
+func waitExited(t testing.TB, p *Process, within time.Duration) Exit {
+	t.Helper()
+	select {
+	case <-p.Exited():
+	case <-time.After(within):
+		t.Fatalf("pid %d not reaped within %v", p.Pid(), within)
+	}
+	e, ok := p.Exit()
+	if !ok {
+		t.Fatal("Exited closed but Exit() says not reaped")
+	}
+	return e
+}
+
+// waitDone waits (generously) for every goroutine of p to end.
+func waitDone(t testing.TB, p *Process, within time.Duration) {
+	t.Helper()
+	select {
+	case <-p.Done():
+	case <-time.After(within):
+		t.Fatalf("pid %d: Done not closed within %v", p.Pid(), within)
+	}
+}
+
+// eventually polls cond every 10ms until it holds or within has passed.
+func eventually(within time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(within)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitLine waits until out holds a line for which match holds, and returns it.
+func waitLine(t testing.TB, out *Output, within time.Duration, match func(Line) bool) Line {
+	t.Helper()
+	var found Line
+	ok := eventually(within, func() bool {
+		for _, l := range out.Lines() {
+			if match(l) {
+				found = l
+				return true
+			}
+		}
+		return false
+	})
+	if !ok {
+		t.Fatalf("no matching line within %v; output: %q", within, texts(out.Lines()))
+	}
+	return found
+}
+
+func texts(lines []Line) []string {
+	s := make([]string, len(lines))
+	for i, l := range lines {
+		s[i] = l.Text
+	}
+	return s
+}
+
+// waitPidLine waits for the first stdout line and parses it as a pid.
+func waitPidLine(t testing.TB, out *Output) int {
+	t.Helper()
+	l := waitLine(t, out, 5*time.Second, func(l Line) bool { return l.Stream == Stdout })
+	pid, err := strconv.Atoi(strings.TrimSpace(l.Text))
+	if err != nil {
+		t.Fatalf("first line %q is not a pid", l.Text)
+	}
+	return pid
+}
+
+// procStat reads state, ppid and pgrp of pid from /proc.
+func procStat(pid int) (state byte, ppid, pgrp int, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, 0, false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0, 0, false
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 3 {
+		return 0, 0, 0, false
+	}
+	ppid, _ = strconv.Atoi(string(f[1]))
+	pgrp, _ = strconv.Atoi(string(f[2]))
+	return f[0][0], ppid, pgrp, true
+}
+
+// liveProcess reports whether pid exists and is not a zombie.
+func liveProcess(pid int) bool {
+	state, _, _, ok := procStat(pid)
+	return ok && state != 'Z' && state != 'X'
+}
+
+// groupMembers lists the live (not zombie) processes of group pgid.
+func groupMembers(pgid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if state, _, pgrp, ok := procStat(pid); ok && pgrp == pgid && state != 'Z' && state != 'X' {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// killEscapee kills pid, a process that left the test's process group, through
+// a pidfd, after checking that it still runs command comm.
+func killEscapee(t testing.TB, pid int, comm string) {
+	t.Helper()
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return // gone already
+	}
+	defer unix.Close(fd)
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+	if err != nil || strings.TrimSpace(string(b)) != comm {
+		return // not ours any more
+	}
+	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil && err != unix.ESRCH {
+		t.Errorf("kill escapee %d: %v", pid, err)
+	}
+}
+
+// countFDs counts this process's open descriptors.
+func countFDs(t testing.TB) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
+}

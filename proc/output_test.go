@@ -1,0 +1,217 @@
+package proc
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func addTexts(o *Output, texts ...string) {
+	for _, s := range texts {
+		o.add(Line{Stream: Stdout, Text: s})
+	}
+}
+
+func TestOutputRing(t *testing.T) {
+	o := NewOutput(3)
+	if got := o.Lines(); len(got) != 0 || o.Total() != 0 {
+		t.Fatalf("new Output has %v, total %d", got, o.Total())
+	}
+	addTexts(o, "1", "2")
+	if got := texts(o.Lines()); !slices.Equal(got, []string{"1", "2"}) {
+		t.Errorf("Lines = %q", got)
+	}
+	addTexts(o, "3", "4", "5")
+	if got := texts(o.Lines()); !slices.Equal(got, []string{"3", "4", "5"}) {
+		t.Errorf("Lines = %q, want the last 3, oldest first", got)
+	}
+	if got := o.Total(); got != 5 {
+		t.Errorf("Total = %d, want 5", got)
+	}
+	for n, want := range map[int][]string{0: {}, 1: {"5"}, 2: {"4", "5"}, 3: {"3", "4", "5"}, 10: {"3", "4", "5"}, -1: {"3", "4", "5"}} {
+		if got := texts(o.Last(n)); !slices.Equal(got, want) {
+			t.Errorf("Last(%d) = %q, want %q", n, got, want)
+		}
+	}
+	// A snapshot does not change with the buffer.
+	snap := o.Lines()
+	addTexts(o, "6")
+	if got := texts(snap); !slices.Equal(got, []string{"3", "4", "5"}) {
+		t.Errorf("snapshot changed to %q", got)
+	}
+}
+
+func TestOutputDefaultSize(t *testing.T) {
+	o := NewOutput(0)
+	for i := range 1500 {
+		addTexts(o, strconv.Itoa(i))
+	}
+	lines := o.Lines()
+	if len(lines) != DefaultMaxLines || lines[0].Text != "500" || lines[len(lines)-1].Text != "1499" {
+		t.Errorf("%d lines from %q to %q, want 1000 from 500 to 1499", len(lines), lines[0].Text, lines[len(lines)-1].Text)
+	}
+}
+
+func TestOutputConcurrent(t *testing.T) {
+	o := NewOutput(100)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 1000 {
+				o.add(Line{Text: fmt.Sprint(w, i)})
+				if i%100 == 0 {
+					_ = o.Lines()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if o.Total() != 4000 || len(o.Lines()) != 100 {
+		t.Errorf("Total %d, %d lines; want 4000, 100", o.Total(), len(o.Lines()))
+	}
+}
+
+// chunkReader returns its input in pieces of at most n bytes, as a pipe may.
+type chunkReader struct {
+	s string
+	n int
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if r.s == "" {
+		return 0, io.EOF
+	}
+	k := min(len(p), r.n, len(r.s))
+	copy(p, r.s[:k])
+	r.s = r.s[k:]
+	return k, nil
+}
+
+func TestReadStream(t *testing.T) {
+	long := strings.Repeat("a", MaxLineBytes)
+	tests := []struct {
+		name string
+		in   string
+		want []Line
+	}{
+		{"lines", "one\ntwo\n", []Line{{Text: "one"}, {Text: "two"}}},
+		{"empty lines", "\n\nx\n", []Line{{Text: ""}, {Text: ""}, {Text: "x"}}},
+		{"crlf", "dos\r\nmid\rdle\r\n\r\n", []Line{{Text: "dos"}, {Text: "mid\rdle"}, {Text: ""}}},
+		{"last line without newline", "a\nb", []Line{{Text: "a"}, {Text: "b"}}},
+		{"nothing", "", nil},
+		{"exactly MaxLineBytes", long + "\nnext\n", []Line{{Text: long}, {Text: "next"}}},
+		{"exactly MaxLineBytes crlf", long + "\r\nnext\n", []Line{{Text: long}, {Text: "next"}}},
+		{"one byte too long", long + "b\nnext\n", []Line{{Text: long, Cut: true}, {Text: "next"}}},
+		{"much too long", long + strings.Repeat("b", 3*MaxLineBytes+7) + "\nnext\n", []Line{{Text: long, Cut: true}, {Text: "next"}}},
+		{"too long at the end", long + strings.Repeat("b", 100), []Line{{Text: long, Cut: true}}},
+		{"cut inside a rune", strings.Repeat("a", MaxLineBytes-1) + "é tail\n",
+			[]Line{{Text: strings.Repeat("a", MaxLineBytes-1), Cut: true}}},
+	}
+	for _, tt := range tests {
+		for _, chunk := range []int{1 << 20, 4096, 7} {
+			if chunk == 7 && len(tt.in) > 1<<16 {
+				continue // slow and no different
+			}
+			o := NewOutput(10)
+			readStream(&chunkReader{s: tt.in, n: chunk}, o, Stderr)
+			got := o.Lines()
+			if len(got) != len(tt.want) {
+				t.Errorf("%s (chunks of %d): %d lines, want %d: %.40q", tt.name, chunk, len(got), len(tt.want), texts(got))
+				continue
+			}
+			for i, l := range got {
+				w := tt.want[i]
+				if l.Text != w.Text || l.Cut != w.Cut || l.Stream != Stderr || l.Time.IsZero() {
+					t.Errorf("%s (chunks of %d): line %d = {%.40q cut=%v %v}, want {%.40q cut=%v stderr}",
+						tt.name, chunk, i, l.Text, l.Cut, l.Stream, w.Text, w.Cut)
+				}
+			}
+		}
+	}
+}
+
+func TestReadStreamNilOutput(t *testing.T) {
+	r := &chunkReader{s: strings.Repeat("x\n", 100000), n: 1000}
+	readStream(r, nil, Stdout)
+	if r.s != "" {
+		t.Errorf("%d bytes left unread", len(r.s))
+	}
+}
+
+func TestOutputLineLimitFromProcess(t *testing.T) {
+	t.Parallel()
+	out := NewOutput(0)
+	p := startT(t, Spec{Argv: []string{"seq", "1", "1500"}, Output: out})
+	waitDone(t, p, 10*time.Second)
+	lines := out.Lines()
+	if len(lines) != 1000 || lines[0].Text != "501" || lines[999].Text != "1500" || out.Total() != 1500 {
+		t.Errorf("%d lines (%q..%q), total %d; want 1000 lines 501..1500, total 1500",
+			len(lines), lines[0].Text, lines[len(lines)-1].Text, out.Total())
+	}
+}
+
+// TestOutputMemoryBounded feeds 200 MB through the pipes at full speed, as
+// lines of 4 KB and as one endless line, and checks that the heap stays far
+// below the volume. Not parallel: it measures the heap.
+func TestOutputMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("200 MB of output")
+	}
+	const limit = 64 << 20
+	for _, c := range []struct {
+		name   string
+		shell  string
+		output *Output
+		lines  uint64 // at least
+	}{
+		{"4 KB lines", `head -c 200000000 /dev/zero | tr '\0' a | fold -w 4000`, NewOutput(0), 50000},
+		{"one endless line", `head -c 200000000 /dev/zero`, NewOutput(0), 1},
+		{"no Output", `head -c 200000000 /dev/zero`, nil, 0},
+	} {
+		runtime.GC()
+		var peak atomic.Uint64
+		stop := make(chan struct{})
+		var sampler sync.WaitGroup
+		sampler.Go(func() {
+			var ms runtime.MemStats
+			for {
+				runtime.ReadMemStats(&ms)
+				if ms.HeapAlloc > peak.Load() {
+					peak.Store(ms.HeapAlloc)
+				}
+				select {
+				case <-stop:
+					return
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+		})
+		p := startT(t, Spec{Shell: c.shell, Output: c.output})
+		e := waitExited(t, p, 60*time.Second)
+		waitDone(t, p, 10*time.Second)
+		close(stop)
+		sampler.Wait()
+		if !e.Success() {
+			t.Errorf("%s: %s", c.name, e)
+		}
+		if c.output != nil && c.output.Total() < c.lines {
+			t.Errorf("%s: %d lines, want at least %d", c.name, c.output.Total(), c.lines)
+		}
+		if c.name == "one endless line" {
+			if l := c.output.Lines(); len(l) != 1 || !l[0].Cut || len(l[0].Text) != MaxLineBytes {
+				t.Errorf("%s: want one cut line of MaxLineBytes, got %d lines", c.name, len(l))
+			}
+		}
+		if got := peak.Load(); got > limit {
+			t.Errorf("%s: heap peaked at %d MB for 200 MB of output, want under %d MB", c.name, got>>20, limit>>20)
+		}
+		t.Logf("%s: %s, heap peak %d MB", c.name, e.RunTime().Round(time.Millisecond), peak.Load()>>20)
+	}
+}
