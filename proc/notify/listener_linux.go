@@ -124,10 +124,11 @@ func (l *Listener) Path() string { return l.path }
 // The goroutine waits in the netpoller, not in a blocking system call, so a
 // thousand idle listeners cost no OS threads.
 //
-// For each datagram, in arrival order: every descriptor it carries is closed
-// (that releases a BARRIER=1 sender); if it has no credentials, or trust
-// rejects the sender's pid, it is dropped as Foreign; if it does not parse
-// it is dropped as Malformed; otherwise handle receives it with Sender set.
+// For each datagram, in arrival order: if it has no credentials, or trust
+// rejects the sender's pid, it is dropped as Foreign; every descriptor it
+// carries is then closed, whoever sent it (that releases a BARRIER=1
+// sender); if it does not parse it is dropped as Malformed; otherwise handle
+// receives it with Sender set.
 // A nil trust accepts every sender; a nil handle discards messages.
 //
 // trust and handle run on the Serve goroutine or on a goroutine calling
@@ -204,8 +205,16 @@ func (l *Listener) batch(fd int) {
 // dispatch handles one received datagram. mu is held.
 func (l *Listener) dispatch(data, oob []byte, flags int) {
 	l.received.Add(1)
-	pid, cerr := takeControl(oob)
-	if pid <= 0 || (l.trust != nil && !l.trust(pid)) {
+	pid, fds, cerr := readControl(oob)
+	trusted := pid > 0 && (l.trust == nil || l.trust(pid))
+	// The descriptors are closed only after trust has run: a BARRIER=1
+	// sender waits for that, so it is still alive while trust looks it up
+	// and its pid cannot have been reused. Still before the handler, so that
+	// a slow handler does not hold the sender up.
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
+	if !trusted {
 		l.foreign.Add(1)
 		return
 	}
@@ -225,18 +234,19 @@ func (l *Listener) dispatch(data, oob []byte, flags int) {
 	}
 }
 
-// takeControl closes every descriptor passed in oob and returns the sender's
-// pid from SCM_CREDENTIALS, 0 when there is none (or the sender lives in a pid
-// namespace we cannot see, where the kernel reports 0).
+// readControl returns the sender's pid from SCM_CREDENTIALS, 0 when there is
+// none (or the sender lives in a pid namespace we cannot see, where the
+// kernel reports 0), and every descriptor passed with SCM_RIGHTS, for the
+// caller to close.
 //
 // The kernel writes well-formed headers even when it truncates (MSG_CTRUNC),
 // so a parse error should never happen; if it did, the integers in the buffer
 // could not be told from our own descriptors and are better leaked than
 // closed at a guess.
-func takeControl(oob []byte) (pid int, err error) {
+func readControl(oob []byte) (pid int, fds []int, err error) {
 	msgs, err := unix.ParseSocketControlMessage(oob)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	for i := range msgs {
 		m := &msgs[i]
@@ -245,12 +255,10 @@ func takeControl(oob []byte) (pid int, err error) {
 		}
 		switch m.Header.Type {
 		case unix.SCM_RIGHTS:
-			fds, ferr := unix.ParseUnixRights(m)
-			for _, fd := range fds {
-				unix.Close(fd)
-			}
-			if ferr != nil {
-				err = ferr
+			rights, rerr := unix.ParseUnixRights(m)
+			fds = append(fds, rights...)
+			if rerr != nil {
+				err = rerr
 			}
 		case unix.SCM_CREDENTIALS:
 			if cred, cerr := unix.ParseUnixCredentials(m); cerr == nil {
@@ -260,7 +268,7 @@ func takeControl(oob []byte) (pid int, err error) {
 			}
 		}
 	}
-	return pid, err
+	return pid, fds, err
 }
 
 // Close stops the Serve goroutine and waits for it, closes the socket and

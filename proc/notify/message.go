@@ -68,6 +68,14 @@ type Progress struct {
 // 64 KiB datagram does not become a 64 KiB log line.
 const maxQuoted = 64
 
+// show shortens a value that an error repeats, for the reason of maxQuoted.
+func show(v []byte) string {
+	if len(v) > maxQuoted/2 {
+		return string(v[:maxQuoted/2]) + "..."
+	}
+	return string(v)
+}
+
 // lineError names the offending line (1-based) and what is wrong with it.
 func lineError(n int, line []byte, format string, args ...any) error {
 	q := line
@@ -199,11 +207,11 @@ func flag(dst *bool, key string, value []byte) error {
 // count a task means to send.
 func parseUint(v []byte, bits int) (uint64, error) {
 	if !isDigits(v) {
-		return 0, fmt.Errorf("%q is not a decimal number", v)
+		return 0, fmt.Errorf("%q is not a decimal number", show(v))
 	}
 	n, err := strconv.ParseUint(string(v), 10, bits)
 	if err != nil {
-		return 0, fmt.Errorf("%s out of range", v)
+		return 0, fmt.Errorf("%s out of range", show(v))
 	}
 	return n, nil
 }
@@ -256,19 +264,19 @@ func parseProgress(v []byte) (Progress, error) {
 	if p, ok := bytes.CutSuffix(v, []byte{'%'}); ok {
 		f, ok := parseDecimal(p)
 		if !ok {
-			return Progress{}, fmt.Errorf("%q is not a percentage", v)
+			return Progress{}, fmt.Errorf("%q is not a percentage", show(v))
 		}
 		if f > 100 {
-			return Progress{}, fmt.Errorf("%s beyond 100%%", v)
+			return Progress{}, fmt.Errorf("%s beyond 100%%", show(v))
 		}
 		return Progress{Fraction: f / 100}, nil
 	}
 	f, ok := parseDecimal(v)
 	if !ok {
-		return Progress{}, fmt.Errorf("%q is not a fraction, a percentage or step/steps", v)
+		return Progress{}, fmt.Errorf("%q is not a fraction, a percentage or step/steps", show(v))
 	}
 	if f > 1 {
-		return Progress{}, fmt.Errorf("fraction %s beyond 1", v)
+		return Progress{}, fmt.Errorf("fraction %s beyond 1", show(v))
 	}
 	return Progress{Fraction: f}, nil
 }
