@@ -37,8 +37,15 @@ func (p *Probe) SubscribeEvents(filter func(event any) bool) {
 		p.system.Root.Send(p.pid, forwardedEvent{event: event})
 	})
 	p.mu.Lock()
-	p.subs = append(p.subs, sub)
+	cleanedUp := p.cleanedUp
+	if !cleanedUp {
+		p.subs = append(p.subs, sub)
+	}
 	p.mu.Unlock()
+	if cleanedUp {
+		p.system.EventStream.Unsubscribe(sub)
+		p.t.Fatalf("probe: SubscribeEvents after the probe's cleanup")
+	}
 }
 
 // ExpectEvent waits up to timeout for an event of type T for which match

@@ -41,6 +41,8 @@ type Probe struct {
 	// FishFor, FishForMsg or ExpectEvent.
 	lastSender *actor.PID
 	subs       []*eventstream.Subscription
+	// cleanedUp is set by cleanup: later subscriptions would never end.
+	cleanedUp bool
 }
 
 // received is one recorded message and the sender it came with (nil for
@@ -132,6 +134,7 @@ func (p *Probe) cleanup() {
 	p.mu.Lock()
 	subs := p.subs
 	p.subs = nil
+	p.cleanedUp = true
 	p.mu.Unlock()
 	for _, sub := range subs {
 		p.system.EventStream.Unsubscribe(sub)
