@@ -1,3 +1,5 @@
+//go:build linux
+
 package proc
 
 import (
@@ -364,9 +366,14 @@ func TestNoDescriptorLeak(t *testing.T) {
 	// Not parallel: it counts this process's descriptors.
 	warm := startT(t, Spec{Argv: []string{"true"}})
 	waitDone(t, warm, 5*time.Second)
+	dir := notifyDir(t)
 	before := countFDs(t)
 	for i := range 50 {
-		p, err := Start(Spec{Argv: []string{"sleep", "100"}, Output: NewOutput(10)})
+		spec := Spec{Argv: []string{"sleep", "100"}, Output: NewOutput(10)}
+		if i%2 == 0 {
+			spec.NotifyDir = dir
+		}
+		p, err := Start(spec)
 		if err != nil {
 			t.Fatalf("cycle %d: %v", i, err)
 		}
@@ -377,12 +384,61 @@ func TestNoDescriptorLeak(t *testing.T) {
 		{Argv: []string{"nope-no-such-command"}},
 		{Argv: []string{"true"}, Dir: "/nonexistent-dir"},
 		{Argv: []string{"/etc/hostname"}},
+		{Argv: []string{"nope-no-such-command"}, NotifyDir: dir},
+		{Argv: []string{"true"}, NotifyDir: "/nonexistent-dir"},
 	} {
 		if _, err := Start(spec); err == nil {
 			t.Fatalf("Start(%v) succeeded", spec.Argv)
 		}
 	}
 	if after := countFDs(t); after != before {
-		t.Errorf("%d descriptors before, %d after 50 start/kill cycles and 3 failed starts", before, after)
+		t.Errorf("%d descriptors before, %d after 50 start/kill cycles and 5 failed starts", before, after)
 	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("%d notify sockets left in %s", len(left), dir)
+	}
+}
+
+// TestWaitingCostsNoThread checks the point of the pidfd waiter: processes
+// waited for through the netpoller hold no OS thread each. Not parallel: it
+// counts this process's threads.
+func TestWaitingCostsNoThread(t *testing.T) {
+	const n = 200
+	before := countThreads(t)
+	procs := make([]*Process, n)
+	for i := range procs {
+		procs[i] = startT(t, Spec{Argv: []string{"sleep", "100"}})
+	}
+	time.Sleep(100 * time.Millisecond) // let every waiter park
+	during := countThreads(t)
+	for _, p := range procs {
+		_ = p.Kill()
+	}
+	for _, p := range procs {
+		waitDone(t, p, 10*time.Second)
+	}
+	// A thread per child would add n; allow plenty for the runtime's own.
+	if during-before > 20 {
+		t.Errorf("%d threads before, %d with %d waiting processes", before, during, n)
+	}
+	t.Logf("%d threads before, %d with %d waiting processes", before, during, n)
+}
+
+func countThreads(t testing.TB) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no Threads: in /proc/self/status")
+	return 0
 }
