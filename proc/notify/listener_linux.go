@@ -25,6 +25,18 @@ const maxDatagram = 64 << 10
 // control data of a well-formed datagram.
 const maxFDs = 253
 
+// oobSize holds the sender's credentials and maxFDs descriptors.
+var oobSize = unix.CmsgSpace(unix.SizeofUcred) + unix.CmsgSpace(4*maxFDs)
+
+// recvBuffers are what one batch receives into. They are pooled rather than
+// owned by each Listener because a batch needs them only briefly, and a
+// thousand idle tasks should not hold 65 MB of buffers.
+type recvBuffers struct{ data, oob []byte }
+
+var recvPool = sync.Pool{New: func() any {
+	return &recvBuffers{data: make([]byte, maxDatagram), oob: make([]byte, oobSize)}
+}}
+
 // Listener receives the sd_notify datagrams of one task on a unixgram socket.
 //
 // Datagrams queue in the kernel from Listen on, until Serve starts reading.
@@ -47,8 +59,7 @@ type Listener struct {
 	trust   func(pid int) bool
 	handle  func(Message)
 	done    chan struct{} // closed when the Serve goroutine ends; nil before Serve
-	buf     []byte
-	oob     []byte
+	oobLen  int           // how much of the pooled oob buffer to offer; tests shrink it
 	serving bool
 
 	// closing is set first thing by Close; a batch checks it between
@@ -111,8 +122,7 @@ func Listen(path string) (*Listener, error) {
 	if l.raw, err = l.conn.SyscallConn(); err != nil {
 		return fail(err)
 	}
-	l.buf = make([]byte, maxDatagram)
-	l.oob = make([]byte, unix.CmsgSpace(unix.SizeofUcred)+unix.CmsgSpace(4*maxFDs))
+	l.oobLen = oobSize
 	return l, nil
 }
 
@@ -185,11 +195,14 @@ func (l *Listener) Flush() {
 // batch receives and dispatches datagrams until the socket is empty or the
 // Listener is closing. mu is held.
 func (l *Listener) batch(fd int) {
+	bufs := recvPool.Get().(*recvBuffers)
+	defer recvPool.Put(bufs)
+	data, oob := bufs.data, bufs.oob[:l.oobLen]
 	for !l.closing.Load() {
 		// MSG_CMSG_CLOEXEC: the process layer forks children concurrently,
 		// and a passed descriptor must not leak into one of them in the
 		// instant before we close it.
-		n, oobn, flags, _, err := unix.Recvmsg(fd, l.buf, l.oob, unix.MSG_DONTWAIT|unix.MSG_CMSG_CLOEXEC)
+		n, oobn, flags, _, err := unix.Recvmsg(fd, data, oob, unix.MSG_DONTWAIT|unix.MSG_CMSG_CLOEXEC)
 		if err == unix.EINTR {
 			continue
 		}
@@ -198,7 +211,7 @@ func (l *Listener) batch(fd int) {
 			// be fixed by retrying at once; the next readiness retries.
 			return
 		}
-		l.dispatch(l.buf[:n], l.oob[:oobn], flags)
+		l.dispatch(data[:n], oob[:oobn], flags)
 	}
 }
 

@@ -371,7 +371,7 @@ func TestPassedDescriptorsAreClosed(t *testing.T) {
 // descriptors that did arrive are still closed.
 func TestControlTruncated(t *testing.T) {
 	l := listen(t)
-	l.oob = make([]byte, unix.CmsgSpace(unix.SizeofUcred)+unix.CmsgSpace(4)) // room for one descriptor
+	l.oobLen = unix.CmsgSpace(unix.SizeofUcred) + unix.CmsgSpace(4) // room for one descriptor
 	var c collector
 	l.Serve(self, c.handle)
 	r, w, err := os.Pipe()
@@ -477,4 +477,52 @@ func TestSendAbstract(t *testing.T) {
 	if got := c.get(); len(got) != 1 || !got[0].Ready {
 		t.Errorf("delivered %v, want READY=1", got)
 	}
+}
+
+// Idle listeners wait in the netpoller: they cost no OS thread each.
+func TestIdleListenersNeedNoThreads(t *testing.T) {
+	const n = 200
+	dir := t.TempDir()
+	before := threads(t)
+	ls := make([]*Listener, n)
+	for i := range ls {
+		l, err := Listen(filepath.Join(dir, strconv.Itoa(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		l.Serve(self, nil)
+		ls[i] = l
+	}
+	for _, l := range ls {
+		send(t, l, "WATCHDOG=1")
+		l.Flush()
+	}
+	time.Sleep(10 * time.Millisecond) // let every Serve goroutine park again
+	if after := threads(t); after > before+10 {
+		t.Errorf("%d idle listeners raised the thread count from %d to %d", n, before, after)
+	}
+	for _, l := range ls {
+		if s := l.Stats(); s.Delivered != 1 {
+			t.Errorf("%s: %+v", l.Path(), s)
+		}
+	}
+}
+
+func threads(t *testing.T) int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no Threads: line in /proc/self/status")
+	return 0
 }
