@@ -38,8 +38,6 @@ const (
 
 	floodStdoutLines = 20000 // lines of about 100 bytes per step with --flood
 	floodStderrLines = 2000
-
-	grandchildGrace = 2 * time.Second // from SIGTERM to SIGKILL for grandchildren
 )
 
 const workerUsage = `usage: taskvisor worker texture [flags]
@@ -398,24 +396,13 @@ func (w *textureWorker) startChildren() error {
 	return nil
 }
 
-// stopChildren sends SIGTERM to the grandchildren still running, SIGKILL to
-// those still running after grandchildGrace, and returns once all are reaped.
+// stopChildren kills the grandchildren still running and returns once all are
+// reaped. SIGKILL is enough: they hold nothing to clean up, and a SIGTERM
+// would only fill stderr with their "cancelled" lines.
 func (w *textureWorker) stopChildren() {
 	w.stopping.Store(true)
 	for _, c := range w.children {
-		c.cmd.Process.Signal(syscall.SIGTERM) // an error means it was reaped
-	}
-	grace := time.NewTimer(grandchildGrace)
-	defer grace.Stop()
-	for _, c := range w.children {
-		select {
-		case <-c.done:
-		case <-grace.C:
-			for _, c := range w.children {
-				c.cmd.Process.Kill()
-			}
-			<-c.done
-		}
+		c.cmd.Process.Kill() // an error means it was reaped already
 	}
 	for _, c := range w.children {
 		<-c.done

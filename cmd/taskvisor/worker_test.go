@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -419,10 +420,10 @@ func TestWorkerChildren(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reads /proc")
 	}
-	for _, cancel := range []bool{false, true} {
-		t.Run(fmt.Sprintf("cancel=%v", cancel), func(t *testing.T) {
+	for _, mode := range []string{"complete", "SIGTERM worker", "SIGTERM group"} {
+		t.Run(mode, func(t *testing.T) {
 			steps := "5"
-			if cancel {
+			if mode != "complete" {
 				steps = "1000"
 			}
 			w := startWorker(t, "--steps", steps, "--step-time", "50ms", "--children", "2")
@@ -445,12 +446,22 @@ func TestWorkerChildren(t *testing.T) {
 					t.Errorf("grandchild %d has NOTIFY_SOCKET", m)
 				}
 			}
-			want := 0
-			if cancel {
-				// The worker alone is signalled: it must stop its grandchildren itself.
-				time.Sleep(100 * time.Millisecond)
+			want, wantStderr := 0, ""
+			switch mode {
+			case "SIGTERM worker":
+				// The worker alone is signalled: it must stop its
+				// grandchildren itself.
+				expectNotify(t, w.notify, "X_PROGRESS=1/1000\nSTATUS=Processing step 1/1000")
 				w.signal(t, syscall.SIGTERM)
 				want = 143
+			case "SIGTERM group":
+				// As taskvisor stops a task: the grandchildren end too and
+				// say so on the shared stderr.
+				expectNotify(t, w.notify, "X_PROGRESS=1/1000\nSTATUS=Processing step 1/1000")
+				if err := syscall.Kill(-pid, syscall.SIGTERM); err != nil {
+					t.Fatal(err)
+				}
+				want, wantStderr = 143, "-"
 			}
 			if code := w.wait(t); code != want {
 				t.Fatalf("exit code %d, want %d", code, want)
@@ -458,14 +469,26 @@ func TestWorkerChildren(t *testing.T) {
 			if left := groupMembers(t, pid); len(left) > 0 {
 				t.Fatalf("processes %v left in the worker's group after it exited", left)
 			}
+			stderr := w.stderr.String()
+			if want == 143 {
+				// The worker's own line; the grandchildren's say "step N,".
+				if !regexp.MustCompile(`(?m)^cancelled at step \d+/1000, cleaning up$`).MatchString(stderr) {
+					t.Errorf("stderr lacks the worker's cancelled line:\n%s", stderr)
+				}
+				if wantStderr == "" {
+					wantStderr = regexp.MustCompile(`cancelled at step \d+/1000`).ReplaceAllString(stderr, "cancelled at step k/1000")
+					if wantStderr != "cancelled at step k/1000, cleaning up\n" {
+						t.Errorf("stderr:\n%s", stderr)
+					}
+				}
+			} else if stderr != "" {
+				t.Errorf("stderr:\n%s", stderr)
+			}
 			// Only the worker itself reported progress.
 			for len(w.notify) > 0 {
 				if m := <-w.notify; !strings.Contains(m, "/"+steps) && !strings.HasPrefix(m, "STATUS=Done") {
 					t.Errorf("datagram %q, not from the worker", m)
 				}
-			}
-			if strings.Contains(w.stderr.String(), "ended early") {
-				t.Errorf("stderr:\n%s", w.stderr.String())
 			}
 		})
 	}
