@@ -2,6 +2,7 @@ package notify
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -103,7 +104,7 @@ func lineError(n int, line []byte, format string, args ...any) error {
 func Parse(b []byte) (Message, error) {
 	var m Message
 	if len(b) == 0 {
-		return m, fmt.Errorf("empty datagram")
+		return m, errors.New("empty datagram")
 	}
 	assignments := 0
 	for n := 1; len(b) > 0; n++ {
@@ -126,26 +127,27 @@ func Parse(b []byte) (Message, error) {
 			return Message{}, lineError(n, line, "empty key")
 		}
 		assignments++
-		if err := m.set(string(key), value); err != nil {
+		if err := m.set(key, value); err != nil {
 			return Message{}, lineError(n, line, "%v", err)
 		}
 	}
 	if assignments == 0 {
-		return Message{}, fmt.Errorf("empty datagram")
+		return Message{}, errors.New("empty datagram")
 	}
 	return m, nil
 }
 
-// set applies one assignment. Only STATUS keeps its value as a string, so
-// the other keys are compared as bytes and allocate nothing.
-func (m *Message) set(key string, value []byte) error {
-	switch key {
+// set applies one assignment. Only STATUS keeps its value as a string; keys
+// and other values are compared as bytes (a switch on string(b) does not
+// allocate), since a task may send several datagrams a second.
+func (m *Message) set(key, value []byte) error {
+	switch string(key) {
 	case "READY":
-		return flag(&m.Ready, key, value)
+		return flag(&m.Ready, "READY", value)
 	case "STOPPING":
-		return flag(&m.Stopping, key, value)
+		return flag(&m.Stopping, "STOPPING", value)
 	case "BARRIER":
-		return flag(&m.Barrier, key, value)
+		return flag(&m.Barrier, "BARRIER", value)
 	case "WATCHDOG":
 		switch string(value) {
 		case "1":
@@ -153,7 +155,7 @@ func (m *Message) set(key string, value []byte) error {
 		case "trigger":
 			m.WatchdogTrigger = true
 		default:
-			return fmt.Errorf("WATCHDOG must be 1 or trigger")
+			return errors.New("WATCHDOG must be 1 or trigger")
 		}
 	case "STATUS":
 		m.Status, m.HasStatus = string(value), true
@@ -180,7 +182,7 @@ func (m *Message) set(key string, value []byte) error {
 			return err
 		}
 		if pid == 0 {
-			return fmt.Errorf("MAINPID must be positive")
+			return errors.New("MAINPID must be positive")
 		}
 		m.MainPID = int(pid)
 	case "X_PROGRESS":
@@ -252,7 +254,7 @@ func parseProgress(v []byte) (Progress, error) {
 			return Progress{}, fmt.Errorf("steps: %v", err)
 		}
 		if steps == 0 {
-			return Progress{}, fmt.Errorf("zero steps")
+			return Progress{}, errors.New("zero steps")
 		}
 		if step > steps {
 			return Progress{}, fmt.Errorf("step %d beyond %d steps", step, steps)
