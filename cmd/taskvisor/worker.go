@@ -195,9 +195,10 @@ func runTexture(cfg textureConfig, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
-	quit := make(chan struct{})
-	defer close(quit)
+	quit, sigDone := make(chan struct{}), make(chan struct{})
+	defer func() { close(quit); <-sigDone }() // no write to stderr after return
 	go func() {
+		defer close(sigDone)
 		for {
 			select {
 			case s := <-sigs:
@@ -263,8 +264,10 @@ func runTexture(cfg textureConfig, stdout, stderr io.Writer) int {
 			return workerExitCrash
 		}
 
-		perTile = append(perTile, f)
-		extraTiles += extra
+		if cfg.steps > 0 { // a run forever has no summary
+			perTile = append(perTile, f)
+			extraTiles += extra
+		}
 		line := fmt.Sprintf("step %s: tile (%d,%d) contrast=%.3f homogeneity=%.3f energy=%.3f entropy=%.3f",
 			w.stepName(k), rect.Min.X, rect.Min.Y, f.Contrast, f.Homogeneity, f.Energy, f.Entropy)
 		if cfg.cpu {
@@ -275,9 +278,6 @@ func runTexture(cfg textureConfig, stdout, stderr io.Writer) int {
 			w.notify(fmt.Sprintf("X_PROGRESS=%d/%d\nSTATUS=Processing step %d/%d", k, cfg.steps, k, cfg.steps))
 		} else {
 			w.notify(fmt.Sprintf("STATUS=Processing step %d", k))
-		}
-		if cfg.steps == 0 && len(perTile) > 1<<16 {
-			perTile = perTile[:0] // never summarised: keep a run forever bounded
 		}
 	}
 
