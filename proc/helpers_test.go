@@ -90,7 +90,7 @@ func waitLine(t testing.TB, out *Output, within time.Duration, match func(Line) 
 		return false
 	})
 	if !ok {
-		t.Fatalf("no matching line within %v; output: %q", within, texts(out.Lines()))
+		t.Fatalf("no matching line within %v; last lines of output: %q", within, texts(out.Last(5)))
 	}
 	return found
 }

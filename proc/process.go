@@ -137,7 +137,7 @@ func start(spec *Spec, name string) (_ *Process, err error) {
 		if i == 1 {
 			stream = Stderr
 		}
-		readers.Go(func() { readStream(r, spec.Output, stream) })
+		readers.Go(func() { readPipe(r, spec.Output, stream) })
 	}
 	if sock != nil {
 		onNotify := spec.OnNotify

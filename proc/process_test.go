@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -310,6 +311,36 @@ func TestEscapeeHoldingStdoutDoesNotDelayExit(t *testing.T) {
 	}
 }
 
+func TestEscapeeFloodingStdoutDoesNotDelayDone(t *testing.T) {
+	t.Parallel()
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	out := NewOutput(0)
+	p := startT(t, Spec{
+		// yes never pauses: the readers must still give up at the deadline.
+		Shell:     `setsid yes flood & p=$!; while [ "$(cut -d' ' -f5 /proc/$p/stat)" != $p ]; do sleep 0.01; done; echo $p >` + pidFile,
+		Output:    out,
+		WaitDelay: 200 * time.Millisecond,
+	})
+	waitExited(t, p, 5*time.Second)
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	escapee, err := parsePid(string(b))
+	if err != nil {
+		t.Fatalf("%q is not a pid", b)
+	}
+	t.Cleanup(func() { killEscapee(t, escapee, "yes") })
+	waitDone(t, p, 5*time.Second)
+	// Done closed the pipe's read end: the flood dies of SIGPIPE.
+	if !eventually(5*time.Second, func() bool { return !liveProcess(escapee) }) {
+		t.Errorf("escapee %d still alive after its pipe was closed", escapee)
+	}
+	if out.Total() < 2 {
+		t.Errorf("only %d lines read from the flood", out.Total())
+	}
+}
+
 func TestContains(t *testing.T) {
 	t.Parallel()
 	out := NewOutput(0)
@@ -405,12 +436,19 @@ func TestNoDescriptorLeak(t *testing.T) {
 func TestWaitingCostsNoThread(t *testing.T) {
 	const n = 200
 	before := countThreads(t)
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	heapBefore := ms.HeapAlloc
 	procs := make([]*Process, n)
 	for i := range procs {
-		procs[i] = startT(t, Spec{Argv: []string{"sleep", "100"}})
+		procs[i] = startT(t, Spec{Shell: "echo started; exec sleep 100", Output: NewOutput(10)})
 	}
-	time.Sleep(100 * time.Millisecond) // let every waiter park
+	time.Sleep(100 * time.Millisecond) // let every waiter and reader park
 	during := countThreads(t)
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	perProcess := (int64(ms.HeapAlloc) - int64(heapBefore)) / n
 	for _, p := range procs {
 		_ = p.Kill()
 	}
@@ -421,7 +459,12 @@ func TestWaitingCostsNoThread(t *testing.T) {
 	if during-before > 20 {
 		t.Errorf("%d threads before, %d with %d waiting processes", before, during, n)
 	}
-	t.Logf("%d threads before, %d with %d waiting processes", before, during, n)
+	// Idle readers hold no read buffer: the heap a process costs is its
+	// structures, not 64 KiB buffers.
+	if perProcess > 32<<10 {
+		t.Errorf("%d bytes of heap per idle process", perProcess)
+	}
+	t.Logf("%d threads before, %d with %d waiting processes; %d bytes of heap each", before, during, n, perProcess)
 }
 
 func countThreads(t testing.TB) int {
