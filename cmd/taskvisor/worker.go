@@ -225,7 +225,7 @@ func runTexture(cfg textureConfig, stdout, stderr io.Writer) int {
 		w.stopChildren()
 		return workerExitFailure
 	}
-	w.notify("READY=1\nSTATUS=Starting")
+	w.notify("READY=1\nSTATUS=" + readyStatus(cfg.steps))
 
 	var perTile []texture.Features
 	extraTiles := 0
@@ -429,4 +429,12 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// readyStatus is the STATUS sent with READY=1: what the task is about to do.
+func readyStatus(steps int) string {
+	if steps == 0 {
+		return fmt.Sprintf("Ready: texture analysis of a %dx%d image, until stopped", textureImageSize, textureImageSize)
+	}
+	return fmt.Sprintf("Ready: texture analysis of a %dx%d image in %d steps", textureImageSize, textureImageSize, steps)
 }

@@ -125,7 +125,7 @@ func TestWorkerInProcess(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit code %d, stderr:\n%s", code, stderr.String())
 	}
-	expectNotify(t, ch, "READY=1\nSTATUS=Starting")
+	expectNotify(t, ch, "READY=1\nSTATUS="+readyStatus(2))
 	expectNotify(t, ch, "X_PROGRESS=1/2\nSTATUS=Processing step 1/2")
 	expectNotify(t, ch, "X_PROGRESS=2/2\nSTATUS=Processing step 2/2")
 	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
@@ -259,7 +259,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func TestWorkerCompletes(t *testing.T) {
 	w := startWorker(t, "--steps", "3", "--step-time", "20ms")
-	expectNotify(t, w.notify, "READY=1\nSTATUS=Starting")
+	expectNotify(t, w.notify, "READY=1\nSTATUS="+readyStatus(3))
 	for k := 1; k <= 3; k++ {
 		expectNotify(t, w.notify, fmt.Sprintf("X_PROGRESS=%d/3\nSTATUS=Processing step %d/3", k, k))
 	}
@@ -284,7 +284,7 @@ func TestWorkerCompletes(t *testing.T) {
 
 func TestWorkerCrash(t *testing.T) {
 	w := startWorker(t, "--steps", "5", "--step-time", "10ms", "--crash-at", "2")
-	expectNotify(t, w.notify, "READY=1\nSTATUS=Starting")
+	expectNotify(t, w.notify, "READY=1\nSTATUS="+readyStatus(5))
 	expectNotify(t, w.notify, "X_PROGRESS=1/5\nSTATUS=Processing step 1/5")
 	if code := w.wait(t); code != 3 {
 		t.Fatalf("exit code %d, want 3", code)
@@ -313,7 +313,8 @@ func TestWorkerSIGTERM(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			w := startWorker(t, tt.args...)
-			expectNotify(t, w.notify, "READY=1\nSTATUS=Starting")
+			steps, _ := strconv.Atoi(tt.args[1])
+			expectNotify(t, w.notify, "READY=1\nSTATUS="+readyStatus(steps))
 			w.signal(t, tt.sig)
 			if code := w.wait(t); code != tt.code {
 				t.Fatalf("exit code %d, want %d", code, tt.code)
@@ -328,7 +329,7 @@ func TestWorkerSIGTERM(t *testing.T) {
 
 func TestWorkerHang(t *testing.T) {
 	w := startWorker(t, "--steps", "5", "--step-time", "10ms", "--hang-at", "2")
-	expectNotify(t, w.notify, "READY=1\nSTATUS=Starting")
+	expectNotify(t, w.notify, "READY=1\nSTATUS="+readyStatus(5))
 	expectNotify(t, w.notify, "X_PROGRESS=1/5\nSTATUS=Processing step 1/5")
 	waitFor(t, "the hang message", func() bool { return strings.Contains(w.stderr.String(), "hang at step 2/5: simulated hang\n") })
 	select {
@@ -355,7 +356,7 @@ func TestWorkerIgnoreTerm(t *testing.T) {
 				args = append(args, "--hang-at", "1")
 			}
 			w := startWorker(t, args...)
-			expectNotify(t, w.notify, "READY=1\nSTATUS=Starting")
+			expectNotify(t, w.notify, "READY=1\nSTATUS="+readyStatus(0))
 			w.signal(t, syscall.SIGTERM)
 			waitFor(t, `"ignoring SIGTERM"`, func() bool { return strings.Contains(w.stderr.String(), "ignoring SIGTERM\n") })
 			if !hang {
@@ -428,7 +429,8 @@ func TestWorkerChildren(t *testing.T) {
 			}
 			w := startWorker(t, "--steps", steps, "--step-time", "50ms", "--children", "2")
 			pid := w.cmd.Process.Pid
-			expectNotify(t, w.notify, "READY=1\nSTATUS=Starting")
+			n, _ := strconv.Atoi(steps)
+			expectNotify(t, w.notify, "READY=1\nSTATUS="+readyStatus(n))
 			// READY is sent after the grandchildren are started.
 			members := groupMembers(t, pid)
 			if len(members) != 3 || !slices.Contains(members, pid) {

@@ -1,0 +1,111 @@
+// Command taskvisor supervises tasks that may get stuck: each task runs as a
+// child process in its own process group, wrapped by an actor, and can always
+// be cancelled (SIGTERM, then SIGKILL after a grace period), killed or
+// restarted.
+//
+// Usage:
+//
+//	taskvisor [--headless] [--json] [--log FILE]
+//	taskvisor worker texture --steps N --step-time D [flags]   (the demo task)
+//
+// Until the terminal UI lands, taskvisor always runs headless: commands on
+// stdin, events on stdout (see package ui/headless for the protocol).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/taskvisor/taskvisor/actors"
+	"github.com/taskvisor/taskvisor/ui/headless"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "worker" {
+		os.Exit(runWorker(os.Args[2:], os.Stdout, os.Stderr))
+	}
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("taskvisor", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	headlessFlag := fs.Bool("headless", false, "no terminal UI: commands on stdin, events on stdout")
+	jsonFlag := fs.Bool("json", false, "with --headless: one JSON object per event")
+	logFile := fs.String("log", "", "write the actor library's log to `FILE` (default: discard it)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: taskvisor [flags]\n\nCommands on stdin: start <key|name>, cancel <id>, kill <id>, restart <id>, list, output <id>, help, quit\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "taskvisor: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return 2
+	}
+	_ = headlessFlag // the terminal UI is not built yet: every run is headless
+
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "taskvisor: find own executable for the demo tasks: %v\n", err)
+		return 1
+	}
+	var logOut io.Writer
+	if *logFile != "" {
+		f, err := os.OpenFile(*logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			fmt.Fprintf(stderr, "taskvisor: open log: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		logOut = f
+	}
+	rt, err := actors.New(actors.Config{Catalogue: demoCatalogue(exe), LogOutput: logOut})
+	if err != nil {
+		fmt.Fprintf(stderr, "taskvisor: %v\n", err)
+		return 1
+	}
+
+	// The first SIGINT, SIGTERM or SIGHUP stops the tasks with escalation; a
+	// second one kills what is left at once.
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	force, forceNow := context.WithCancel(context.Background())
+	defer forceNow()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	go func() {
+		for n := 0; ; n++ {
+			select {
+			case <-sigs:
+				if n == 0 {
+					stop()
+				} else {
+					forceNow()
+					return
+				}
+			case <-force.Done():
+				return
+			}
+		}
+	}()
+
+	err = headless.Run(ctx, rt, headless.Options{In: stdin, Out: stdout, Err: stderr, JSON: *jsonFlag, Force: force})
+	if err != nil {
+		fmt.Fprintf(stderr, "taskvisor: %v\n", err)
+		return 1
+	}
+	return 0
+}
