@@ -3,7 +3,6 @@
 package proc
 
 import (
-	"bytes"
 	"os"
 	"strconv"
 	"strings"
@@ -114,29 +113,10 @@ func waitPidLine(t testing.TB, out *Output) int {
 	return pid
 }
 
-// procStat reads state, ppid and pgrp of pid from /proc.
-func procStat(pid int) (state byte, ppid, pgrp int, ok bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, 0, 0, false
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, 0, 0, false
-	}
-	f := bytes.Fields(b[i+1:])
-	if len(f) < 3 {
-		return 0, 0, 0, false
-	}
-	ppid, _ = strconv.Atoi(string(f[1]))
-	pgrp, _ = strconv.Atoi(string(f[2]))
-	return f[0][0], ppid, pgrp, true
-}
-
 // liveProcess reports whether pid exists and is not a zombie.
 func liveProcess(pid int) bool {
-	state, _, _, ok := procStat(pid)
-	return ok && state != 'Z' && state != 'X'
+	st, ok := readStat(pid)
+	return ok && st.live()
 }
 
 // groupMembers lists the live (not zombie) processes of group pgid.
@@ -148,7 +128,7 @@ func groupMembers(pgid int) []int {
 		if err != nil {
 			continue
 		}
-		if state, _, pgrp, ok := procStat(pid); ok && pgrp == pgid && state != 'Z' && state != 'X' {
+		if st, ok := readStat(pid); ok && st.pgrp == pgid && st.live() {
 			pids = append(pids, pid)
 		}
 	}

@@ -309,12 +309,16 @@ func (p *Process) Contains(pid int) bool {
 	return descendsFrom(pid, p.pid)
 }
 
-// GroupAlive reports whether the process group still has a member (a zombie
-// counts). While the leader is unreaped the leader itself is one, so the
-// answer is true. After reaping, the answer is only a hint: false is exact,
-// but true may come from a new, unrelated group that got the recycled id, or
-// from killed descendants that their new parent has not reaped yet.
+// GroupAlive reports whether a process of the group is still running. A
+// zombie does not count: neither the exited leader before it is reaped, nor
+// killed descendants that their new parent has not reaped (an init that never
+// waits keeps them forever). After reaping, true is only a hint: the group id
+// may have been recycled by an unrelated group. On Linux it scans /proc; it
+// is meant for tests and diagnostics, not for a hot path.
 func (p *Process) GroupAlive() bool {
 	err := unix.Kill(-p.pgid, 0)
-	return err == nil || errors.Is(err, unix.EPERM)
+	if err != nil && !errors.Is(err, unix.EPERM) {
+		return false // ESRCH: no member at all, not even a zombie
+	}
+	return groupHasLive(p.pgid)
 }

@@ -14,34 +14,72 @@ const maxTreeDepth = 64
 // or a subreaper) and is no longer found this way.
 func descendsFrom(pid, ancestor int) bool {
 	for range maxTreeDepth {
-		ppid, ok := parentPid(pid)
-		if !ok || ppid <= 1 {
+		st, ok := readStat(pid)
+		if !ok || st.ppid <= 1 {
 			return false
 		}
-		if ppid == ancestor {
+		if st.ppid == ancestor {
 			return true
 		}
-		pid = ppid
+		pid = st.ppid
 	}
 	return false
 }
 
-// parentPid reads the PPid field of /proc/PID/stat.
-func parentPid(pid int) (int, bool) {
+// groupHasLive reports whether a process of group pgid is running, that is
+// exists and is not a zombie. Killed members whose new parent does not reap
+// them (an init that never waits) stay zombies: they do not count.
+func groupHasLive(pgid int) bool {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return true // cannot tell: assume the worst
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return true
+	}
+	for _, name := range names {
+		pid, err := strconv.Atoi(name)
+		if err != nil {
+			continue
+		}
+		if st, ok := readStat(pid); ok && st.pgrp == pgid && st.live() {
+			return true
+		}
+	}
+	return false
+}
+
+// procStat holds the fields of /proc/PID/stat that proc uses.
+type procStat struct {
+	state      byte // R, S, D, T, Z, X, ...
+	ppid, pgrp int
+}
+
+// live reports whether the process is neither a zombie nor dead.
+func (s procStat) live() bool { return s.state != 'Z' && s.state != 'X' }
+
+// readStat reads /proc/PID/stat.
+func readStat(pid int) (procStat, bool) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, false
+		return procStat{}, false
 	}
-	// "pid (comm) state ppid ...": comm may hold spaces and parentheses,
-	// so the fields start after the last ')'.
+	// "pid (comm) state ppid pgrp ...": comm may hold spaces and
+	// parentheses, so the fields start after the last ')'.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, false
+		return procStat{}, false
 	}
-	fields := bytes.Fields(b[i+1:])
-	if len(fields) < 2 {
-		return 0, false
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 3 || len(f[0]) == 0 {
+		return procStat{}, false
 	}
-	ppid, err := strconv.Atoi(string(fields[1]))
-	return ppid, err == nil
+	ppid, err1 := strconv.Atoi(string(f[1]))
+	pgrp, err2 := strconv.Atoi(string(f[2]))
+	if err1 != nil || err2 != nil {
+		return procStat{}, false
+	}
+	return procStat{state: f[0][0], ppid: ppid, pgrp: pgrp}, true
 }
