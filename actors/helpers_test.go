@@ -39,7 +39,7 @@ func newHarness(t *testing.T, catalogue actors.Catalogue) *harness {
 	system := probe.NewSystem(t)
 	p := probe.New(t, system)
 	p.SubscribeEvents(func(e any) bool { _, ok := e.(actors.TaskEvent); return ok })
-	rt, err := actors.New(actors.Config{System: system, Catalogue: catalogue})
+	rt, err := actors.New(actors.Config{System: system, Catalogue: catalogue, Subreaper: true})
 	if err != nil {
 		t.Fatalf("new runtime: %v", err)
 	}

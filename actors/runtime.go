@@ -39,6 +39,12 @@ type Config struct {
 	// Name names the supervisor actor. Empty: "taskvisor". Two runtimes in one
 	// actor system need different names.
 	Name string
+	// Subreaper makes the program a child subreaper (proc.BecomeSubreaper),
+	// so that processes orphaned by a task's death come back to taskvisor,
+	// which reaps them, instead of going to init. Set it when the program's
+	// other children, if any, reap their own; cmd/taskvisor does. Linux only;
+	// elsewhere it is ignored.
+	Subreaper bool
 }
 
 // NewSystem returns an actor system whose own log goes to w, or nowhere when
@@ -74,6 +80,11 @@ type Runtime struct {
 func New(cfg Config) (*Runtime, error) {
 	if err := cfg.Catalogue.Validate(); err != nil {
 		return nil, fmt.Errorf("catalogue: %w", err)
+	}
+	if cfg.Subreaper {
+		if err := proc.BecomeSubreaper(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+			return nil, err
+		}
 	}
 	r := &Runtime{system: cfg.System, done: make(chan struct{})}
 	if r.system == nil {

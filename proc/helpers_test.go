@@ -14,8 +14,16 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(sleeperEnv) == "1" {
+		// The test binary as a multi-threaded child that sleeps until killed.
+		time.Sleep(time.Hour)
+		os.Exit(0)
+	}
 	goleak.VerifyTestMain(m)
 }
+
+// sleeperEnv makes the test binary act as a sleeping Go program.
+const sleeperEnv = "PROC_TEST_SLEEPER"
 
 // startT starts spec and makes sure that, whatever the test does, its group is
 // killed and its goroutines have ended when the test is over.

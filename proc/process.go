@@ -21,9 +21,11 @@ var ErrFinished = errors.New("process already finished")
 //
 // Its life: Start returns it running; when the leader exits, the notify
 // datagrams queued so far are delivered, the rest of the group is killed, the
-// leader is reaped, Exited is closed and OnExit runs; then output is read
-// until the pipes end (at most WaitDelay more), and Done is closed once every
-// goroutine of the process has ended.
+// leader is reaped, Exited is closed and OnExit runs; then the rest of the
+// group is awaited until none of it runs (its orphans reaped when this
+// process is a subreaper), output is read until the pipes end (at most
+// WaitDelay after the exit), and Done is closed once every goroutine of the
+// process has ended.
 type Process struct {
 	name      string
 	pid       int // the group leader
@@ -196,8 +198,13 @@ func (p *Process) supervise(w *waiter, started time.Time, pipes []*os.File, read
 		p.onExit(exit)
 	}
 
-	// The group is dead, so the pipes end now unless a process that escaped
-	// the group (setsid) holds them: it gets WaitDelay, then loses them.
+	// The group was sent SIGKILL: wait until none of it runs any more,
+	// reaping the members orphaned to us, so that Done means the group is
+	// gone and no zombie of it is left.
+	settleGroup(p.pgid, ended.Add(settleTimeout))
+
+	// The pipes end now unless a process that escaped the group (setsid)
+	// holds them: it gets WaitDelay, then loses them.
 	deadline := ended.Add(p.waitDelay)
 	for _, r := range pipes {
 		_ = r.SetReadDeadline(deadline)
@@ -265,8 +272,8 @@ func (p *Process) signalGroup(sig syscall.Signal) error {
 func (p *Process) Exited() <-chan struct{} { return p.exited }
 
 // Done is closed once every goroutine of the process has ended: after OnExit
-// returned, the output was read to its end (or WaitDelay passed) and the
-// notify socket was closed.
+// returned, no process of the group runs any more (or 5 s passed), the output
+// was read to its end (or WaitDelay passed) and the notify socket was closed.
 func (p *Process) Done() <-chan struct{} { return p.done }
 
 // Exit returns how the process ended, and false while the leader has not

@@ -13,6 +13,10 @@ import (
 // when Spec.WaitDelay is zero.
 const DefaultWaitDelay = 500 * time.Millisecond
 
+// settleTimeout bounds how long Done waits, after the leader's exit, for the
+// rest of its group to die of the SIGKILL it was sent.
+const settleTimeout = 5 * time.Second
+
 // Spec describes one process to start. The zero value of every optional field
 // is documented with the field.
 type Spec struct {

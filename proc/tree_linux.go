@@ -2,8 +2,12 @@ package proc
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // maxTreeDepth bounds the walk up the parent chain.
@@ -30,20 +34,7 @@ func descendsFrom(pid, ancestor int) bool {
 // exists and is not a zombie. Killed members whose new parent does not reap
 // them (an init that never waits) stay zombies: they do not count.
 func groupHasLive(pgid int) bool {
-	d, err := os.Open("/proc")
-	if err != nil {
-		return true // cannot tell: assume the worst
-	}
-	defer d.Close()
-	names, err := d.Readdirnames(-1)
-	if err != nil {
-		return true
-	}
-	for _, name := range names {
-		pid, err := strconv.Atoi(name)
-		if err != nil {
-			continue
-		}
+	for _, pid := range allPids() {
 		if st, ok := readStat(pid); ok && st.pgrp == pgid && st.live() {
 			return true
 		}
@@ -82,4 +73,84 @@ func readStat(pid int) (procStat, bool) {
 		return procStat{}, false
 	}
 	return procStat{state: f[0][0], ppid: ppid, pgrp: pgrp}, true
+}
+
+// settleGroup waits, once the leader has been reaped, until no process of
+// group pgid runs any more: the members were sent SIGKILL while the leader
+// was still a zombie, so this usually takes microseconds. Members that were
+// orphaned to this process (it is a child subreaper, see BecomeSubreaper) are
+// reaped here as they die, so they do not stay zombies. It reports false if a
+// member still runs at deadline (stuck in uninterruptible sleep, say).
+func settleGroup(pgid int, deadline time.Time) bool {
+	self := os.Getpid()
+	delay := 200 * time.Microsecond
+	for {
+		// Signal 0 sends nothing; ESRCH says no process, not even a
+		// zombie, has this group id.
+		if err := unix.Kill(-pgid, 0); errors.Is(err, unix.ESRCH) {
+			return true
+		}
+		live := false
+		for _, pid := range allPids() {
+			st, ok := readStat(pid)
+			if !ok || st.pgrp != pgid {
+				continue
+			}
+			switch {
+			case st.live():
+				live = true
+			case st.ppid == self && pid != pgid:
+				// An orphan adopted by this subreaper; never a group
+				// leader, which its own waiter reaps by pidfd. A
+				// multi-threaded one shows as a zombie before its last
+				// thread has exited and cannot be reaped until then.
+				if !reapOrphan(pid) {
+					live = true
+				}
+			}
+		}
+		if !live {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(delay)
+		delay = min(2*delay, 50*time.Millisecond)
+	}
+}
+
+// reapOrphan collects the exit status of pid, an exited child adopted by
+// this process, and discards it. It waits for that pid only. It reports
+// false when pid has not finished exiting yet; true when it was reaped or is
+// not this process's child to reap.
+func reapOrphan(pid int) bool {
+	var ws unix.WaitStatus
+	for {
+		wpid, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case err != nil: // ECHILD: reaped already, or never ours
+			return true
+		}
+		return wpid == pid
+	}
+}
+
+// allPids lists the processes in /proc.
+func allPids() []int {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return nil
+	}
+	defer d.Close()
+	names, _ := d.Readdirnames(-1)
+	pids := make([]int, 0, len(names))
+	for _, name := range names {
+		if pid, err := strconv.Atoi(name); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }

@@ -71,7 +71,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer f.Close()
 		logOut = f
 	}
-	rt, err := actors.New(actors.Config{Catalogue: demoCatalogue(exe), LogOutput: logOut})
+	rt, err := actors.New(actors.Config{Catalogue: demoCatalogue(exe), LogOutput: logOut, Subreaper: true})
 	if err != nil {
 		fmt.Fprintf(stderr, "taskvisor: %v\n", err)
 		return 1

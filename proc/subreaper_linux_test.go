@@ -1,0 +1,45 @@
+package proc
+
+import (
+	"os"
+	"testing"
+	"time"
+)
+
+// With the test binary a subreaper, the grandchildren orphaned when a task's
+// leader dies come back to it, and Done waits until they are reaped: none is
+// left, not even as a zombie. The grandchildren are Go programs, so they have
+// several threads: their zombie shows in /proc before it can be reaped, the
+// case that once left one behind.
+func TestSubreaperReapsOrphansOfTheGroup(t *testing.T) {
+	if err := BecomeSubreaper(); err != nil {
+		t.Fatalf("BecomeSubreaper: %v", err)
+	}
+	for round := range 5 {
+		p := startT(t, Spec{
+			Shell: `for i in 1 2 3; do "$SLEEPER" & done; wait`,
+			Env:   []string{"SLEEPER=" + os.Args[0], sleeperEnv + "=1"},
+		})
+		if !eventually(10*time.Second, func() bool { return len(groupMembers(p.Pgid())) == 4 }) {
+			t.Fatalf("round %d: group %d has %v, want the shell and three sleepers", round, p.Pgid(), groupMembers(p.Pgid()))
+		}
+		if err := p.Kill(); err != nil {
+			t.Fatalf("Kill: %v", err)
+		}
+		waitDone(t, p, 10*time.Second)
+		if left := groupMembersWithZombies(p.Pgid()); len(left) != 0 {
+			t.Fatalf("round %d: group %d still has %v after Done", round, p.Pgid(), left)
+		}
+	}
+}
+
+// groupMembersWithZombies lists every process of group pgid, zombies too.
+func groupMembersWithZombies(pgid int) []int {
+	var pids []int
+	for _, pid := range allPids() {
+		if st, ok := readStat(pid); ok && st.pgrp == pgid {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
