@@ -8,16 +8,20 @@ import (
 
 func TestNewDir(t *testing.T) {
 	runtime := t.TempDir()
+	shm := t.TempDir()
 	for _, tt := range []struct {
-		name, xdg, wantBase string
+		name, xdg, shm, wantBase string
 	}{
-		{"xdg", runtime, runtime},
-		{"unset", "", os.TempDir()},
-		{"missing", filepath.Join(runtime, "missing"), os.TempDir()},
-		{"relative", "run/user", os.TempDir()},
+		{"xdg", runtime, shm, runtime},
+		{"unset", "", shm, shm},
+		{"missing", filepath.Join(runtime, "missing"), shm, shm},
+		{"relative", "run/user", shm, shm},
+		{"no shm", "", filepath.Join(shm, "missing"), os.TempDir()},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("XDG_RUNTIME_DIR", tt.xdg)
+			defer func(old string) { shmDir = old }(shmDir)
+			shmDir = tt.shm
 			dir, err := NewDir()
 			if err != nil {
 				t.Fatal(err)
