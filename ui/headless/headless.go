@@ -33,8 +33,9 @@ import (
 
 // Options configures Run.
 type Options struct {
-	// In carries the commands. Run reads it on a goroutine that ends when In
-	// reaches EOF or fails; Run does not wait for it.
+	// In carries the commands. Run reads it on a goroutine of its own; after
+	// Run returns, that goroutine ends at the next line, EOF or error of In
+	// (a blocked read cannot be interrupted), without acting on it.
 	In io.Reader
 	// Out receives the events and the answers to list and output.
 	Out io.Writer
@@ -54,19 +55,21 @@ func Run(ctx context.Context, rt *actors.Runtime, opts Options) error {
 	unsubscribe := rt.Subscribe(p.event)
 
 	lines := make(chan string)
+	served := make(chan struct{})
 	go func() {
 		defer close(lines)
 		sc := bufio.NewScanner(opts.In)
 		for sc.Scan() {
 			select {
 			case lines <- sc.Text():
-			case <-ctx.Done():
+			case <-served: // quit, or ctx ended: the rest is not read
 				return
 			}
 		}
 	}()
 
 	serve(ctx, rt, p, opts.Err, lines)
+	close(served)
 
 	force := opts.Force
 	if force == nil {
@@ -109,7 +112,8 @@ func execute(ctx context.Context, rt *actors.Runtime, p *printer, line string) (
 	cmd, args := strings.ToLower(fields[0]), fields[1:]
 	switch cmd {
 	case "quit", "exit":
-		return true, expectArgs(cmd, args, 0)
+		err := expectArgs(cmd, args, 0)
+		return err == nil, err
 	case "help":
 		p.text(usage)
 		return false, expectArgs(cmd, args, 0)
