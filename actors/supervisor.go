@@ -21,6 +21,9 @@ type runtimeEnv struct {
 	// procs counts started processes whose goroutines have not ended yet, so
 	// that Shutdown can wait for the last of them.
 	procs sync.WaitGroup
+	// taskMiddleware wraps every task actor's Receive; tests use it to
+	// inject failures.
+	taskMiddleware []actor.ReceiverMiddleware
 }
 
 // track registers p so that Shutdown waits until its goroutines have ended.
@@ -37,6 +40,11 @@ type taskRef struct {
 	pid    *actor.PID
 	last   TaskEvent
 	output *proc.Output
+	// crash is the panic value of a task actor that failed, until its
+	// Terminated arrives.
+	crash any
+	// stopped: the task actor is gone; the supervisor answers for it.
+	stopped bool
 }
 
 // runtimeSupervisor is the top of the tree. It numbers tasks, spawns a task
@@ -90,7 +98,41 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 			t.last = m
 		}
 		s.finishShutdownIfDone(ctx)
+	case *actor.Terminated:
+		s.taskActorStopped(ctx, m.Who)
 	}
+}
+
+// HandleFailure implements actor.SupervisorStrategy for the task actors. A
+// task actor that panics has a bug; it is stopped, never restarted: a new
+// instance would start a second process for the task while the first may
+// still run, with its generations counted from 1 again. Its Stopping kills
+// the process group, and the task ends failed (see taskActorStopped).
+func (s *runtimeSupervisor) HandleFailure(_ *actor.ActorSystem, supervisor actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason any, _ any) {
+	for _, t := range s.tasks {
+		if t.pid.Equal(child) {
+			t.crash = reason
+		}
+	}
+	supervisor.StopChildren(child)
+}
+
+// taskActorStopped settles a task whose actor stopped on its own: it ends
+// failed, with the reason, so that nobody waits for it.
+func (s *runtimeSupervisor) taskActorStopped(ctx actor.Context, who *actor.PID) {
+	for _, t := range s.tasks {
+		if !t.pid.Equal(who) || t.last.State.Ended() {
+			continue
+		}
+		t.stopped = true
+		ev := t.last
+		ev.State, ev.Time = StateFailed, s.env.clock.Now()
+		ev.Message = "Task failed: internal error"
+		ev.Reason = fmt.Sprintf("task actor stopped: %v", t.crash)
+		t.last = ev
+		ctx.ActorSystem().EventStream.Publish(ev)
+	}
+	s.finishShutdownIfDone(ctx)
 }
 
 func (s *runtimeSupervisor) start(ctx actor.Context, m Start) (int, error) {
@@ -119,7 +161,8 @@ func (s *runtimeSupervisor) start(ctx actor.Context, m Start) (int, error) {
 	id := s.nextID
 	out := proc.NewOutput(spec.outputLines())
 	env := s.env
-	props := actor.PropsFromProducer(func() actor.Actor { return newTaskActor(env, id, spec, out) })
+	props := actor.PropsFromProducer(func() actor.Actor { return newTaskActor(env, id, spec, out) },
+		actor.WithReceiverMiddleware(env.taskMiddleware...))
 	pid, err := ctx.SpawnNamed(props, "task-"+strconv.Itoa(id))
 	if err != nil {
 		s.nextID--
@@ -134,11 +177,14 @@ func (s *runtimeSupervisor) start(ctx actor.Context, m Start) (int, error) {
 // task knows its state at the moment the command arrives.
 func (s *runtimeSupervisor) route(ctx actor.Context, id int, op string) {
 	t, ok := s.tasks[id]
-	if !ok {
+	switch {
+	case !ok:
 		respond(ctx, Reply{ID: id, Err: fmt.Errorf("%s task %d: %w", op, id, ErrUnknownTask)})
-		return
+	case t.stopped:
+		respond(ctx, Reply{ID: id, Err: &StateError{Op: op, ID: id, State: t.last.State}})
+	default:
+		ctx.Forward(t.pid)
 	}
-	ctx.Forward(t.pid)
 }
 
 // respond answers the sender of the current message, if it has one: a command
@@ -166,7 +212,9 @@ func (s *runtimeSupervisor) shutdown(ctx actor.Context, m Shutdown) {
 	if first || (m.Kill && !s.killAll) {
 		s.killAll = s.killAll || m.Kill
 		for _, id := range s.order {
-			ctx.Send(s.tasks[id].pid, stopForShutdown{kill: s.killAll})
+			if t := s.tasks[id]; !t.stopped {
+				ctx.Send(t.pid, stopForShutdown{kill: s.killAll})
+			}
 		}
 	}
 	s.finishShutdownIfDone(ctx)

@@ -1,8 +1,12 @@
 package actors
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -46,5 +50,50 @@ func waitDone(t *testing.T, env *runtimeEnv) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("process goroutines did not end")
+	}
+}
+
+// boom makes a task actor panic, through the test middleware.
+type boom struct{}
+
+// A task actor that panics is stopped, not restarted: its process group is
+// killed, the task ends failed with the panic as the reason, and commands
+// for it get an answer instead of a timeout.
+func TestPanickingTaskActorEndsFailed(t *testing.T) {
+	system := probe.NewSystem(t)
+	p := probe.New(t, system)
+	p.SubscribeEvents(func(e any) bool { _, ok := e.(TaskEvent); return ok })
+	rt, err := New(Config{System: system, Subreaper: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.env.taskMiddleware = []actor.ReceiverMiddleware{func(next actor.ReceiverFunc) actor.ReceiverFunc {
+		return func(ctx actor.ReceiverContext, env *actor.MessageEnvelope) {
+			if _, ok := env.Message.(boom); ok {
+				panic("boom")
+			}
+			next(ctx, env)
+		}
+	}}
+	ctx := context.Background()
+	id, err := rt.StartSpec(ctx, TaskSpec{Name: "sleeper", Command: "exec sleep 60"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := probe.ExpectEvent(p, func(e TaskEvent) bool { return e.State == StateRunning }, 10*time.Second)
+	system.Root.Send(actor.NewPID(system.Address(), "taskvisor/task-1"), boom{})
+	failed := probe.ExpectEvent(p, func(e TaskEvent) bool { return e.State == StateFailed }, 10*time.Second)
+	if failed.ID != id || failed.Reason != "task actor stopped: boom" {
+		t.Errorf("failed event: %+v", failed)
+	}
+	if err := rt.Cancel(ctx, id); !errors.Is(err, ErrWrongState) {
+		t.Errorf("cancel of a crashed task: %v", err)
+	}
+	final, err := rt.Shutdown(ctx)
+	if err != nil || len(final) != 1 || final[0].State != StateFailed {
+		t.Fatalf("shutdown: %+v, %v", final, err)
+	}
+	if err := unix.Kill(-run.PID, 0); !errors.Is(err, unix.ESRCH) {
+		t.Errorf("the crashed task's process group %d still exists: %v", run.PID, err)
 	}
 }
