@@ -28,8 +28,10 @@ func newRealClock(system *actor.ActorSystem) Clock {
 	return realClock{sched: scheduler.NewTimerScheduler(system.Root)}
 }
 
+// Now is time.Now.
 func (realClock) Now() time.Time { return time.Now() }
 
+// SendOnce is protoactor's scheduler.SendOnce from the root context.
 func (c realClock) SendOnce(d time.Duration, pid *actor.PID, msg any) func() {
 	return c.sched.SendOnce(d, pid, msg)
 }

@@ -79,6 +79,7 @@ type StateError struct {
 	State State
 }
 
+// Error says what was refused and why: "cancel task 3: it has already ended (completed)".
 func (e *StateError) Error() string {
 	switch {
 	case e.State == StateStopping:

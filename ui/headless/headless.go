@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/taskvisor/taskvisor/actors"
 	"github.com/taskvisor/taskvisor/proc"
@@ -75,6 +76,7 @@ func Run(ctx context.Context, rt *actors.Runtime, opts Options) error {
 	if force == nil {
 		force = context.Background()
 	}
+	announceShutdown(rt, opts.Err)
 	final, err := rt.Shutdown(force)
 	unsubscribe() // every event so far has been printed
 	p.summary(final)
@@ -98,6 +100,26 @@ func serve(ctx context.Context, rt *actors.Runtime, p *printer, errOut io.Writer
 				return
 			}
 		}
+	}
+}
+
+// announceShutdown says on the error stream which tasks the shutdown waits
+// for, so that a wait for a grace period is not mistaken for a hang.
+func announceShutdown(rt *actors.Runtime, errOut io.Writer) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	tasks, err := rt.List(ctx)
+	if err != nil {
+		return
+	}
+	var live []string
+	for _, ev := range tasks {
+		if !ev.State.Ended() {
+			live = append(live, strconv.Itoa(ev.ID))
+		}
+	}
+	if len(live) > 0 {
+		fmt.Fprintf(errOut, "taskvisor: stopping task(s) %s: stop signal, then SIGKILL after each one's grace period (interrupt again to kill at once)\n", strings.Join(live, ", "))
 	}
 }
 

@@ -132,8 +132,8 @@ func TestCommandsEventsAndSummary(t *testing.T) {
 	if strings.ContainsRune(out, 0x1b) {
 		t.Errorf("raw escape character in output:\n%q", out)
 	}
-	if s.err.String() != "" {
-		t.Errorf("stderr: %s", s.err.String())
+	if want := "taskvisor: stopping task(s) 2: stop signal, then SIGKILL after each one's grace period (interrupt again to kill at once)\n"; s.err.String() != want {
+		t.Errorf("stderr: %q, want %q", s.err.String(), want)
 	}
 }
 
