@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +12,7 @@ import (
 
 	"github.com/taskvisor/taskvisor/actors"
 	"github.com/taskvisor/taskvisor/actors/probe"
+	"github.com/taskvisor/taskvisor/internal/proctest"
 )
 
 // wait is the generous bound of every expectation: the machines are shared
@@ -110,71 +108,22 @@ func shell(name, script string) actors.TaskSpec {
 	return actors.TaskSpec{Name: name, Command: script}
 }
 
-// procStat returns the ppid and pgrp of pid from /proc, ok false when pid is gone.
-func procStat(pid int) (ppid, pgrp int, state byte, ok bool) {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return 0, 0, 0, false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, 0, 0, false
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 3 {
-		return 0, 0, 0, false
-	}
-	ppid, _ = strconv.Atoi(f[1])
-	pgrp, _ = strconv.Atoi(f[2])
-	return ppid, pgrp, f[0][0], true
-}
-
-func allPids() []int {
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		if pid, err := strconv.Atoi(e.Name()); err == nil {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-// childProcesses lists the test process's children that are not zombies
-// about to be reaped by somebody else.
-func childProcesses() []int {
-	var out []int
-	self := os.Getpid()
-	for _, pid := range allPids() {
-		if ppid, _, _, ok := procStat(pid); ok && ppid == self {
-			out = append(out, pid)
-		}
-	}
-	return out
-}
+// childProcesses lists the test process's children, zombies included.
+func childProcesses() []int { return proctest.Children(os.Getpid()) }
 
 // groupMembers lists the processes of process group pgid, zombies included.
-func groupMembers(pgid int) []int {
-	var out []int
-	for _, pid := range allPids() {
-		if _, pgrp, _, ok := procStat(pid); ok && pgrp == pgid {
-			out = append(out, pid)
-		}
-	}
-	return out
-}
+func groupMembers(pgid int) []int { return proctest.GroupMembers(pgid) }
 
 // eventually polls cond until it holds or wait runs out.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", wait, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	proctest.Eventually(t, wait, what, cond)
+}
+
+// exists reports whether pid is still in /proc, as a zombie or not.
+func exists(pid int) bool {
+	_, ok := proctest.ReadStat(pid)
+	return ok
 }
 
 func killPid(pid int) error {

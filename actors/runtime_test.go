@@ -31,7 +31,7 @@ func TestCancelRunningTaskEndsCancelled(t *testing.T) {
 	if end.Signal != syscall.SIGTERM || end.ExitCode != -1 {
 		t.Errorf("cancelled task should have ended by SIGTERM: signal %v exit code %d", end.Signal, end.ExitCode)
 	}
-	if _, _, _, alive := procStat(run.PID); alive {
+	if exists(run.PID) {
 		t.Errorf("pid %d still exists after the cancelled event", run.PID)
 	}
 }
@@ -94,7 +94,7 @@ func TestRestartGivesNewPidSameID(t *testing.T) {
 	if second.Restarts != 1 || second.Generation != 2 {
 		t.Errorf("restarts %d generation %d, want 1 and 2", second.Restarts, second.Generation)
 	}
-	if _, _, _, alive := procStat(first.PID); alive {
+	if exists(first.PID) {
 		t.Errorf("old pid %d still exists after restart", first.PID)
 	}
 }

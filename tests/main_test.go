@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/taskvisor/taskvisor/internal/proctest"
 )
 
 // wait bounds every expectation generously: the machines are shared and
@@ -220,37 +221,11 @@ func (s *session) cleanup() {
 	}
 }
 
-// groupMembers lists the processes of process group pgid, from /proc.
-func groupMembers(pgid int) []int {
-	entries, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		st := string(b)
-		i := strings.LastIndexByte(st, ')')
-		f := strings.Fields(st[i+1:])
-		if len(f) > 2 && f[2] == strconv.Itoa(pgid) {
-			out = append(out, pid)
-		}
-	}
-	return out
-}
+// groupMembers lists the processes of process group pgid, zombies included.
+func groupMembers(pgid int) []int { return proctest.GroupMembers(pgid) }
 
 // eventually polls cond until it holds or wait runs out.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", wait, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	proctest.Eventually(t, wait, what, cond)
 }

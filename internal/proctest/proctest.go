@@ -1,0 +1,93 @@
+// Package proctest holds what taskvisor's tests need to see processes as the
+// kernel does (from /proc), so that a test can assert that nothing of it
+// survived: members of a process group, children of a process. It reads
+// /proc, so it sees processes on Linux only.
+package proctest
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// Stat is the part of /proc/PID/stat that tests look at.
+type Stat struct {
+	PID, PPID, PGID int
+	// State is R, S, D, T, Z (zombie) ...
+	State byte
+}
+
+// Zombie reports whether the process has exited and waits to be reaped.
+func (s Stat) Zombie() bool { return s.State == 'Z' || s.State == 'X' }
+
+// ReadStat reads /proc/PID/stat; ok is false when pid is gone.
+func ReadStat(pid int) (Stat, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return Stat{}, false
+	}
+	// "pid (comm) state ppid pgrp ...": comm may hold spaces and ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return Stat{}, false
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 3 || len(f[0]) == 0 {
+		return Stat{}, false
+	}
+	ppid, _ := strconv.Atoi(string(f[1]))
+	pgid, _ := strconv.Atoi(string(f[2]))
+	return Stat{PID: pid, PPID: ppid, PGID: pgid, State: f[0][0]}, true
+}
+
+// All returns the stat of every process in /proc.
+func All() []Stat {
+	entries, _ := os.ReadDir("/proc")
+	out := make([]Stat, 0, len(entries))
+	for _, e := range entries {
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
+			if st, ok := ReadStat(pid); ok {
+				out = append(out, st)
+			}
+		}
+	}
+	return out
+}
+
+// GroupMembers lists the processes of process group pgid, zombies included:
+// a zombie nobody reaps is a leak too.
+func GroupMembers(pgid int) []int {
+	var out []int
+	for _, st := range All() {
+		if st.PGID == pgid {
+			out = append(out, st.PID)
+		}
+	}
+	return out
+}
+
+// Children lists the processes whose parent is ppid, zombies included.
+func Children(ppid int) []int {
+	var out []int
+	for _, st := range All() {
+		if st.PPID == ppid {
+			out = append(out, st.PID)
+		}
+	}
+	return out
+}
+
+// Eventually polls cond every 10 ms until it holds, and fails the test with
+// what it waited for if it does not within d.
+func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
