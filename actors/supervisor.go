@@ -26,15 +26,6 @@ type runtimeEnv struct {
 	taskMiddleware []actor.ReceiverMiddleware
 }
 
-// track registers p so that Shutdown waits until its goroutines have ended.
-func (env *runtimeEnv) track(p *proc.Process) {
-	env.procs.Add(1)
-	go func() {
-		<-p.Done()
-		env.procs.Done()
-	}()
-}
-
 // taskRef is the supervisor's view of one task.
 type taskRef struct {
 	pid    *actor.PID

@@ -118,6 +118,8 @@ func (a *taskActor) launch(ctx actor.Context, why string) {
 	}
 
 	self, root, gen := ctx.Self(), ctx.ActorSystem().Root, a.gen
+	// Shutdown waits until every started process's goroutines have ended.
+	a.env.procs.Add(1)
 	p, err := proc.Start(proc.Spec{
 		Name:      fmt.Sprintf("task %d (%s)", a.id, a.spec.Name),
 		Argv:      a.spec.Argv,
@@ -128,13 +130,14 @@ func (a *taskActor) launch(ctx actor.Context, why string) {
 		NotifyDir: a.env.notifyDir,
 		OnNotify:  func(m notify.Message) { root.Send(self, notified{gen: gen, msg: m}) },
 		OnExit:    func(e proc.Exit) { root.Send(self, processExited{gen: gen, exit: e}) },
+		OnDone:    a.env.procs.Done,
 	})
 	if err != nil {
+		a.env.procs.Done()
 		a.set(ctx, StateFailed, "Task failed to start: "+err.Error(), err.Error())
 		return
 	}
 	a.proc = p
-	a.env.track(p)
 	a.ev.PID = p.Pid()
 	a.ev.Started = a.env.clock.Now()
 	a.set(ctx, StateRunning, fmt.Sprintf("Started (pid %d)", p.Pid()), "")

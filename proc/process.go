@@ -32,6 +32,7 @@ type Process struct {
 	pgid      int // recorded at start: pid, by Setpgid
 	waitDelay time.Duration
 	onExit    func(Exit)
+	onDone    func()
 	sock      notifySocket // nil without NotifyDir
 
 	// mu orders signals against reaping: nothing is sent to pgid once the
@@ -128,6 +129,7 @@ func start(spec *Spec, name string) (_ *Process, err error) {
 		pgid:      pid,
 		waitDelay: spec.waitDelay(),
 		onExit:    spec.OnExit,
+		onDone:    spec.OnDone,
 		sock:      sock,
 		exited:    make(chan struct{}),
 		done:      make(chan struct{}),
@@ -217,6 +219,9 @@ func (p *Process) supervise(w *waiter, started time.Time, pipes []*os.File, read
 		_ = p.sock.Close()
 	}
 	close(p.done)
+	if p.onDone != nil {
+		p.onDone()
+	}
 }
 
 // Pid returns the leader's pid.

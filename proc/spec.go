@@ -53,6 +53,10 @@ type Spec struct {
 	// The last lines of output may reach Output after OnExit; they are all
 	// there once Done is closed. Nil: ignored.
 	OnExit func(Exit)
+	// OnDone is called once, on the process's own goroutine, right after Done
+	// is closed: an owner that tracks many processes learns of their end
+	// without a goroutine of its own per process. Nil: ignored.
+	OnDone func()
 	// WaitDelay bounds how long output is still read after the leader exited,
 	// for descendants that escaped the group and keep a pipe open. Zero (or
 	// negative): DefaultWaitDelay.

@@ -43,3 +43,33 @@ func groupMembersWithZombies(pgid int) []int {
 	}
 	return pids
 }
+
+// OnDone runs once, after Done is closed.
+func TestOnDoneRunsAfterDone(t *testing.T) {
+	started := make(chan *Process, 1)
+	called := make(chan bool, 2)
+	p := startT(t, Spec{Argv: []string{"true"}, OnDone: func() {
+		p := <-started
+		select {
+		case <-p.Done():
+			called <- true
+		default:
+			called <- false
+		}
+	}})
+	started <- p
+	select {
+	case closed := <-called:
+		if !closed {
+			t.Error("OnDone ran before Done was closed")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("OnDone did not run")
+	}
+	waitDone(t, p, time.Second)
+	select {
+	case <-called:
+		t.Error("OnDone ran twice")
+	case <-time.After(50 * time.Millisecond):
+	}
+}
