@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -146,4 +147,25 @@ func contains(lines []string, want string) bool {
 		}
 	}
 	return false
+}
+
+// The actor library's log goes to --log FILE, or nowhere: never to the
+// terminal, where it would tear a full-screen UI.
+func TestLibraryLogNeverReachesTheTerminal(t *testing.T) {
+	logFile := t.TempDir() + "/taskvisor.log"
+	for _, args := range [][]string{nil, {"--log", logFile}} {
+		s := startSession(t, args...)
+		s.send("start quick")
+		s.expectPrefix("[Task 1] Task completed")
+		if _, err := s.finish(); err != nil {
+			t.Fatalf("taskvisor %v exit: %v", args, err)
+		}
+		if got := s.errText(); got != "" {
+			t.Errorf("taskvisor %v wrote on stderr: %q", args, got)
+		}
+	}
+	b, err := os.ReadFile(logFile)
+	if err != nil || !strings.Contains(string(b), "actor system started") {
+		t.Errorf("--log file: %q, %v", b, err)
+	}
 }
