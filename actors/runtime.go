@@ -261,8 +261,10 @@ func SubscribeEvents(system *actor.ActorSystem, handler func(TaskEvent)) (unsubs
 // Shutdown stops every task with escalation (stop signal, then SIGKILL after
 // its grace), waits until all have ended, stops the supervisor and removes the
 // notify directory; an actor system created by New is shut down too. If ctx
-// ends first, the tasks still running get SIGKILL at once. It returns the
-// final event of each task. Calling it again returns the same result.
+// ends first, the tasks still running get SIGKILL at once (the caller knows
+// from ctx.Err; it is not an error). It returns the final event of each task,
+// and an error only if something did not end. Calling it again returns the
+// same result.
 func (r *Runtime) Shutdown(ctx context.Context) ([]TaskEvent, error) {
 	r.shutdownOnce.Do(func() { r.final, r.shutdownErr = r.shutdown(ctx) })
 	return r.final, r.shutdownErr
@@ -286,7 +288,7 @@ func (r *Runtime) shutdown(ctx context.Context) ([]TaskEvent, error) {
 	select {
 	case final = <-result:
 	case <-ctx.Done():
-		errs = append(errs, fmt.Errorf("shutdown: %w: killing the tasks still running", ctx.Err()))
+		// As documented, not an error: the caller can tell from ctx.
 		r.system.Root.Send(r.pid, Shutdown{Kill: true})
 		select {
 		case final = <-result:

@@ -1,6 +1,7 @@
 package actors_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"strings"
@@ -295,5 +296,24 @@ func TestShutdownStopsEverything(t *testing.T) {
 	}
 	if _, err := h.rt.Start(h.ctx(), "x"); !errors.Is(err, actors.ErrStopped) {
 		t.Errorf("start after shutdown: %v", err)
+	}
+}
+
+// A shutdown whose context ends kills what is still running, at once.
+func TestShutdownDeadlineKillsTheRest(t *testing.T) {
+	h := newHarness(t, nil)
+	spec := shell("stubborn", stubbornScript)
+	spec.StopGrace = time.Hour
+	id := h.startSpec(spec)
+	h.expect(id, actors.StateRunning)
+	h.waitOutput(id, "ready")
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	final, err := h.rt.Shutdown(ctx)
+	if err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if len(final) != 1 || final[0].State != actors.StateKilled || final[0].Signal != syscall.SIGKILL {
+		t.Fatalf("final: %+v", final)
 	}
 }

@@ -169,3 +169,29 @@ func TestLibraryLogNeverReachesTheTerminal(t *testing.T) {
 		t.Errorf("--log file: %q, %v", b, err)
 	}
 }
+
+// A second SIGINT kills what a shutdown is still waiting for, at once, and
+// taskvisor still exits 0: the user asked for it.
+func TestHeadlessSecondSIGINTKillsAtOnce(t *testing.T) {
+	s := startSession(t, "--json")
+	s.send("start stubborn")
+	s.expectEvent("task 1 first step", func(e event) bool { return e.Task == 1 && e.Message == "Processing step 1" })
+	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	s.expectEvent("task 1 stopping", func(e event) bool { return e.Task == 1 && e.State == "stopping" })
+	start := time.Now()
+	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	end := s.expectEvent("task 1 killed", func(e event) bool { return e.Task == 1 && e.State == "killed" })
+	if took := time.Since(start); took > 4*time.Second {
+		t.Errorf("the second SIGINT took %s to kill: it must not wait for the 5s grace", took)
+	}
+	if end.Signal == nil || *end.Signal != "SIGKILL" {
+		t.Errorf("killed event: %+v", end)
+	}
+	if _, err := s.finish(); err != nil {
+		t.Fatalf("taskvisor exit after a second SIGINT: %v; stderr: %s", err, s.errText())
+	}
+}
