@@ -132,8 +132,11 @@ func TestMissingBinaryFailsAndOthersKeepRunning(t *testing.T) {
 	h.expect(other, actors.StateRunning)
 	id := h.startSpec(actors.TaskSpec{Name: "ghost", Argv: []string{"/nonexistent/taskvisor-ghost"}})
 	end := h.expect(id, actors.StateFailed)
-	if !strings.Contains(end.Reason, "/nonexistent/taskvisor-ghost") || !strings.Contains(end.Reason, "no such file") {
-		t.Errorf("failed start should name the command and the cause: %q", end.Reason)
+	if want := "start task 2 (ghost): fork/exec /nonexistent/taskvisor-ghost: no such file or directory"; end.Reason != want {
+		t.Errorf("failed start should name the command and the cause: %q, want %q", end.Reason, want)
+	}
+	if want := "[Task 2] Task failed to start: fork/exec /nonexistent/taskvisor-ghost: no such file or directory"; end.String() != want {
+		t.Errorf("event line %q, want %q", end.String(), want)
 	}
 	tasks, err := h.rt.List(h.ctx())
 	if err != nil {

@@ -134,7 +134,12 @@ func (a *taskActor) launch(ctx actor.Context, why string) {
 	})
 	if err != nil {
 		a.env.procs.Done()
-		a.set(ctx, StateFailed, "Task failed to start: "+err.Error(), err.Error())
+		// The event names the task already; the message gives the cause.
+		cause := err
+		if inner := errors.Unwrap(err); inner != nil {
+			cause = inner
+		}
+		a.set(ctx, StateFailed, "Task failed to start: "+cause.Error(), err.Error())
 		return
 	}
 	a.proc = p
