@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/taskvisor/taskvisor/actors"
+	"github.com/taskvisor/taskvisor/internal/proctest"
 )
 
 func TestMain(m *testing.M) {
@@ -89,6 +91,9 @@ func start(t *testing.T, json bool) *session {
 	t.Cleanup(func() {
 		w.Close()
 		_ = s.wait(t)
+		if left := proctest.Children(os.Getpid()); len(left) > 0 {
+			t.Errorf("processes left after Run returned: %v", left)
+		}
 	})
 	return s
 }
