@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/taskvisor/taskvisor/internal/proctest"
 )
 
 func TestStartArgv(t *testing.T) {
@@ -435,7 +437,7 @@ func TestNoDescriptorLeak(t *testing.T) {
 // counts this process's threads.
 func TestWaitingCostsNoThread(t *testing.T) {
 	const n = 200
-	before := countThreads(t)
+	before := proctest.Threads(t)
 	var ms runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
@@ -445,7 +447,7 @@ func TestWaitingCostsNoThread(t *testing.T) {
 		procs[i] = startT(t, Spec{Shell: "echo started; exec sleep 100", Output: NewOutput(10)})
 	}
 	time.Sleep(100 * time.Millisecond) // let every waiter and reader park
-	during := countThreads(t)
+	during := proctest.Threads(t)
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	perProcess := (int64(ms.HeapAlloc) - int64(heapBefore)) / n
@@ -465,23 +467,4 @@ func TestWaitingCostsNoThread(t *testing.T) {
 		t.Errorf("%d bytes of heap per idle process", perProcess)
 	}
 	t.Logf("%d threads before, %d with %d waiting processes; %d bytes of heap each", before, during, n, perProcess)
-}
-
-func countThreads(t testing.TB) int {
-	t.Helper()
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
-			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	t.Fatal("no Threads: in /proc/self/status")
-	return 0
 }

@@ -19,6 +19,8 @@ import (
 
 	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
+
+	"github.com/taskvisor/taskvisor/internal/proctest"
 )
 
 // collector records delivered messages; handle may run on the Serve
@@ -483,7 +485,7 @@ func TestSendAbstract(t *testing.T) {
 func TestIdleListenersNeedNoThreads(t *testing.T) {
 	const n = 200
 	dir := t.TempDir()
-	before := threads(t)
+	before := proctest.Threads(t)
 	ls := make([]*Listener, n)
 	for i := range ls {
 		l, err := Listen(filepath.Join(dir, strconv.Itoa(i)))
@@ -499,7 +501,7 @@ func TestIdleListenersNeedNoThreads(t *testing.T) {
 		l.Flush()
 	}
 	time.Sleep(10 * time.Millisecond) // let every Serve goroutine park again
-	if after := threads(t); after > before+10 {
+	if after := proctest.Threads(t); after > before+10 {
 		t.Errorf("%d idle listeners raised the thread count from %d to %d", n, before, after)
 	}
 	for _, l := range ls {
@@ -507,22 +509,4 @@ func TestIdleListenersNeedNoThreads(t *testing.T) {
 			t.Errorf("%s: %+v", l.Path(), s)
 		}
 	}
-}
-
-func threads(t *testing.T) int {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
-			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	t.Fatal("no Threads: line in /proc/self/status")
-	return 0
 }
