@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime"
 	"sync"
 	"time"
 
@@ -95,7 +94,7 @@ func New(cfg Config) (*Runtime, error) {
 		clock = newRealClock(r.system)
 	}
 	r.env = &runtimeEnv{catalogue: cfg.Catalogue, clock: clock}
-	if runtime.GOOS == "linux" {
+	if notify.Supported {
 		dir, err := notify.NewDir()
 		if err != nil {
 			r.closeOwnSystem()

@@ -47,6 +47,9 @@ type runtimeSupervisor struct {
 	nextID int
 	tasks  map[int]*taskRef
 	order  []int
+	// byActor finds a task by its actor's PID.Id, for failures and
+	// Terminated, which name the actor.
+	byActor map[string]*taskRef
 
 	shuttingDown bool
 	killAll      bool
@@ -54,7 +57,7 @@ type runtimeSupervisor struct {
 }
 
 func newRuntimeSupervisor(env *runtimeEnv) *runtimeSupervisor {
-	return &runtimeSupervisor{env: env, tasks: map[int]*taskRef{}}
+	return &runtimeSupervisor{env: env, tasks: map[int]*taskRef{}, byActor: map[string]*taskRef{}}
 }
 
 // Receive implements actor.Actor.
@@ -100,10 +103,8 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 // still run, with its generations counted from 1 again. Its Stopping kills
 // the process group, and the task ends failed (see taskActorStopped).
 func (s *runtimeSupervisor) HandleFailure(_ *actor.ActorSystem, supervisor actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason any, _ any) {
-	for _, t := range s.tasks {
-		if t.pid.Equal(child) {
-			t.crash = reason
-		}
+	if t, ok := s.byActor[child.Id]; ok {
+		t.crash = reason
 	}
 	supervisor.StopChildren(child)
 }
@@ -111,10 +112,7 @@ func (s *runtimeSupervisor) HandleFailure(_ *actor.ActorSystem, supervisor actor
 // taskActorStopped settles a task whose actor stopped on its own: it ends
 // failed, with the reason, so that nobody waits for it.
 func (s *runtimeSupervisor) taskActorStopped(ctx actor.Context, who *actor.PID) {
-	for _, t := range s.tasks {
-		if !t.pid.Equal(who) || t.last.State.Ended() {
-			continue
-		}
+	if t, ok := s.byActor[who.Id]; ok && !t.last.State.Ended() {
 		t.stopped = true
 		ev := t.last
 		ev.State, ev.Time = StateFailed, s.env.clock.Now()
@@ -159,7 +157,9 @@ func (s *runtimeSupervisor) start(ctx actor.Context, m Start) (int, error) {
 		s.nextID--
 		return 0, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
-	s.tasks[id] = &taskRef{pid: pid, output: out, last: TaskEvent{ID: id, Name: spec.Name, Group: spec.Group, State: StateStarting, ExitCode: -1}}
+	t := &taskRef{pid: pid, output: out, last: TaskEvent{ID: id, Name: spec.Name, Group: spec.Group, State: StateStarting, ExitCode: -1}}
+	s.tasks[id] = t
+	s.byActor[pid.Id] = t
 	s.order = append(s.order, id)
 	return id, nil
 }

@@ -72,14 +72,6 @@ func readPipe(f *os.File, out *Output, stream Stream) {
 	}
 }
 
-// readStream copies r into out (nil: drops it) line by line until r ends or
-// fails, with one fixed buffer.
-func readStream(r io.Reader, out *Output, stream Stream) {
-	s := lineSplitter{out: out, stream: stream}
-	readAll(r, &s)
-	s.end()
-}
-
 func readAll(r io.Reader, s *lineSplitter) {
 	bp := readBuffers.Get().(*[]byte)
 	defer readBuffers.Put(bp)

@@ -217,3 +217,11 @@ func TestOutputMemoryBounded(t *testing.T) {
 		t.Logf("%s: %s, heap peak %d MB", c.name, e.RunTime().Round(time.Millisecond), peak.Load()>>20)
 	}
 }
+
+// readStream feeds r to a lineSplitter as readPipe does, without a pipe, so
+// that the splitting can be tested with any chunking.
+func readStream(r io.Reader, out *Output, stream Stream) {
+	s := lineSplitter{out: out, stream: stream}
+	readAll(r, &s)
+	s.end()
+}

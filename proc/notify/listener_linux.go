@@ -15,6 +15,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// Supported reports whether Listen can work on this system: on Linux it does.
+const Supported = true
+
 // maxDatagram is the receive buffer. systemd itself reads at most 4 KiB; we
 // allow more so that a long STATUS= survives, and a larger datagram is
 // reported as truncated (Malformed) rather than half-parsed.

@@ -11,6 +11,9 @@ type errUnsupported struct{}
 func (errUnsupported) Error() string { return "sd_notify: supported on Linux only" }
 func (errUnsupported) Unwrap() error { return errors.ErrUnsupported }
 
+// Supported reports whether Listen can work on this system: not off Linux.
+const Supported = false
+
 // Listener receives sd_notify datagrams; off Linux there is no
 // SCM_CREDENTIALS to check senders by, so none can be created.
 type Listener struct{}
