@@ -49,9 +49,18 @@ type TaskEvent struct {
 	// Reason explains an ending or a refusal: the exit status, the start
 	// error, the stop that was asked for.
 	Reason string
-	// Deadline is, while stopping, when SIGKILL follows the stop signal; zero
-	// otherwise.
+	// Deadline is when the state's next step comes on its own: while
+	// stopping, when SIGKILL follows the stop signal; in backoff, when the
+	// next start is due; while stalled, when the stall action is applied
+	// (zero for warn). Zero when no step is due.
 	Deadline time.Time
+	// LastActivity is when the current process last reported progress,
+	// STATUS, READY or WATCHDOG=1 (its start time until it does); the
+	// watchdog measures stalls from it.
+	LastActivity time.Time
+	// Policy describes the task's restart and watchdog policy
+	// (TaskSpec.Policy).
+	Policy string
 	// Started is when the current process started; zero before.
 	Started time.Time
 	// Time is when the change happened.
@@ -101,6 +110,67 @@ type jsonEvent struct {
 	Signal   *string    `json:"signal"`
 	Reason   string     `json:"reason"`
 	Deadline *time.Time `json:"deadline,omitempty"`
+}
+
+// GroupState is where a supervision group is in its life.
+type GroupState string
+
+// The group states.
+const (
+	// GroupRunning: the group supervises its children.
+	GroupRunning GroupState = "running"
+	// GroupRestarting: the group is stopping and starting children by its
+	// strategy.
+	GroupRestarting GroupState = "restarting"
+	// GroupFailed: the group hit its restart limit (or a task in it hit its
+	// own), stopped its children and failed to its parent group.
+	GroupFailed GroupState = "failed"
+	// GroupGaveUp: a group that failed at the top level; its tasks end
+	// gave-up and it restarts nothing more.
+	GroupGaveUp GroupState = "gave-up"
+)
+
+// GroupEvent is published on the EventStream for every decision of a
+// supervision group: a restart by its strategy, a failure to its parent, a
+// give-up at the top.
+type GroupEvent struct {
+	// Group is the group's name; Parent its parent's, empty at the top.
+	Group, Parent string
+	// Strategy is the group's strategy.
+	Strategy Strategy
+	// State is the group's state after the decision.
+	State GroupState
+	// Restarts counts the restarts the group has performed.
+	Restarts int
+	// Tasks are the IDs of the tasks the decision concerns.
+	Tasks []int
+	// Message says what the group did, as a sentence.
+	Message string
+	// Reason says why.
+	Reason string
+	// Time is when it happened.
+	Time time.Time
+}
+
+// String reads as a line of the headless output: "[Group pipeline] ...".
+func (e GroupEvent) String() string {
+	return fmt.Sprintf("[Group %s] %s", e.Group, e.Message)
+}
+
+// MarshalJSON writes the event in the --json protocol, with "group" set and
+// no "task" field.
+func (e GroupEvent) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Time     time.Time  `json:"time"`
+		Group    string     `json:"group"`
+		Parent   string     `json:"parent,omitempty"`
+		Strategy Strategy   `json:"strategy"`
+		State    GroupState `json:"state"`
+		Restarts int        `json:"restarts"`
+		Tasks    []int      `json:"tasks"`
+		Message  string     `json:"message"`
+		Reason   string     `json:"reason"`
+	}{e.Time, e.Group, e.Parent, e.Strategy, e.State, e.Restarts, e.Tasks, e.Message, e.Reason})
 }
 
 // MarshalJSON writes the event with the field names of the headless --json

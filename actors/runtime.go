@@ -31,8 +31,11 @@ type Config struct {
 	// log is discarded. It never goes to the terminal by default, where it
 	// would tear a full-screen UI.
 	LogOutput io.Writer
-	// Catalogue holds the templates that Start finds by key or name.
+	// Catalogue holds the templates that Start finds by key or name. Those
+	// with Autostart are started by New, in catalogue order.
 	Catalogue Catalogue
+	// Groups are the supervision groups that tasks name in TaskSpec.Group.
+	Groups []GroupSpec
 	// Clock is the time source of the timing rules. Nil: the wall clock.
 	Clock Clock
 	// Name names the supervisor actor. Empty: "taskvisor". Two runtimes in one

@@ -51,6 +51,35 @@ type TaskSpec struct {
 	// OutputLines is how many of the task's last output lines are kept. Zero:
 	// 1000.
 	OutputLines int
+
+	// Restart says when the task is started again after it ended on its own.
+	// Zero: never.
+	Restart RestartMode
+	// Backoff is the delay before each restart. Zero fields: their defaults.
+	Backoff Backoff
+	// MaxRestarts is how many restarts RestartWindow allows; one more and the
+	// task ends gave-up (in a group: the group's supervisor handles the
+	// failure). Zero: 5; negative: no limit.
+	MaxRestarts int
+	// RestartWindow is the window of MaxRestarts. Zero: 60s.
+	RestartWindow time.Duration
+	// StallTimeout is how long the task may go without progress, STATUS or
+	// WATCHDOG=1 before it is marked stalled; the task gets it as
+	// WATCHDOG_USEC. Zero: no watchdog.
+	StallTimeout time.Duration
+	// StallAction is applied once the task has been stalled for StallGrace.
+	// Zero: warn.
+	StallAction StallAction
+	// StallGrace is how long the task stays stalled before StallAction. Zero:
+	// 5s.
+	StallGrace time.Duration
+	// Ready says when the task counts as running. Zero: as soon as it started.
+	Ready ReadyMode
+	// StartTimeout is how long a ReadyNotify task has to send READY=1 before
+	// it is treated as stalled. Zero: 90s.
+	StartTimeout time.Duration
+	// Autostart starts the task when the runtime starts, in catalogue order.
+	Autostart bool
 }
 
 // Validate reports what is wrong with the spec, naming the field.
@@ -72,6 +101,34 @@ func (s TaskSpec) Validate() error {
 	}
 	if s.OutputLines < 0 {
 		errs = append(errs, fmt.Errorf("output_lines: %d is negative", s.OutputLines))
+	}
+	switch s.Restart {
+	case "", RestartNever, RestartOnFailure, RestartAlways:
+	default:
+		errs = append(errs, fmt.Errorf("restart: %q is not one of never, on-failure, always", s.Restart))
+	}
+	errs = append(errs, s.Backoff.validate()...)
+	if s.RestartWindow < 0 {
+		errs = append(errs, fmt.Errorf("restart_window: %v is negative", s.RestartWindow))
+	}
+	if s.StallTimeout < 0 {
+		errs = append(errs, fmt.Errorf("stall_timeout: %v is negative", s.StallTimeout))
+	}
+	switch s.StallAction {
+	case "", StallWarn, StallCancel, StallKill, StallRestart:
+	default:
+		errs = append(errs, fmt.Errorf("stall_action: %q is not one of warn, cancel, kill, restart", s.StallAction))
+	}
+	if s.StallGrace < 0 {
+		errs = append(errs, fmt.Errorf("stall_grace: %v is negative", s.StallGrace))
+	}
+	switch s.Ready {
+	case "", ReadyStarted, ReadyNotify:
+	default:
+		errs = append(errs, fmt.Errorf("ready: %q is not one of started, notify", s.Ready))
+	}
+	if s.StartTimeout < 0 {
+		errs = append(errs, fmt.Errorf("start_timeout: %v is negative", s.StartTimeout))
 	}
 	for k := range s.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
@@ -106,6 +163,50 @@ func (s TaskSpec) outputLines() int {
 		return DefaultOutputLines
 	}
 	return s.OutputLines
+}
+
+func (s TaskSpec) restartMode() RestartMode {
+	if s.Restart == "" {
+		return RestartNever
+	}
+	return s.Restart
+}
+
+func (s TaskSpec) stallAction() StallAction {
+	if s.StallAction == "" {
+		return StallWarn
+	}
+	return s.StallAction
+}
+
+func (s TaskSpec) stallGrace() time.Duration { return orDuration(s.StallGrace, DefaultStallGrace) }
+func (s TaskSpec) startTimeout() time.Duration {
+	return orDuration(s.StartTimeout, DefaultStartTimeout)
+}
+func (s TaskSpec) maxRestarts() int { return orInt(s.MaxRestarts, DefaultMaxRestarts) }
+func (s TaskSpec) restartWindow() time.Duration {
+	return orDuration(s.RestartWindow, DefaultRestartWindow)
+}
+
+// Policy describes the task's restart and watchdog policy in a few words, for
+// events and the UI: "on-failure, 5 in 1m0s; stall 10s: warn".
+func (s TaskSpec) Policy() string {
+	var b strings.Builder
+	b.WriteString("restart " + string(s.restartMode()))
+	if s.restartMode() != RestartNever {
+		if s.maxRestarts() < 0 {
+			b.WriteString(", no limit")
+		} else {
+			fmt.Fprintf(&b, ", at most %d in %s", s.maxRestarts(), s.restartWindow())
+		}
+	}
+	if s.StallTimeout > 0 {
+		fmt.Fprintf(&b, "; stall %s: %s", s.StallTimeout, s.stallAction())
+	}
+	if s.Ready == ReadyNotify {
+		fmt.Fprintf(&b, "; ready on READY=1 within %s", s.startTimeout())
+	}
+	return b.String()
 }
 
 // envList returns Env as KEY=value entries in a stable order.

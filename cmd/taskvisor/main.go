@@ -27,8 +27,11 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "worker" {
-		os.Exit(runWorker(os.Args[2:], os.Stdout, os.Stderr))
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "worker":
+			os.Exit(runWorker(os.Args[2:], os.Stdout, os.Stderr))
+		}
 	}
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
@@ -39,6 +42,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	headlessFlag := fs.Bool("headless", false, "no terminal UI: commands on stdin, events on stdout")
 	jsonFlag := fs.Bool("json", false, "with --headless: one JSON object per event")
 	logFile := fs.String("log", "", "write the actor library's log to `FILE` (default: discard it)")
+	tasksFile := fs.String("tasks", "", "load the catalogue from the TOML task `FILE` instead of the built-in demo")
+	procfile := fs.String("procfile", "", "load the catalogue from a `Procfile` (name: command per line)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: taskvisor [flags]\n\nCommands on stdin: start <key|name>, cancel <id>, kill <id>, restart <id>, list, output <id>, help, quit\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -71,7 +76,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer f.Close()
 		logOut = f
 	}
-	rt, err := actors.New(actors.Config{Catalogue: demoCatalogue(exe), LogOutput: logOut, Subreaper: true})
+	cat, groups, err := loadCatalogue(*tasksFile, *procfile, exe)
+	if err != nil {
+		fmt.Fprintf(stderr, "taskvisor: %v\n", err)
+		return 2
+	}
+	rt, err := actors.New(actors.Config{Catalogue: cat, Groups: groups, LogOutput: logOut, Subreaper: true})
 	if err != nil {
 		fmt.Fprintf(stderr, "taskvisor: %v\n", err)
 		return 1
