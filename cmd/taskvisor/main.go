@@ -31,6 +31,10 @@ func main() {
 		switch os.Args[1] {
 		case "worker":
 			os.Exit(runWorker(os.Args[2:], os.Stdout, os.Stderr))
+		case "check":
+			os.Exit(runCheck(os.Args[2:], os.Stdout, os.Stderr))
+		case "doctor":
+			os.Exit(runDoctor(os.Args[2:], os.Stdout, os.Stderr))
 		}
 	}
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -59,8 +63,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	_ = headlessFlag // the terminal UI is not built yet: every run is headless
-
 	exe, err := os.Executable()
 	if err != nil {
 		fmt.Fprintf(stderr, "taskvisor: find own executable for the demo tasks: %v\n", err)
@@ -112,7 +114,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}()
 
-	err = headless.Run(ctx, rt, headless.Options{In: stdin, Out: stdout, Err: stderr, JSON: *jsonFlag, Force: force})
+	if !*headlessFlag && !*jsonFlag && isTerminal(stdin) && isTerminal(stdout) {
+		err = runUI(ctx, force, rt)
+	} else {
+		err = headless.Run(ctx, rt, headless.Options{In: stdin, Out: stdout, Err: stderr, JSON: *jsonFlag, Force: force})
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "taskvisor: %v\n", err)
 		return 1
