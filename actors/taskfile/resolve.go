@@ -1,0 +1,122 @@
+package taskfile
+
+import (
+	"strings"
+)
+
+// resolve checks what concerns more than one field or entry, then labels
+// every problem with its entry.
+func (l *loader) resolve() Errors {
+	if len(l.problems) == 0 || len(l.tasks)+len(l.groups) > 0 {
+		l.checkTasks()
+		l.checkGroups()
+	}
+	errs := make(Errors, 0, len(l.problems))
+	for _, p := range l.problems {
+		if p.ent != nil {
+			p.err.Entry = p.ent.label()
+		}
+		errs = append(errs, p.err)
+	}
+	return errs
+}
+
+func (l *loader) checkTasks() {
+	names := map[string]*entry{}
+	keys := map[string]*entry{}
+	for _, e := range l.tasks {
+		t := &e.task
+		if _, seen := e.seen["name"]; !seen {
+			l.problem(e, e.at, "name", `missing; every task needs one (like name = "web")`)
+		}
+		_, cmdSeen := e.seen["command"]
+		_, argvSeen := e.seen["argv"]
+		switch {
+		case !cmdSeen && !argvSeen:
+			l.problem(e, e.at, "command or argv", `one of the two is required (like command = "make test" or argv = ["make", "test"])`)
+		case cmdSeen && argvSeen && t.Command != "" && len(t.Argv) > 0:
+			l.problem(e, e.argvAt, "argv", "only one of command and argv may be set (command is set at line %d)", e.commandAt.line)
+		}
+		if b := t.Backoff; b.Initial > 0 && b.Max > 0 && b.Max < b.Initial {
+			l.problem(e, e.backoffMaxAt, "backoff.max", "%s is less than backoff.initial, %s", b.Max, b.Initial)
+		}
+		if e.hasName {
+			if first, dup := names[t.Name]; dup {
+				l.problem(e, e.nameAt, "name", "%q is also the name of the task at line %d", t.Name, first.at.line)
+			} else {
+				names[t.Name] = e
+			}
+		}
+		if t.Key != "" {
+			if first, dup := keys[t.Key]; dup {
+				l.problem(e, e.keyAt, "key", "%q is also the key of %s (line %d)", t.Key, first.label(), first.keyAt.line)
+			} else {
+				keys[t.Key] = e
+			}
+		}
+	}
+}
+
+func (l *loader) checkGroups() {
+	byName := map[string]*entry{}
+	for _, e := range l.groups {
+		if _, seen := e.seen["name"]; !seen {
+			l.problem(e, e.at, "name", `missing; every group needs one (like name = "pipeline")`)
+		}
+		if !e.hasName {
+			continue
+		}
+		if first, dup := byName[e.group.Name]; dup {
+			l.problem(e, e.nameAt, "name", "%q is also the name of the group at line %d", e.group.Name, first.at.line)
+			continue
+		}
+		byName[e.group.Name] = e
+	}
+	known := func() string {
+		if len(byName) == 0 {
+			return "no [[group]] is defined"
+		}
+		var names []string
+		for _, g := range l.groups {
+			if g.hasName && byName[g.group.Name] == g {
+				names = append(names, g.group.Name)
+			}
+		}
+		return "defined: " + strings.Join(names, ", ")
+	}
+	for _, e := range l.groups {
+		if p := e.group.Parent; p != "" && byName[p] == nil {
+			l.problem(e, e.parentAt, "parent", "%q is not a group defined in this file (%s)", p, known())
+		}
+	}
+	inCycle := map[*entry]bool{}
+	for _, e := range l.groups {
+		if inCycle[e] || e.group.Parent == "" {
+			continue
+		}
+		path := []*entry{e}
+		seen := map[*entry]bool{e: true}
+		for g := byName[e.group.Parent]; g != nil; g = byName[g.group.Parent] {
+			if g == e {
+				chain := make([]string, 0, len(path)+1)
+				for _, m := range path {
+					chain = append(chain, m.group.Name)
+					inCycle[m] = true
+				}
+				chain = append(chain, e.group.Name)
+				l.problem(e, e.parentAt, "parent", "%q makes a cycle of parents: %s", e.group.Parent, strings.Join(chain, " -> "))
+				break
+			}
+			if seen[g] || g.group.Parent == "" {
+				break
+			}
+			seen[g] = true
+			path = append(path, g)
+		}
+	}
+	for _, e := range l.tasks {
+		if g := e.task.Group; g != "" && byName[g] == nil {
+			l.problem(e, e.groupAt, "group", "%q is not a group defined in this file (%s)", g, known())
+		}
+	}
+}
