@@ -34,6 +34,7 @@ type Process struct {
 	onExit    func(Exit)
 	onDone    func()
 	sock      notifySocket // nil without NotifyDir
+	run       *taskRun     // its cgroup or marker: what left the group
 
 	// mu orders signals against reaping: nothing is sent to pgid once the
 	// leader is reaped.
@@ -96,13 +97,20 @@ func start(spec *Spec, name string) (_ *Process, err error) {
 	}
 	closers = append(closers, errR.Close, errW.Close)
 
+	// The guard kills what this run leaves if this program dies; it is
+	// started once, with the first run. Without it (no /proc/self/exe, say)
+	// tasks still run: GuardPid and `taskvisor doctor` say why.
+	_, _ = ensureGuard()
+	run := newRun(spec)
+	closers = append(closers, func() error { run.startFailed(); return nil })
+
 	cmd.Dir = spec.Dir
-	cmd.Env = childEnv(os.Environ(), spec.Env, notifyPath)
+	cmd.Env = childEnv(os.Environ(), append(spec.Env[:len(spec.Env):len(spec.Env)], run.marker), notifyPath)
 	// Stdin nil: os/exec opens /dev/null. Stdout and Stderr as *os.File: the
 	// child gets them directly and os/exec starts no copying goroutine.
 	cmd.Stdout = outW
 	cmd.Stderr = errW
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = run.sysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, explainStartError(err, spec.Dir)
 	}
@@ -116,8 +124,9 @@ func start(spec *Spec, name string) (_ *Process, err error) {
 	// call), so its pid cannot have been recycled yet.
 	w, err := newWaiter(pid)
 	if err != nil {
-		_ = unix.Kill(-pid, unix.SIGKILL)
+		run.killRest(pid)
 		_ = cmd.Wait()
+		run.settle(pid, pid, time.Now().Add(settleTimeout))
 		return nil, err
 	}
 	// From here on the waiter owns the child: os/exec forgets it.
@@ -131,6 +140,7 @@ func start(spec *Spec, name string) (_ *Process, err error) {
 		onExit:    spec.OnExit,
 		onDone:    spec.OnDone,
 		sock:      sock,
+		run:       run,
 		exited:    make(chan struct{}),
 		done:      make(chan struct{}),
 	}
@@ -180,9 +190,8 @@ func (p *Process) supervise(w *waiter, started time.Time, pipes []*os.File, read
 	}
 
 	p.mu.Lock()
-	// Nothing the task left in its group outlives it. ESRCH: the group held
-	// only the leader.
-	_ = unix.Kill(-p.pgid, unix.SIGKILL)
+	// Nothing the task left, in its group or out of it, outlives it.
+	p.run.killRest(p.pgid)
 	ws, err := w.reap()
 	ended := time.Now()
 	if err != nil {
@@ -200,10 +209,10 @@ func (p *Process) supervise(w *waiter, started time.Time, pipes []*os.File, read
 		p.onExit(exit)
 	}
 
-	// The group was sent SIGKILL: wait until none of it runs any more,
-	// reaping the members orphaned to us, so that Done means the group is
-	// gone and no zombie of it is left.
-	settleGroup(p.pgid, ended.Add(settleTimeout))
+	// The run was sent SIGKILL: wait until none of it runs any more,
+	// reaping what was orphaned to us, so that Done means the run is gone
+	// and no zombie of it is left.
+	p.run.settle(p.pid, p.pgid, ended.Add(settleTimeout))
 
 	// The pipes end now unless a process that escaped the group (setsid)
 	// holds them: it gets WaitDelay, then loses them.

@@ -278,6 +278,9 @@ func TestLeaderExitKillsWhatItLeft(t *testing.T) {
 	}
 }
 
+// An escapee that neither the cgroup (none here) nor the run marker (it
+// cleared its environment) can find keeps the pipes open: WaitDelay bounds
+// how long they are still read.
 func TestEscapeeHoldingStdoutDoesNotDelayExit(t *testing.T) {
 	t.Parallel()
 	out := NewOutput(0)
@@ -286,9 +289,10 @@ func TestEscapeeHoldingStdoutDoesNotDelayExit(t *testing.T) {
 	begin := time.Now()
 	p := startT(t, Spec{
 		// The leader waits until the sleep has left its group, then exits.
-		Shell:     `setsid sleep 5 & p=$!; while [ "$(cut -d' ' -f5 /proc/$p/stat)" != $p ]; do sleep 0.01; done; echo $p`,
+		Shell:     `setsid env -i sleep 5 & p=$!; while [ "$(cut -d' ' -f5 /proc/$p/stat)" != $p ]; do sleep 0.01; done; echo $p`,
 		Output:    out,
 		WaitDelay: 200 * time.Millisecond,
+		noCgroup:  true,
 		OnExit: func(Exit) {
 			mu.Lock()
 			exitAt = time.Now()
@@ -319,9 +323,10 @@ func TestEscapeeFloodingStdoutDoesNotDelayDone(t *testing.T) {
 	out := NewOutput(0)
 	p := startT(t, Spec{
 		// yes never pauses: the readers must still give up at the deadline.
-		Shell:     `setsid yes flood & p=$!; while [ "$(cut -d' ' -f5 /proc/$p/stat)" != $p ]; do sleep 0.01; done; echo $p >` + pidFile,
+		Shell:     `setsid env -i yes flood & p=$!; while [ "$(cut -d' ' -f5 /proc/$p/stat)" != $p ]; do sleep 0.01; done; echo $p >` + pidFile,
 		Output:    out,
 		WaitDelay: 200 * time.Millisecond,
+		noCgroup:  true,
 	})
 	waitExited(t, p, 5*time.Second)
 	b, err := os.ReadFile(pidFile)

@@ -61,6 +61,10 @@ type Spec struct {
 	// for descendants that escaped the group and keep a pipe open. Zero (or
 	// negative): DefaultWaitDelay.
 	WaitDelay time.Duration
+
+	// noCgroup makes the run use the marker fallback even where cgroups
+	// work, for tests of the fallback.
+	noCgroup bool
 }
 
 // errArgvOrShell is returned by Start for a Spec with both or neither of Argv

@@ -1,0 +1,155 @@
+package proc
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The guard is one small process per program (not per task) that outlives
+// it: when the program dies, even of SIGKILL, the kernel closes the write end
+// of the guard's stdin pipe, and the guard kills what the program had
+// started: the program's whole cgroup tree with one write to cgroup.kill,
+// then every process whose environment carries one of the program's run
+// markers (RunEnv). On a clean exit it does the same to an empty tree: it is
+// also what removes the cgroups.
+//
+// It is the program's own executable (/proc/self/exe) started again with
+// guardEnv set: this package's init runs the guard and exits before main, so
+// every program that imports proc can be its own guard. It runs in a session
+// of its own, so a Ctrl-C in the terminal or a kill of the program's process
+// group does not reach it, and it ignores SIGINT, SIGTERM and SIGHUP.
+
+const (
+	guardEnv       = "TASKVISOR_GUARD"        // the guarded program's pid
+	guardCgroupEnv = "TASKVISOR_GUARD_CGROUP" // the program's cgroup tree, if any
+	// GuardName is the guard's argv[0], as ps shows it.
+	GuardName = "taskvisor-guard"
+	// guardTimeout bounds the guard's clean-up.
+	guardTimeout = 5 * time.Second
+)
+
+func init() {
+	if os.Getenv(guardEnv) != "" {
+		os.Exit(runGuard())
+	}
+}
+
+var (
+	guardOnce sync.Once
+	guardMu   sync.Mutex // guards guardPid and guardErr
+	guardPid  int
+	guardErr  = errGuardNotStarted
+	// guardPipe is the write end of the guard's stdin, held open for the
+	// program's whole life; close-on-exec, so no task inherits it.
+	guardPipe *os.File
+)
+
+// ensureGuard starts the guard on first use; later calls return what the
+// first one did.
+func ensureGuard() (int, error) {
+	guardOnce.Do(func() {
+		pid, err := startGuard()
+		guardMu.Lock()
+		guardPid, guardErr = pid, err
+		guardMu.Unlock()
+	})
+	return GuardPid()
+}
+
+// GuardPid returns the pid of the program's guard process, or 0 and why there
+// is none. The guard starts with the first task.
+func GuardPid() (int, error) {
+	guardMu.Lock()
+	defer guardMu.Unlock()
+	return guardPid, guardErr
+}
+
+// errGuardNotStarted is GuardPid's answer before the first task.
+var errGuardNotStarted = errors.New("not started yet: it starts with the first task")
+
+func startGuard() (int, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return 0, fmt.Errorf("guard pipe: %w", err)
+	}
+	defer r.Close()
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Args[0] = GuardName
+	cmd.Env = []string{guardEnv + "=" + strconv.Itoa(os.Getpid())}
+	if t, err := taskCgroups(); err == nil {
+		cmd.Env = append(cmd.Env, guardCgroupEnv+"="+t.dir)
+	}
+	cmd.Stdin = r
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		_ = w.Close()
+		return 0, fmt.Errorf("start the guard process: %w", err)
+	}
+	pid := cmd.Process.Pid
+	// Never waited for: it ends only after this program.
+	_ = cmd.Process.Release()
+	guardPipe = w
+	return pid, nil
+}
+
+// runGuard is the guard process: it waits for the guarded program to end,
+// then kills what it left.
+func runGuard() int {
+	signal.Ignore(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
+	guarded := os.Getenv(guardEnv)
+	// EOF (or an error) once every copy of the write end is closed: the
+	// program has exited, however it ended.
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	deadline := time.Now().Add(guardTimeout)
+	if dir := os.Getenv(guardCgroupEnv); dir != "" {
+		_ = removeCgroupTree(dir, deadline)
+	}
+	killAllMarked(RunEnv+"="+guarded+".", deadline)
+	return 0
+}
+
+// killAllMarked sends SIGKILL to every process whose environment has an entry
+// starting with prefix, until a walk over /proc finds none (a process may
+// fork while it is being killed).
+func killAllMarked(prefix string, deadline time.Time) {
+	want := append([]byte{0}, prefix...)
+	self := os.Getpid()
+	for time.Now().Before(deadline) {
+		found := false
+		for _, pid := range allPids() {
+			if pid == self {
+				continue
+			}
+			if st, ok := readStat(pid); !ok || !st.live() {
+				continue
+			}
+			env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+			if err != nil || !bytes.Contains(append([]byte{0}, env...), want) {
+				continue
+			}
+			fd, err := unix.PidfdOpen(pid, 0)
+			if err != nil {
+				continue
+			}
+			if unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) == nil {
+				found = true
+			}
+			_ = unix.Close(fd)
+		}
+		if !found {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

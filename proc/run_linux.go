@@ -1,0 +1,140 @@
+package proc
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// taskRun is what proc tracks of one started process beyond its process
+// group, so that a descendant that left the group (setsid, setpgid, a double
+// fork) still dies when the leader ends: its run cgroup where cgroup v2 is
+// usable, else its run marker.
+type taskRun struct {
+	marker string     // RunEnv=<our pid>.<seq>, in the child's environment
+	cg     *runCgroup // nil: the marker fallback
+}
+
+func newRun(spec *Spec) *taskRun {
+	r := &taskRun{marker: RunEnv + "=" + runPrefix() + strconv.FormatUint(runSeq.Add(1), 10)}
+	if t, err := taskCgroups(); err == nil && !spec.noCgroup {
+		// A failure here (out of cgroups, say) falls back for this run.
+		r.cg, _ = t.take()
+	}
+	return r
+}
+
+// sysProcAttr puts the child in a new process group and, with a cgroup, into
+// its run cgroup as it is created (clone3 CLONE_INTO_CGROUP), so that not even
+// its first instructions run outside it.
+func (r *taskRun) sysProcAttr() *syscall.SysProcAttr {
+	a := &syscall.SysProcAttr{Setpgid: true}
+	if r.cg != nil {
+		a.UseCgroupFD, a.CgroupFD = true, r.cg.fd
+	}
+	return a
+}
+
+// startFailed gives the unused run cgroup back.
+func (r *taskRun) startFailed() {
+	if r.cg != nil {
+		r.cg.release()
+		r.cg = nil
+	}
+}
+
+// killRest sends SIGKILL to every process of the run: the process group,
+// and with a cgroup everything in it. The leader is a zombie, so the group
+// id is still ours.
+func (r *taskRun) killRest(pgid int) {
+	_ = unix.Kill(-pgid, unix.SIGKILL) // ESRCH: the group held only the leader
+	if r.cg != nil {
+		r.cg.kill()
+	}
+}
+
+// settle waits, once the leader has been reaped, until nothing of the run
+// lives any more, reaping what was orphaned to this process. With a cgroup
+// that is the cgroup emptying; without, the process group, then whatever of
+// ours carries the run's marker.
+func (r *taskRun) settle(leader, pgid int, deadline time.Time) bool {
+	if cg := r.cg; cg != nil {
+		r.cg = nil // settled: released, or left alone if it would not empty
+		return cg.settle(leader, deadline)
+	}
+	ok := settleGroup(pgid, deadline)
+	return killMarked(r.marker, leader, deadline) && ok
+}
+
+// killMarked kills the live processes whose environment holds marker and
+// reaps them. It looks among this process's children when it is a subreaper
+// (every escapee of a dead leader is reparented here, its descendants then
+// follow as it dies), else among all processes. A process that cleared its
+// environment, or exited by itself after its parent died, is missed: the
+// cgroup is the exact mechanism.
+func killMarked(marker string, leader int, deadline time.Time) bool {
+	want := []byte(marker + "\x00")
+	for {
+		candidates := ownChildren()
+		if !isSubreaper() {
+			candidates = allPids()
+		}
+		var killed []int
+		for _, pid := range candidates {
+			if pid == leader {
+				continue
+			}
+			if st, ok := readStat(pid); !ok || !st.live() {
+				continue
+			}
+			env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+			if err != nil || !bytes.Contains(append([]byte{0}, env...), append([]byte{0}, want...)) {
+				continue
+			}
+			// The pidfd pins the process: the signal cannot reach a
+			// recycled pid.
+			fd, err := unix.PidfdOpen(pid, 0)
+			if err != nil {
+				continue
+			}
+			err = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+			_ = unix.Close(fd)
+			if err == nil {
+				killed = append(killed, pid)
+			}
+		}
+		if len(killed) == 0 {
+			return true
+		}
+		for _, pid := range killed {
+			reapKilled(pid, deadline)
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+}
+
+// reapKilled reaps pid, a process just sent SIGKILL, once it has exited, if
+// it is this process's child: an unreaped child's pid cannot be recycled, so
+// waiting for it by pid is exact. A process that is not ours is its parent's
+// to reap.
+func reapKilled(pid int, deadline time.Time) {
+	delay := 100 * time.Microsecond
+	for !reapOrphan(pid) && time.Now().Before(deadline) {
+		time.Sleep(delay)
+		delay = min(2*delay, 20*time.Millisecond)
+	}
+}
+
+// isSubreaper reports whether this process is a child subreaper.
+func isSubreaper() bool {
+	var v int32
+	err := unix.Prctl(unix.PR_GET_CHILD_SUBREAPER, uintptr(unsafe.Pointer(&v)), 0, 0, 0)
+	return err == nil && v != 0
+}
