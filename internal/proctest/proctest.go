@@ -68,11 +68,47 @@ func GroupMembers(pgid int) []int {
 	return out
 }
 
-// Children lists the processes whose parent is ppid, zombies included.
+// Children lists the processes whose parent is ppid, zombies included, except
+// the guard process that proc starts once per program (it lives as long as
+// the program, by design: see proc.GuardPid).
 func Children(ppid int) []int {
 	var out []int
 	for _, st := range All() {
-		if st.PPID == ppid {
+		if st.PPID == ppid && !IsGuard(st.PID) {
+			out = append(out, st.PID)
+		}
+	}
+	return out
+}
+
+// guardName is proc.GuardName; proctest does not import proc.
+const guardName = "taskvisor-guard"
+
+// IsGuard reports whether pid is a taskvisor guard process (its argv[0]).
+func IsGuard(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil {
+		return false
+	}
+	arg0, _, _ := bytes.Cut(b, []byte{0})
+	return string(arg0) == guardName
+}
+
+// Marked lists the live processes whose environment holds the entry
+// key=value exactly, as taskvisor marks every process of a task run
+// (proc.RunEnv), or starts with key=value when prefix is true.
+func Marked(entry string, prefix bool) []int {
+	want := []byte("\x00" + entry)
+	if !prefix {
+		want = append(want, 0)
+	}
+	var out []int
+	for _, st := range All() {
+		if st.Zombie() {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + strconv.Itoa(st.PID) + "/environ")
+		if err == nil && bytes.Contains(append([]byte{0}, env...), want) {
 			out = append(out, st.PID)
 		}
 	}

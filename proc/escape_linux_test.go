@@ -1,0 +1,100 @@
+package proc
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/taskvisor/taskvisor/internal/proctest"
+)
+
+// escapeeShell starts escapees of every kind, prints their pids on one line,
+// then sleeps: a setsid child, a double-forked setsid grandchild (its parent
+// exits at once, so it is orphaned to us while the task runs), a child that
+// moves to a group of its own, and a plain background child.
+const escapeeShell = `setsid sleep 1000 & a=$!
+( setsid sleep 1000 & echo $! > "$PIDS.b" ) ; b=$(cat "$PIDS.b")
+perl -e 'setpgrp(0,0); sleep 1000' & c=$!
+sleep 1000 & d=$!
+echo $a $b $c $d
+exec sleep 1000`
+
+func TestEscapeesDieWithTheirTask(t *testing.T) {
+	if err := BecomeSubreaper(); err != nil {
+		t.Fatalf("BecomeSubreaper: %v", err)
+	}
+	if _, err := taskCgroups(); err != nil {
+		t.Logf("no cgroups here (%v): both cases use the run marker", err)
+	}
+	for _, mode := range []struct {
+		name     string
+		noCgroup bool
+	}{{"cgroup", false}, {"marker", true}} {
+		for _, how := range []string{"kill", "leader exits"} {
+			t.Run(mode.name+"/"+how, func(t *testing.T) {
+				out := NewOutput(0)
+				p := startT(t, Spec{
+					Shell:    escapeeShell,
+					Env:      []string{"PIDS=" + t.TempDir() + "/pids"},
+					Output:   out,
+					noCgroup: mode.noCgroup,
+				})
+				l := waitLine(t, out, 5*time.Second, func(l Line) bool { return l.Stream == Stdout })
+				var pids []int
+				for f := range strings.FieldsSeq(l.Text) {
+					pid, err := parsePid(f)
+					if err != nil {
+						t.Fatalf("line %q: %v", l.Text, err)
+					}
+					pids = append(pids, pid)
+				}
+				t.Cleanup(func() {
+					for _, pid := range pids {
+						killEscapee(t, pid, "sleep")
+						killEscapee(t, pid, "perl")
+					}
+				})
+				if len(pids) != 4 {
+					t.Fatalf("want 4 pids, got %q", l.Text)
+				}
+				for _, pid := range pids[:3] {
+					left := eventually(5*time.Second, func() bool {
+						st, ok := readStat(pid)
+						return ok && st.pgrp != p.Pgid()
+					})
+					if !left {
+						t.Fatalf("escapee %d did not leave group %d", pid, p.Pgid())
+					}
+				}
+				if how == "kill" {
+					if err := p.Kill(); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					// The leader ends by itself: kill the exec'd sleep
+					// alone, not the group.
+					if err := killPid(p.Pid()); err != nil {
+						t.Fatal(err)
+					}
+				}
+				waitDone(t, p, 5*time.Second)
+				for _, pid := range pids {
+					if _, ok := readStat(pid); ok {
+						st, _ := readStat(pid)
+						t.Errorf("escapee %d still there after Done (state %c, parent %d)", pid, st.state, st.ppid)
+					}
+				}
+				if left := proctest.Children(os.Getpid()); len(left) > 0 {
+					t.Errorf("children left after Done: %v", left)
+				}
+			})
+		}
+	}
+}
+
+// killPid sends SIGKILL to pid alone; the leader is unreaped until its
+// waiter reaps it, so its pid is still its own.
+func killPid(pid int) error { return unix.Kill(pid, unix.SIGKILL) }
