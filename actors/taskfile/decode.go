@@ -168,7 +168,7 @@ func (l *loader) header(array bool, keys []string, keyAt []pos) (*entry, []strin
 	}
 	switch {
 	case array && len(keys) == 1 && (keys[0] == "task" || keys[0] == "group"):
-		e := &entry{isGroup: keys[0] == "group", at: keyAt[0], seen: map[string]pos{}}
+		e := &entry{isGroup: keys[0] == "group", at: l.headerStart(keyAt[0]), seen: map[string]pos{}}
 		if e.isGroup {
 			e.index = len(l.groups)
 			l.groups = append(l.groups, e)
@@ -188,15 +188,29 @@ func (l *loader) header(array bool, keys []string, keyAt []pos) (*entry, []strin
 		e.seen[keys[1]] = keyAt[1]
 		return e, keys[1:], false
 	case len(keys) == 1 && (keys[0] == "task" || keys[0] == "group"):
-		l.problem(nil, keyAt[0], "", "%s: each %s is an array table: write [[%s]]", shown, keys[0], keys[0])
+		l.problem(nil, l.headerStart(keyAt[0]), "", "%s: each %s is an array table: write [[%s]]", shown, keys[0], keys[0])
 	case len(keys) > 1 && keys[0] == "task" && len(l.tasks) > 0:
 		l.problem(l.tasks[len(l.tasks)-1], keyAt[1], "", "unknown table %s; a task has the tables [task.backoff] and [task.env]", shown)
 	case len(keys) > 1 && keys[0] == "group" && len(l.groups) > 0:
 		l.problem(l.groups[len(l.groups)-1], keyAt[1], "", "unknown table %s; a group has no tables", shown)
+	case len(keys) > 1 && (keys[0] == "task" || keys[0] == "group"):
+		l.problem(nil, l.headerStart(keyAt[0]), "", "%s comes before any [[%s]] it could belong to", shown, keys[0])
 	default:
-		l.problem(nil, keyAt[0], "", "unknown table %s; expected [[task]] or [[group]]", shown)
+		l.problem(nil, l.headerStart(keyAt[0]), "", "unknown table %s; expected [[task]] or [[group]]", shown)
 	}
 	return nil, nil, true
+}
+
+// headerStart returns where the header whose first key is at key starts:
+// at its first '['.
+func (l *loader) headerStart(key pos) pos {
+	if key.line < 1 || key.line > len(l.lineStarts) {
+		return key
+	}
+	start := l.lineStarts[key.line-1]
+	end := min(start+key.col-1, len(l.data))
+	before := string(l.data[start:end])
+	return pos{line: key.line, col: len(before) - len(strings.TrimLeft(before, " \t")) + 1}
 }
 
 // value is a TOML value with where it starts.

@@ -25,7 +25,8 @@ func LoadProcfile(path string) (*File, error) {
 }
 
 // ParseProcfile parses a Procfile: one `name: command` a line, the command
-// run by /bin/sh -c; blank lines and lines starting with '#' are skipped.
+// run by /bin/sh -c; blank lines and lines starting with '#' are skipped,
+// spaces around a line are ignored.
 // As foreman runs every process of a Procfile, each task has autostart set,
 // and the first nine get the keys "1" to "9" in file order; every other field
 // has its default. On error it returns Errors.
@@ -43,22 +44,23 @@ func ParseProcfile(name string, data []byte) (*File, error) {
 		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
 			continue
 		}
-		m := procfileLine.FindStringSubmatch(text)
+		indent := len(text) - len(strings.TrimLeft(text, " \t"))
+		m := procfileLine.FindStringSubmatch(trimmed)
 		if m == nil {
-			bad(line, 1, "", "expected `name: command` (a name of letters, digits, '_' and '-'), got %s", quoteShort(text))
+			bad(line, indent+1, "", "expected `name: command` (a name of letters, digits, '_' and '-'), got %s", quoteShort(trimmed))
 			continue
 		}
 		taskName, command := m[1], strings.TrimSpace(m[2])
 		if command == "" {
-			bad(line, len(m[1])+2, "", "task %q: the command is empty", taskName)
+			bad(line, indent+len(m[1])+2, "", "task %q: the command is empty", taskName)
 			continue
 		}
 		if strings.ContainsRune(command, 0) {
-			bad(line, len(m[1])+2, "", "task %q: the command contains a NUL byte", taskName)
+			bad(line, indent+len(m[1])+2, "", "task %q: the command contains a NUL byte", taskName)
 			continue
 		}
 		if at, dup := first[taskName]; dup {
-			bad(line, 1, "", "task %q: the name is also on line %d", taskName, at)
+			bad(line, indent+1, "", "task %q: the name is also on line %d", taskName, at)
 			continue
 		}
 		first[taskName] = line
