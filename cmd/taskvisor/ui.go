@@ -2,14 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
-	"io"
 	"os"
 
 	"github.com/taskvisor/taskvisor/actors"
+	"github.com/taskvisor/taskvisor/ui"
 )
 
-// isTerminal reports whether r or w is a terminal.
+// isTerminal reports whether f is a terminal.
 func isTerminal(f any) bool {
 	file, ok := f.(*os.File)
 	if !ok {
@@ -20,10 +19,8 @@ func isTerminal(f any) bool {
 }
 
 // runUI runs the terminal UI until q or the end of ctx; force, when it ends,
-// kills what is left of a shutdown at once.
+// kills what is left of a shutdown at once. Once the terminal is restored,
+// it prints how each task ended on stdout.
 func runUI(ctx, force context.Context, rt *actors.Runtime) error {
-	_, _, _ = ctx, force, rt
-	return errors.New("the terminal UI is not built yet: use --headless")
+	return ui.Run(ctx, force, rt, ui.Options{Out: os.Stdout})
 }
-
-var _ io.Reader = os.Stdin

@@ -1,0 +1,275 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/gdamore/tcell/v2"
+
+	"github.com/taskvisor/taskvisor/actors"
+)
+
+// Timing of the UI actor.
+const (
+	// DefaultFrameInterval is the shortest time between two frames: events
+	// that arrive faster are coalesced into at most ~30 frames a second.
+	DefaultFrameInterval = 33 * time.Millisecond
+	// countdownTick is how often a frame is drawn while a countdown
+	// (stopping, backoff, stalled) is on screen.
+	countdownTick = 100 * time.Millisecond
+	// clockTick is how often a frame is drawn while only run times change.
+	clockTick = 500 * time.Millisecond
+	// outputEvery is how often the detail pane's output is fetched again.
+	outputEvery = 500 * time.Millisecond
+	// outputPatience is how long a fetch may go unanswered before another
+	// is sent.
+	outputPatience = 3 * time.Second
+)
+
+// Config configures the UI actor.
+type Config struct {
+	// Screen is drawn on by the UI actor only. The caller initialises and
+	// finalises it, and forwards its events (keys, mouse, resize) to the
+	// actor. Required.
+	Screen tcell.Screen
+	// Theme is drawn with. Zero: ThemeFor(Screen).
+	Theme *Theme
+	// Supervisor receives the commands (actors.Start, Cancel, Kill, Restart,
+	// GetOutput, List) and answers them. Required.
+	Supervisor *actor.PID
+	// Catalogue lists the templates the keys 1-9 start, for the help and
+	// the empty screen. Nil: none known; the keys are sent regardless.
+	Catalogue actors.Catalogue
+	// Now is the clock of the countdowns and run times. Nil: time.Now.
+	Now func() time.Time
+	// FrameInterval is the shortest time between two frames. Zero:
+	// DefaultFrameInterval.
+	FrameInterval time.Duration
+	// Quit is called, on the actor's goroutine, when the user quits: with
+	// kill false for the first q (stop every task with escalation), true for
+	// a second q or Q (SIGKILL to what is left). It must not block. Nil:
+	// nothing happens.
+	Quit func(kill bool)
+	// Failed is called once, on the actor's goroutine, if the UI breaks (a
+	// panic while updating or drawing); the actor draws nothing more and
+	// the caller restores the terminal. It must not block. Nil: nothing.
+	Failed func(error)
+}
+
+// Props returns the props of a UI actor with cfg.
+func Props(cfg Config) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return newUIActor(cfg) })
+}
+
+// Messages of the UI actor to itself.
+type (
+	frameMsg struct{}
+	tickMsg  struct{}
+)
+
+// uiActor is the UI actor: Receive is the update, draw renders the model.
+type uiActor struct {
+	cfg   Config
+	theme Theme
+	m     *Model
+
+	self *actor.PID
+	root *actor.RootContext
+
+	framePending bool
+	frameTimer   *time.Timer
+	lastFrame    time.Time
+	sync         bool // the next frame redraws every cell (after a resize)
+
+	tickTimer *time.Timer
+	tickArmed bool
+
+	fetching  bool // a GetOutput is unanswered
+	fetchedAt time.Time
+
+	broken bool
+}
+
+func newUIActor(cfg Config) *uiActor {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.FrameInterval <= 0 {
+		cfg.FrameInterval = DefaultFrameInterval
+	}
+	th := ThemeFor(cfg.Screen)
+	if cfg.Theme != nil {
+		th = *cfg.Theme
+	}
+	w, h := cfg.Screen.Size()
+	return &uiActor{cfg: cfg, theme: th, m: NewModel(cfg.Catalogue, w, h)}
+}
+
+// Receive implements actor.Actor: it updates the model, sends the commands
+// the update asks for, and schedules a frame.
+func (u *uiActor) Receive(ctx actor.Context) {
+	if u.broken {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			u.fail(fmt.Errorf("terminal UI: panic: %v\n%s", r, debug.Stack()))
+		}
+	}()
+	now := u.cfg.Now()
+	var cmds []any
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		u.self, u.root = ctx.Self(), ctx.ActorSystem().Root
+		ctx.Request(u.cfg.Supervisor, actors.List{})
+		u.draw()
+		u.armTick()
+		return
+	case *actor.Stopping:
+		u.stopTimers()
+		return
+	case *actor.Stopped, *actor.Restarting:
+		return
+	case frameMsg:
+		u.framePending = false
+		u.draw()
+		u.armTick()
+		return
+	case tickMsg:
+		u.tickArmed = false
+		if u.m.Detail && u.m.Task(u.m.Selected) != nil &&
+			(!u.fetching && time.Since(u.fetchedAt) >= outputEvery || time.Since(u.fetchedAt) >= outputPatience) {
+			cmds = append(cmds, actors.GetOutput{ID: u.m.Selected})
+		}
+	case *tcell.EventKey:
+		cmds = u.m.Key(msg, now)
+	case *tcell.EventMouse:
+		cmds = u.m.Mouse(msg)
+	case *tcell.EventResize:
+		w, h := msg.Size()
+		u.m.Resize(w, h)
+		u.sync = true
+	case QuitRequest:
+		cmds = u.m.Quit(msg, now)
+	case actors.TaskEvent:
+		cmds = u.m.Event(msg)
+	case actors.GroupEvent:
+		u.m.ApplyGroup(msg)
+	case actors.TaskList:
+		for _, ev := range msg.Tasks {
+			cmds = append(cmds, u.m.Event(ev)...)
+		}
+	case actors.Reply:
+		if msg.Err != nil {
+			u.m.Error(msg.Err, now)
+		}
+	case actors.OutputReply:
+		u.fetching = false
+		u.m.ApplyOutput(msg)
+	case *actor.DeadLetterResponse:
+		u.fetching = false
+		if !u.m.Quitting {
+			u.m.Error(errors.New("the taskvisor runtime does not answer: it has stopped"), now)
+		}
+	default:
+		return
+	}
+	u.run(ctx, cmds)
+	u.invalidate()
+	u.armTick()
+}
+
+// run carries out the commands of an update.
+func (u *uiActor) run(ctx actor.Context, cmds []any) {
+	for _, c := range cmds {
+		switch c := c.(type) {
+		case quitCmd:
+			if u.cfg.Quit != nil {
+				u.cfg.Quit(c.kill)
+			}
+		case actors.GetOutput:
+			u.fetching, u.fetchedAt = true, time.Now()
+			ctx.Request(u.cfg.Supervisor, c)
+		default:
+			ctx.Request(u.cfg.Supervisor, c)
+		}
+	}
+}
+
+// invalidate schedules a frame, no sooner than FrameInterval after the
+// last one: what changes meanwhile is drawn in the same frame.
+func (u *uiActor) invalidate() {
+	if u.framePending {
+		return
+	}
+	u.framePending = true
+	wait := u.cfg.FrameInterval - time.Since(u.lastFrame)
+	if wait <= 0 {
+		u.root.Send(u.self, frameMsg{})
+		return
+	}
+	self, root := u.self, u.root
+	u.frameTimer = time.AfterFunc(wait, func() { root.Send(self, frameMsg{}) })
+}
+
+// armTick schedules the next frame that only the clock asks for: while a
+// countdown or a run time is on screen, the detail pane's output is to be
+// fetched again, or a quit is under way.
+func (u *uiActor) armTick() {
+	if u.tickArmed {
+		return
+	}
+	live, fast := u.m.needsClock()
+	detail := u.m.Detail && u.m.Task(u.m.Selected) != nil
+	if !live && !detail && !u.m.Quitting {
+		return
+	}
+	d := clockTick
+	if fast || u.m.Quitting {
+		d = countdownTick
+	}
+	u.tickArmed = true
+	self, root := u.self, u.root
+	u.tickTimer = time.AfterFunc(d, func() { root.Send(self, tickMsg{}) })
+}
+
+func (u *uiActor) stopTimers() {
+	if u.frameTimer != nil {
+		u.frameTimer.Stop()
+	}
+	if u.tickTimer != nil {
+		u.tickTimer.Stop()
+	}
+}
+
+// draw renders the model and shows it. Only the UI actor calls it.
+func (u *uiActor) draw() {
+	s := u.cfg.Screen
+	w, h := s.Size()
+	if w != u.m.Width || h != u.m.Height {
+		u.m.Resize(w, h)
+	}
+	Render(s, u.m, u.theme, u.cfg.Now())
+	if u.sync {
+		u.sync = false
+		s.Sync()
+	} else {
+		s.Show()
+	}
+	u.lastFrame = time.Now()
+}
+
+// fail marks the UI broken and tells Config.Failed, once.
+func (u *uiActor) fail(err error) {
+	if u.broken {
+		return
+	}
+	u.broken = true
+	u.stopTimers()
+	if u.cfg.Failed != nil {
+		u.cfg.Failed(err)
+	}
+}

@@ -1,0 +1,291 @@
+package ui
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/taskvisor/taskvisor/actors"
+	"github.com/taskvisor/taskvisor/proc"
+)
+
+// errorNoticeHold is how long an error stays on the footer's event line
+// before an ordinary event may replace it: long enough to be read.
+const errorNoticeHold = 5 * time.Second
+
+// Task is the model of one task: its latest event, and the texts of it that
+// are drawn, escaped once when the event arrives.
+type Task struct {
+	// Event is the latest event of the task.
+	Event actors.TaskEvent
+	// Escaped texts of Event, safe to draw.
+	name, status, message, reason, policy, group string
+}
+
+// OutputLine is one line of a task's output, escaped.
+type OutputLine struct {
+	Stderr bool
+	Text   string
+}
+
+// Template is a catalogue entry that a key starts.
+type Template struct {
+	Key, Name, Description string
+}
+
+// Notice is the footer's line for the latest event or error.
+type Notice struct {
+	Text string
+	Err  bool
+	Time time.Time
+}
+
+// Model is everything the UI shows; Render draws it and nothing else.
+// The UI actor is its only writer.
+type Model struct {
+	// Tasks in ID order.
+	Tasks []*Task
+	index map[int]int // ID -> position in Tasks
+	// Groups holds the latest event of each supervision group.
+	Groups map[string]actors.GroupEvent
+	// Templates are the catalogue entries, in catalogue order.
+	Templates []Template
+
+	// Selected is the ID of the selected task; 0 for none.
+	Selected int
+	// Top is the position in Tasks of the first row shown.
+	Top int
+	// Detail shows the detail pane of the selected task; Help the help overlay.
+	Detail, Help bool
+
+	// OutputID is the task whose last output lines Output holds.
+	OutputID int
+	Output   []OutputLine
+	// OutputErr says why the output could not be fetched.
+	OutputErr string
+
+	// Notice is the footer's event or error line.
+	Notice Notice
+
+	// Quitting: the user asked to quit and the shutdown is under way;
+	// Killing: the user asked for SIGKILL to what is left.
+	Quitting, Killing bool
+	// QuitTime is when the user asked to quit.
+	QuitTime time.Time
+
+	// Width and Height are the screen's size.
+	Width, Height int
+
+	// Column widths kept up to date by ApplyEvent, so that a frame need not
+	// measure every task: the largest ID and step count, the widest name.
+	maxID, maxSteps, nameW int
+}
+
+// NewModel returns an empty model for a screen of w x h cells and a
+// catalogue.
+func NewModel(cat actors.Catalogue, w, h int) *Model {
+	m := &Model{index: map[int]int{}, Groups: map[string]actors.GroupEvent{}, Width: w, Height: h}
+	for _, s := range cat {
+		m.Templates = append(m.Templates, Template{Key: escape(s.Key), Name: escape(s.Name), Description: escape(s.Description)})
+	}
+	return m
+}
+
+// Task returns the task with the given ID, or nil.
+func (m *Model) Task(id int) *Task {
+	if i, ok := m.index[id]; ok {
+		return m.Tasks[i]
+	}
+	return nil
+}
+
+// selectedIndex is the position of the selected task in Tasks, or -1.
+func (m *Model) selectedIndex() int {
+	if i, ok := m.index[m.Selected]; ok {
+		return i
+	}
+	return -1
+}
+
+// Event updates the model with a task's event and returns the commands
+// that follow. A task seen for the first time is selected when it is the
+// newest: the one the user most likely wants to watch.
+func (m *Model) Event(ev actors.TaskEvent) []any {
+	if m.ApplyEvent(ev) && ev.ID == m.maxID {
+		return m.Select(ev.ID)
+	}
+	m.scroll()
+	return nil
+}
+
+// ApplyEvent updates the model with a task's event and reports whether the
+// task is new. Events older than the task's latest are ignored.
+func (m *Model) ApplyEvent(ev actors.TaskEvent) (isNew bool) {
+	t := m.Task(ev.ID)
+	prevState := actors.State("")
+	if t == nil {
+		isNew = true
+		t = &Task{}
+		pos, _ := slices.BinarySearchFunc(m.Tasks, ev.ID, func(t *Task, id int) int { return t.Event.ID - id })
+		m.Tasks = slices.Insert(m.Tasks, pos, t)
+		for i := pos + 1; i < len(m.Tasks); i++ {
+			m.index[m.Tasks[i].Event.ID] = i
+		}
+		m.index[ev.ID] = pos
+	} else {
+		prevState = t.Event.State
+		if ev.Time.Before(t.Event.Time) {
+			return false // an older event overtaken by a newer one
+		}
+	}
+	old := t.Event
+	t.Event = ev
+	if isNew || ev.Name != old.Name {
+		t.name = escape(ev.Name)
+		m.nameW = max(m.nameW, textWidth(t.name))
+	}
+	m.maxID = max(m.maxID, ev.ID)
+	m.maxSteps = max(m.maxSteps, ev.Steps, ev.Step)
+	if isNew || ev.Status != old.Status {
+		t.status = escape(ev.Status)
+	}
+	if isNew || ev.Message != old.Message {
+		t.message = escape(ev.Message)
+	}
+	if isNew || ev.Reason != old.Reason {
+		t.reason = escape(ev.Reason)
+	}
+	if isNew || ev.Policy != old.Policy {
+		t.policy = escape(ev.Policy)
+	}
+	if isNew || ev.Group != old.Group {
+		t.group = escape(ev.Group)
+	}
+	if ev.State != prevState {
+		m.note(fmt.Sprintf("[Task %d] %s", ev.ID, t.message), false, ev.Time)
+	}
+	return isNew
+}
+
+// ApplyGroup updates the model with a group's event.
+func (m *Model) ApplyGroup(ev actors.GroupEvent) {
+	m.Groups[ev.Group] = ev
+	m.note(escape(ev.String()), false, ev.Time)
+}
+
+// ApplyOutput keeps the output lines of a task, if it is still the one
+// whose output is shown.
+func (m *Model) ApplyOutput(r actors.OutputReply) {
+	if r.ID != m.Selected {
+		return
+	}
+	m.OutputID = r.ID
+	m.OutputErr = ""
+	if r.Err != nil {
+		m.OutputErr = escape(r.Err.Error())
+	}
+	m.Output = m.Output[:0]
+	for _, l := range r.Lines {
+		text := escape(l.Text)
+		if l.Cut {
+			text += " [cut]"
+		}
+		m.Output = append(m.Output, OutputLine{Stderr: l.Stream == proc.Stderr, Text: text})
+	}
+}
+
+// Error puts an error on the footer's event line.
+func (m *Model) Error(err error, now time.Time) {
+	m.note(escape(err.Error()), true, now)
+}
+
+// note sets the footer's event line; an ordinary event does not replace an
+// error younger than errorNoticeHold.
+func (m *Model) note(text string, isErr bool, now time.Time) {
+	if !isErr && m.Notice.Err && now.Sub(m.Notice.Time) < errorNoticeHold {
+		return
+	}
+	m.Notice = Notice{Text: text, Err: isErr, Time: now}
+}
+
+// Live returns the tasks that have not ended, in ID order.
+func (m *Model) Live() []*Task {
+	var live []*Task
+	for _, t := range m.Tasks {
+		if !t.Event.State.Ended() {
+			live = append(live, t)
+		}
+	}
+	return live
+}
+
+// Counts returns how many tasks are in each state, in the order of
+// stateOrder, skipping states without tasks.
+func (m *Model) Counts() []StateCount {
+	var n [len(stateOrder)]int
+	for _, t := range m.Tasks {
+		if i := slices.Index(stateOrder[:], t.Event.State); i >= 0 {
+			n[i]++
+		}
+	}
+	var out []StateCount
+	for i, s := range stateOrder {
+		if n[i] > 0 {
+			out = append(out, StateCount{State: s, N: n[i]})
+		}
+	}
+	return out
+}
+
+// StateCount is a number of tasks in one state.
+type StateCount struct {
+	State actors.State
+	N     int
+}
+
+// stateOrder is the order of the states in the header's counts.
+var stateOrder = [...]actors.State{
+	actors.StateStarting, actors.StateRunning, actors.StateStalled, actors.StateStopping,
+	actors.StateBackoff, actors.StateCompleted, actors.StateCancelled, actors.StateKilled,
+	actors.StateFailed, actors.StateGaveUp,
+}
+
+// needsClock reports whether what is shown changes with time alone: a
+// countdown (stopping, backoff, stalled) needs frames at a tenth of a
+// second; fast is false when only run times (whole seconds) change.
+func (m *Model) needsClock() (any, fast bool) {
+	for _, t := range m.Tasks {
+		switch t.Event.State {
+		case actors.StateStopping, actors.StateBackoff, actors.StateStalled:
+			return true, true
+		case actors.StateStarting, actors.StateRunning:
+			any = true
+		}
+	}
+	return any, false
+}
+
+// template returns the template on key, if any.
+func (m *Model) template(key string) (Template, bool) {
+	for _, t := range m.Templates {
+		if t.Key == key {
+			return t, true
+		}
+	}
+	return Template{}, false
+}
+
+// templateKeys lists the keys of the templates, for an error message.
+func (m *Model) templateKeys() string {
+	var keys []string
+	for _, t := range m.Templates {
+		if t.Key != "" {
+			keys = append(keys, t.Key)
+		}
+	}
+	if len(keys) == 0 {
+		return "the catalogue has no keys"
+	}
+	return "keys: " + strings.Join(keys, " ")
+}

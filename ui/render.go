@@ -1,0 +1,668 @@
+package ui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gdamore/tcell/v2"
+
+	"github.com/taskvisor/taskvisor/actors"
+)
+
+// Render draws the model on s as it is at now; the caller shows it. It is a
+// pure function of its arguments (the screen's size included), so that
+// tests can compare its cells on a tcell.SimulationScreen.
+func Render(s tcell.Screen, m *Model, th Theme, now time.Time) {
+	w, h := s.Size()
+	s.Fill(' ', th.Base)
+	if w <= 0 || h <= 0 {
+		return
+	}
+	l := layoutFor(w, h, m.Detail)
+	cols := columnsFor(m, w)
+	top := visibleTop(m.Top, m.selectedIndex(), len(m.Tasks), l.listH)
+
+	renderHeader(s, m, th, w, top, l.listH)
+	if h > 1 {
+		renderColumnHeads(s, th, cols, 1)
+	}
+	for row := 0; row < l.listH && top+row < len(m.Tasks); row++ {
+		t := m.Tasks[top+row]
+		renderRow(s, th, cols, l.listY+row, t, t.Event.ID == m.Selected, now)
+	}
+	if len(m.Tasks) == 0 && l.listH > 0 {
+		put(s, 1, l.listY, w-2, emptyHint(m), th.Dim, th.ellipsis)
+	}
+	if l.detailH > 0 {
+		renderDetail(s, m, th, l, now)
+	}
+	if l.noticeY >= 2 {
+		renderNotice(s, m, th, w, l.noticeY, now)
+	}
+	if l.keysY >= 0 {
+		renderKeys(s, m, th, w, l.keysY)
+	}
+	if m.Help {
+		renderHelp(s, m, th, w, h)
+	}
+}
+
+// layout is where the parts of the screen go: a header row, a row of
+// column heads, the task list, the detail pane under it when shown, and
+// the footer's two rows (the event line, the keys).
+type layout struct {
+	listY, listH     int
+	detailY, detailH int
+	noticeY, keysY   int
+}
+
+func layoutFor(w, h int, detail bool) layout {
+	l := layout{listY: 2, noticeY: h - 2, keysY: h - 1}
+	body := max(h-4, 0)
+	l.listH = body
+	if detail && body > 0 {
+		l.listH = max(body/2, min(3, body))
+		l.detailY = l.listY + l.listH
+		l.detailH = body - l.listH
+	}
+	return l
+}
+
+// visibleTop is the first row to show so that the selected row (sel, -1
+// for none) is visible, scrolling as little as possible from top.
+func visibleTop(top, sel, n, listH int) int {
+	if listH <= 0 {
+		return 0
+	}
+	if sel >= 0 {
+		if sel < top {
+			top = sel
+		}
+		if sel >= top+listH {
+			top = sel - listH + 1
+		}
+	}
+	top = min(top, n-listH)
+	return max(top, 0)
+}
+
+// colKind names the task list's columns, in their order on screen.
+type colKind int
+
+const (
+	colID colKind = iota
+	colState
+	colName
+	colBar
+	colPct
+	colSteps
+	colPID
+	colRestarts
+	colRun
+	colIdle
+	colInfo // takes the rest of the width
+	numCols
+)
+
+var colTitles = [numCols]string{
+	colID: "ID", colState: "STATE", colName: "NAME", colBar: "PROGRESS", colPct: "%", colSteps: "STEP",
+	colPID: "PID", colRestarts: "RST", colRun: "RUN", colIdle: "IDLE", colInfo: "STATUS",
+}
+
+// colDropOrder is the order in which columns are dropped when the screen
+// is too narrow: the first goes first. ID, state and status always stay.
+var colDropOrder = []colKind{colIdle, colRestarts, colPID, colSteps, colRun, colBar, colPct, colName}
+
+// infoMinWidth is the narrowest the status column may get before other
+// columns are dropped.
+const infoMinWidth = 12
+
+// column is a column as laid out: its kind, x and width.
+type column struct {
+	kind colKind
+	x, w int
+}
+
+// columnsFor lays out the columns for a width of w cells.
+func columnsFor(m *Model, w int) []column {
+	var widths [numCols]int
+	widths[colID] = max(2, len(strconv.Itoa(m.maxID)))
+	widths[colState] = 2 + len("completed")
+	widths[colName] = min(max(m.nameW, 4), 16)
+	widths[colBar] = 10
+	widths[colPct] = 4
+	widths[colSteps] = max(4, 2*len(strconv.Itoa(m.maxSteps))+1)
+	widths[colPID] = 7
+	widths[colRestarts] = 3
+	widths[colRun] = 6
+	widths[colIdle] = 6
+	var present [numCols]bool
+	for k := range present {
+		present[k] = true
+	}
+	fixed := func() int {
+		n := 0
+		for k := colKind(0); k < colInfo; k++ {
+			if present[k] {
+				n += widths[k] + 1
+			}
+		}
+		return n
+	}
+	for _, k := range colDropOrder {
+		if fixed()+infoMinWidth <= w {
+			break
+		}
+		present[k] = false
+	}
+	cols := make([]column, 0, numCols)
+	x := 0
+	for k := colKind(0); k < colInfo; k++ {
+		if present[k] {
+			cols = append(cols, column{kind: k, x: x, w: widths[k]})
+			x += widths[k] + 1
+		}
+	}
+	return append(cols, column{kind: colInfo, x: x, w: max(w-x, 0)})
+}
+
+func renderHeader(s tcell.Screen, m *Model, th Theme, w, top, listH int) {
+	fill(s, 0, 0, w, th.Header)
+	var b strings.Builder
+	b.WriteString(" taskvisor")
+	if m.Quitting {
+		b.WriteString(" (quitting)")
+	}
+	fmt.Fprintf(&b, "  %d task", len(m.Tasks))
+	if len(m.Tasks) != 1 {
+		b.WriteByte('s')
+	}
+	for _, c := range m.Counts() {
+		fmt.Fprintf(&b, " %s %d %s", th.Symbol(c.State), c.N, c.State)
+	}
+	right := ""
+	if len(m.Tasks) > listH && listH > 0 {
+		right = fmt.Sprintf("%d-%d/%d ", top+1, min(top+listH, len(m.Tasks)), len(m.Tasks))
+	}
+	rw := textWidth(right)
+	if rw > w/3 {
+		right, rw = "", 0
+	}
+	put(s, 0, 0, w-rw, b.String(), th.Header, th.ellipsis)
+	put(s, w-rw, 0, rw, right, th.Header, "")
+}
+
+func renderColumnHeads(s tcell.Screen, th Theme, cols []column, y int) {
+	for _, c := range cols {
+		title := colTitles[c.kind]
+		switch c.kind {
+		case colID, colPct, colPID, colRestarts, colRun, colIdle, colSteps:
+			putRight(s, c.x, y, c.w, title, th.ColumnHead, "")
+		default:
+			put(s, c.x, y, c.w, title, th.ColumnHead, "")
+		}
+	}
+}
+
+func renderRow(s tcell.Screen, th Theme, cols []column, y int, t *Task, selected bool, now time.Time) {
+	ev := &t.Event
+	base := th.Base
+	stateStyle := th.State(ev.State)
+	if selected {
+		base = base.Reverse(true)
+		stateStyle = stateStyle.Reverse(true)
+		last := cols[len(cols)-1]
+		fill(s, 0, y, last.x+last.w, base)
+	}
+	var num [24]byte
+	for _, c := range cols {
+		switch c.kind {
+		case colID:
+			putRight(s, c.x, y, c.w, string(strconv.AppendInt(num[:0], int64(ev.ID), 10)), base, "")
+		case colState:
+			put(s, c.x, y, 1, th.Symbol(ev.State), stateStyle, "")
+			put(s, c.x+2, y, c.w-2, string(ev.State), stateStyle, "")
+		case colName:
+			put(s, c.x, y, c.w, t.name, base, th.ellipsis)
+		case colBar:
+			renderBar(s, th, c.x, y, c.w, ev, stateStyle, base)
+		case colPct:
+			if hasProgress(ev) {
+				pct := strconv.AppendInt(num[:0], int64(ev.Progress*100+0.5), 10)
+				putRight(s, c.x, y, c.w, string(append(pct, '%')), base, "")
+			}
+		case colSteps:
+			if ev.Steps > 0 {
+				b := strconv.AppendInt(num[:0], int64(ev.Step), 10)
+				b = append(b, '/')
+				b = strconv.AppendInt(b, int64(ev.Steps), 10)
+				putRight(s, c.x, y, c.w, string(b), base, "")
+			} else if ev.Step > 0 {
+				putRight(s, c.x, y, c.w, string(strconv.AppendInt(num[:0], int64(ev.Step), 10)), base, "")
+			}
+		case colPID:
+			if ev.PID > 0 {
+				putRight(s, c.x, y, c.w, string(strconv.AppendInt(num[:0], int64(ev.PID), 10)), base, "")
+			}
+		case colRestarts:
+			if ev.Restarts > 0 {
+				putRight(s, c.x, y, c.w, string(strconv.AppendInt(num[:0], int64(ev.Restarts), 10)), base, "")
+			}
+		case colRun:
+			if d, ok := runTime(ev, now); ok {
+				putRight(s, c.x, y, c.w, wholeDuration(d), base, "")
+			}
+		case colIdle:
+			if hasLiveProcess(ev.State) && !ev.LastActivity.IsZero() {
+				st := base
+				if ev.State == actors.StateStalled {
+					st = stateStyle
+				}
+				putRight(s, c.x, y, c.w, wholeDuration(now.Sub(ev.LastActivity)), st, "")
+			}
+		case colInfo:
+			text, emphasised := describe(t, now)
+			st := base
+			if emphasised {
+				st = stateStyle
+			}
+			put(s, c.x, y, c.w, text, st, th.ellipsis)
+		}
+	}
+}
+
+// hasProgress reports whether the task has reported any progress to show.
+func hasProgress(ev *actors.TaskEvent) bool {
+	return ev.Steps > 0 || ev.Progress > 0 || ev.State == actors.StateCompleted
+}
+
+func renderBar(s tcell.Screen, th Theme, x, y, w int, ev *actors.TaskEvent, full, empty tcell.Style) {
+	n := 0
+	if hasProgress(ev) {
+		p := ev.Progress
+		if ev.State == actors.StateCompleted && p == 0 {
+			p = 1
+		}
+		n = int(p*float64(w) + 0.5)
+		n = min(max(n, 0), w)
+	}
+	for i := 0; i < w; i++ {
+		if i < n {
+			s.Put(x+i, y, th.barFull, full)
+		} else {
+			s.Put(x+i, y, th.barEmpty, empty.Dim(true))
+		}
+	}
+}
+
+// hasLiveProcess reports whether a task in state st runs a process now.
+func hasLiveProcess(st actors.State) bool {
+	switch st {
+	case actors.StateRunning, actors.StateStalled, actors.StateStopping:
+		return true
+	}
+	return false
+}
+
+// runTime is how long the task's current process has run, or its last one
+// ran when it has ended.
+func runTime(ev *actors.TaskEvent, now time.Time) (time.Duration, bool) {
+	if ev.Started.IsZero() {
+		return 0, false
+	}
+	if hasLiveProcess(ev.State) {
+		return now.Sub(ev.Started), true
+	}
+	if ev.Time.After(ev.Started) {
+		return ev.Time.Sub(ev.Started), true
+	}
+	return 0, false
+}
+
+// describe is the text of the status column: what the task is doing or
+// why it ended, with the live countdowns. emphasised says to draw it in the
+// state's style (something needs attention or is under way).
+func describe(t *Task, now time.Time) (text string, emphasised bool) {
+	ev := &t.Event
+	switch ev.State {
+	case actors.StateStalled:
+		text = "stalled for " + wholeDuration(now.Sub(ev.LastActivity))
+		if !ev.Deadline.IsZero() {
+			text += ", " + stallAction(ev.Policy) + " in " + countdown(ev.Deadline, now)
+		}
+		if t.status != "" {
+			text += ": " + t.status
+		}
+		return text, true
+	case actors.StateStopping:
+		if ev.Deadline.IsZero() {
+			return "SIGKILL sent, waiting for the process group to end", true
+		}
+		return stopSignal(ev.Message) + " sent, SIGKILL in " + countdown(ev.Deadline, now), true
+	case actors.StateBackoff:
+		text = "next start"
+		if !ev.Deadline.IsZero() {
+			text += " in " + countdown(ev.Deadline, now)
+		}
+		text += " (restart " + strconv.Itoa(ev.Restarts+1) + ")"
+		if t.reason != "" {
+			text += ": " + t.reason
+		}
+		return text, true
+	case actors.StateGaveUp:
+		if t.reason != "" {
+			return "gave up: " + t.reason, true
+		}
+		return t.message, true
+	case actors.StateFailed, actors.StateKilled:
+		if t.reason != "" {
+			return t.reason, true
+		}
+		return t.message, true
+	case actors.StateCancelled, actors.StateCompleted:
+		if t.reason != "" {
+			return t.reason, false
+		}
+		return t.message, false
+	}
+	if t.status != "" {
+		return t.status, false
+	}
+	return t.message, false
+}
+
+// stallAction finds the stall action in a policy description ("...; stall
+// 10s: kill"), for "kill in 3.2s".
+func stallAction(policy string) string {
+	if i := strings.Index(policy, "stall "); i >= 0 {
+		rest := policy[i:]
+		if j := strings.Index(rest, ": "); j >= 0 {
+			action := rest[j+2:]
+			if k := strings.IndexAny(action, ";, "); k >= 0 {
+				action = action[:k]
+			}
+			if action != "" {
+				return action
+			}
+		}
+	}
+	return "stall action"
+}
+
+// stopSignal finds the name of the stop signal in a stopping task's message
+// ("Cancelling: SIGTERM sent, ..."); "stop signal" when it names none.
+func stopSignal(message string) string {
+	if i := strings.Index(message, "SIG"); i >= 0 {
+		name := message[i:]
+		if j := strings.IndexAny(name, " ,:;)"); j >= 0 {
+			name = name[:j]
+		}
+		return name
+	}
+	return "stop signal"
+}
+
+func emptyHint(m *Model) string {
+	if len(m.Templates) == 0 {
+		return "No tasks. Press ? for help."
+	}
+	var b strings.Builder
+	b.WriteString("No tasks yet. Press a key to start one:")
+	for _, t := range m.Templates {
+		if t.Key != "" {
+			fmt.Fprintf(&b, " %s %s,", t.Key, t.Name)
+		}
+	}
+	return strings.TrimSuffix(b.String(), ",")
+}
+
+func renderDetail(s tcell.Screen, m *Model, th Theme, l layout, now time.Time) {
+	w, _ := s.Size()
+	y, end := l.detailY, l.detailY+l.detailH
+	t := m.Task(m.Selected)
+	title := " no task selected "
+	if t != nil {
+		title = fmt.Sprintf(" Task %d %s %s %s ", t.Event.ID, t.name, th.Symbol(t.Event.State), t.Event.State)
+	}
+	for x := 0; x < w; x++ {
+		s.Put(x, y, th.sep, th.Border)
+	}
+	put(s, 1, y, w-2, title, th.Border, th.ellipsis)
+	y++
+	if t == nil || y >= end {
+		return
+	}
+	ev := &t.Event
+	var info []string
+	var b strings.Builder
+	if ev.PID > 0 {
+		fmt.Fprintf(&b, "pid %d  ", ev.PID)
+	}
+	fmt.Fprintf(&b, "process %d  restarts %d", ev.Generation, ev.Restarts)
+	if d, ok := runTime(ev, now); ok {
+		fmt.Fprintf(&b, "  run %s", wholeDuration(d))
+	}
+	if hasLiveProcess(ev.State) && !ev.LastActivity.IsZero() {
+		fmt.Fprintf(&b, "  last activity %s ago", wholeDuration(now.Sub(ev.LastActivity)))
+	}
+	if ev.NotifyDropped > 0 {
+		fmt.Fprintf(&b, "  notify dropped %d", ev.NotifyDropped)
+	}
+	info = append(info, b.String())
+	if text, _ := describe(t, now); text != "" && text != t.message {
+		info = append(info, "now     "+text)
+	}
+	if t.message != "" {
+		info = append(info, "event   "+t.message)
+	}
+	if ended := exitText(ev); ended != "" {
+		info = append(info, "exit    "+ended)
+	}
+	if ev.Group != "" {
+		g := "group   " + t.group
+		if ge, ok := m.Groups[ev.Group]; ok {
+			g += fmt.Sprintf(" (%s, %s, %d restarts)", ge.Strategy, ge.State, ge.Restarts)
+		}
+		info = append(info, g)
+	}
+	if t.policy != "" {
+		info = append(info, "policy  "+t.policy)
+	}
+	// Keep at least two rows for the output when the pane has room for it.
+	rows := end - y
+	maxInfo := rows
+	if rows >= 5 {
+		maxInfo = min(len(info), rows-2)
+	}
+	for i := 0; i < len(info) && i < maxInfo && y < end; i++ {
+		put(s, 1, y, w-2, info[i], th.Base, th.ellipsis)
+		y++
+	}
+	if y >= end {
+		return
+	}
+	switch {
+	case m.OutputErr != "" && m.OutputID == ev.ID:
+		put(s, 1, y, w-2, "output: "+m.OutputErr, th.Error, th.ellipsis)
+		return
+	case m.OutputID != ev.ID:
+		put(s, 1, y, w-2, "output: loading...", th.Dim, th.ellipsis)
+		return
+	case len(m.Output) == 0:
+		put(s, 1, y, w-2, "output: none yet", th.Dim, th.ellipsis)
+		return
+	}
+	lines := m.Output
+	if len(lines) > end-y {
+		lines = lines[len(lines)-(end-y):]
+	}
+	for _, ol := range lines {
+		mark, st := th.stdoutMark, th.Dim
+		if ol.Stderr {
+			mark, st = th.stderrMark, th.Stderr
+		}
+		n := put(s, 1, y, 2, mark, st, "")
+		put(s, 1+n+1, y, w-n-3, ol.Text, th.Base, th.ellipsis)
+		y++
+	}
+}
+
+// exitText says how the task's last process ended.
+func exitText(ev *actors.TaskEvent) string {
+	var parts []string
+	switch {
+	case ev.Signal != 0:
+		parts = append(parts, "signal "+ev.SignalName())
+	case ev.ExitCode >= 0:
+		parts = append(parts, "exit code "+strconv.Itoa(ev.ExitCode))
+	}
+	if ev.Reason != "" && (ev.State.Ended() || ev.State == actors.StateBackoff || len(parts) > 0) {
+		parts = append(parts, escape(ev.Reason))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func renderNotice(s tcell.Screen, m *Model, th Theme, w, y int, now time.Time) {
+	if m.Quitting {
+		put(s, 0, y, w, quitText(m, th, now), th.Error, th.ellipsis)
+		return
+	}
+	st := th.Notice
+	text := m.Notice.Text
+	if m.Notice.Err {
+		st = th.Error
+		text = th.Symbol(actors.StateFailed) + " " + text
+	}
+	put(s, 0, y, w, text, st, th.ellipsis)
+}
+
+// quitText says what the quit waits for: which tasks hold it up, and when
+// SIGKILL comes for them.
+func quitText(m *Model, th Theme, now time.Time) string {
+	live := m.Live()
+	if len(live) == 0 {
+		return "Quitting..."
+	}
+	var b strings.Builder
+	if m.Killing {
+		b.WriteString("Quitting: SIGKILL sent; waiting for ")
+	} else {
+		b.WriteString("Quitting: waiting for ")
+	}
+	fmt.Fprintf(&b, "%d task", len(live))
+	if len(live) > 1 {
+		b.WriteByte('s')
+	}
+	if !m.Killing {
+		b.WriteString(" (q again or Q: kill now)")
+	}
+	b.WriteString(":")
+	for i, t := range live {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, " %d %s", t.Event.ID, t.name)
+		if t.Event.State == actors.StateStopping && !t.Event.Deadline.IsZero() {
+			fmt.Fprintf(&b, " (SIGKILL in %s)", countdown(t.Event.Deadline, now))
+		} else if t.Event.State != actors.StateStopping {
+			fmt.Fprintf(&b, " (%s)", t.Event.State)
+		}
+	}
+	return b.String()
+}
+
+// keyHint is one key and what it does, for the footer.
+type keyHint struct{ key, label string }
+
+func renderKeys(s tcell.Screen, m *Model, th Theme, w, y int) {
+	up, enter := "↑↓", "⏎"
+	if th.ASCII {
+		up, enter = "up/dn", "enter"
+	}
+	hints := []keyHint{{"1-9", "start"}, {up, "select"}, {"k", "cancel"}, {"K", "kill"}, {"r", "restart"}, {enter, "detail"}}
+	tail := []keyHint{{"?", "help"}, {"q", "quit"}}
+	if m.Quitting {
+		hints = nil
+		tail = []keyHint{{"q", "kill all now"}}
+	}
+	width := func(hs []keyHint) int {
+		n := 0
+		for _, h := range hs {
+			n += textWidth(h.key) + 1 + textWidth(h.label) + 1
+		}
+		return n
+	}
+	budget := w - width(tail)
+	var shown []keyHint
+	for _, h := range hints {
+		if width(shown)+width([]keyHint{h}) > budget {
+			break
+		}
+		shown = append(shown, h)
+	}
+	shown = append(shown, tail...)
+	x := 0
+	for _, h := range shown {
+		x += put(s, x, y, w-x, h.key, th.Keys, "")
+		x++
+		x += put(s, x, y, w-x, h.label, th.Footer, "")
+		x++
+	}
+}
+
+func renderHelp(s tcell.Screen, m *Model, th Theme, w, h int) {
+	up, down := "↑", "↓"
+	if th.ASCII {
+		up, down = "Up", "Down"
+	}
+	lines := []string{
+		"taskvisor keys",
+		"",
+		"1-9          start the catalogue's task on that key",
+		up + " " + down + "          select a task (mouse: click selects)",
+		"PgUp PgDn    scroll a page; Home End: first, last",
+		"Tab Enter    show or hide the detail pane (output)",
+		"k            cancel: stop signal, SIGKILL after its grace",
+		"K            kill: SIGKILL to its process group now",
+		"r            restart: kill, start again under the same id",
+		"q Ctrl-C     quit: stop all tasks with escalation",
+		"q again, Q   quit now: SIGKILL to every task",
+		"? Esc        close this help",
+	}
+	if len(m.Templates) > 0 {
+		lines = append(lines, "", "Templates")
+		for _, t := range m.Templates {
+			if t.Key == "" {
+				continue
+			}
+			line := t.Key + "  " + t.Name
+			if t.Description != "" {
+				line += ": " + t.Description
+			}
+			lines = append(lines, line)
+		}
+	}
+	bw := 0
+	for _, l := range lines {
+		bw = max(bw, textWidth(l))
+	}
+	bw = min(bw+4, w)
+	bh := min(len(lines)+2, h)
+	x0, y0 := (w-bw)/2, (h-bh)/2
+	for y := y0; y < y0+bh; y++ {
+		fill(s, x0, y, bw, th.Help)
+	}
+	for i, l := range lines {
+		y := y0 + 1 + i
+		if y >= y0+bh-1 {
+			break
+		}
+		st := th.Help
+		if i == 0 {
+			st = st.Bold(true)
+		}
+		put(s, x0+2, y, bw-4, l, st, th.ellipsis)
+	}
+}

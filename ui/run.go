@@ -1,0 +1,161 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/gdamore/tcell/v2"
+
+	"github.com/taskvisor/taskvisor/actors"
+)
+
+// Options configures Run.
+type Options struct {
+	// Screen to draw on. Nil: the terminal (tcell.NewScreen). Run
+	// initialises and finalises it either way.
+	Screen tcell.Screen
+	// Theme overrides ThemeFor(Screen). Nil: ThemeFor.
+	Theme *Theme
+	// Out receives, once the terminal is restored, a line for each task
+	// saying how it ended. Nil: nothing is printed.
+	Out io.Writer
+}
+
+// Run shows the terminal UI for rt until the user quits (q, Ctrl-C) or ctx
+// ends (which counts as q), then shuts rt down: every task is stopped with
+// escalation while the UI shows which ones hold up the quit; a second q, Q,
+// or the end of force kills what is left at once. The terminal is restored
+// before Run returns, also when the UI fails or panics.
+func Run(ctx, force context.Context, rt *actors.Runtime, opts Options) (err error) {
+	screen := opts.Screen
+	if screen == nil {
+		if screen, err = tcell.NewScreen(); err != nil {
+			return fmt.Errorf("terminal UI: open the terminal: %w", err)
+		}
+	}
+	if err := screen.Init(); err != nil {
+		return fmt.Errorf("terminal UI: initialise the terminal: %w", err)
+	}
+	var finiOnce sync.Once
+	fini := func() { finiOnce.Do(screen.Fini) }
+	defer fini() // also on a panic: the terminal is always restored
+	screen.EnableMouse()
+	screen.HideCursor()
+
+	quits := make(chan bool, 4)
+	failed := make(chan error, 1)
+	cfg := Config{
+		Screen:     screen,
+		Theme:      opts.Theme,
+		Supervisor: rt.PID(),
+		Catalogue:  rt.Catalogue(),
+		Quit: func(kill bool) {
+			select {
+			case quits <- kill:
+			default: // one is pending: the loop below sees it
+			}
+		},
+		Failed: func(err error) {
+			select {
+			case failed <- err:
+			default:
+			}
+		},
+	}
+	system := rt.System()
+	pid := system.Root.SpawnPrefix(Props(cfg), "ui")
+	// The EventStream runs this on the publisher's goroutine: forward
+	// only, and filter here (DESIGN.md §5).
+	sub := system.EventStream.Subscribe(func(evt any) {
+		switch evt.(type) {
+		case actors.TaskEvent, actors.GroupEvent:
+			system.Root.Send(pid, evt)
+		}
+	})
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		for {
+			ev := screen.PollEvent()
+			if ev == nil {
+				return // the screen was finalised
+			}
+			system.Root.Send(pid, ev)
+		}
+	}()
+
+	killCtx, kill := context.WithCancel(force)
+	defer kill()
+	type result struct {
+		final []actors.TaskEvent
+		err   error
+	}
+	var done chan result
+	startShutdown := func() {
+		if done != nil {
+			return
+		}
+		done = make(chan result, 1)
+		go func() {
+			final, err := rt.Shutdown(killCtx)
+			done <- result{final, err}
+		}()
+	}
+
+	ctxDone, forceDone := ctx.Done(), force.Done()
+	var uiErr error
+	var res result
+wait:
+	for {
+		select {
+		case <-ctxDone:
+			ctxDone = nil
+			system.Root.Send(pid, QuitRequest{})
+		case <-forceDone:
+			forceDone = nil
+			system.Root.Send(pid, QuitRequest{Kill: true})
+			startShutdown()
+		case k := <-quits:
+			startShutdown()
+			if k {
+				kill()
+			}
+		case err := <-failed:
+			// Nothing more is drawn: give the terminal back at once, and
+			// stop the tasks as q would.
+			uiErr = err
+			fini()
+			startShutdown()
+		case res = <-done:
+			break wait
+		}
+	}
+
+	system.EventStream.Unsubscribe(sub)
+	_ = system.Root.StopFuture(pid).Wait() // nothing draws after this
+	fini()
+	<-polled
+	if opts.Out != nil {
+		printSummary(opts.Out, res.final)
+	}
+	return errors.Join(uiErr, res.err)
+}
+
+// printSummary says how each task ended, as the headless mode does.
+func printSummary(w io.Writer, tasks []actors.TaskEvent) {
+	for _, ev := range tasks {
+		how := string(ev.State)
+		switch {
+		case ev.Signal != 0:
+			how += " (" + ev.SignalName() + ")"
+		case ev.ExitCode >= 0:
+			how += fmt.Sprintf(" (exit code %d)", ev.ExitCode)
+		case ev.Reason != "":
+			how += " (" + escape(ev.Reason) + ")"
+		}
+		fmt.Fprintf(w, "[Task %d] %s ended: %s\n", ev.ID, escape(ev.Name), how)
+	}
+}

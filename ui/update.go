@@ -1,0 +1,196 @@
+package ui
+
+import (
+	"errors"
+	"time"
+
+	"github.com/gdamore/tcell/v2"
+
+	"github.com/taskvisor/taskvisor/actors"
+)
+
+// QuitRequest asks the UI to quit as the q key does: a first one stops
+// every task with escalation, a second one (or one with Kill set) kills
+// what is left at once. Run sends it when its context ends (SIGTERM,
+// SIGHUP) and, with Kill, when its force context ends.
+type QuitRequest struct{ Kill bool }
+
+// quitCmd is the command of an update that asks Config.Quit to run.
+type quitCmd struct{ kill bool }
+
+// errNoSelection is shown for a task key pressed with no task selected.
+var errNoSelection = errors.New("no task selected: start one with a key from 1 to 9")
+
+// Key updates the model for a key and returns the commands it asks for:
+// messages for the supervisor (actors.Start, Cancel, Kill, Restart,
+// GetOutput) and quitCmd.
+func (m *Model) Key(ev *tcell.EventKey, now time.Time) []any {
+	if ev.Key() == tcell.KeyCtrlC {
+		m.Help = false
+		return m.quit(false, now)
+	}
+	if m.Help {
+		m.Help = false
+		switch {
+		case ev.Key() == tcell.KeyEscape, ev.Key() == tcell.KeyRune && (ev.Rune() == '?' || ev.Rune() == 'q'):
+			return nil // only closes the help
+		}
+	}
+	switch ev.Key() {
+	case tcell.KeyUp:
+		return m.move(-1)
+	case tcell.KeyDown:
+		return m.move(1)
+	case tcell.KeyPgUp:
+		return m.move(-max(m.layout().listH, 1))
+	case tcell.KeyPgDn:
+		return m.move(max(m.layout().listH, 1))
+	case tcell.KeyHome:
+		return m.move(-len(m.Tasks))
+	case tcell.KeyEnd:
+		return m.move(len(m.Tasks))
+	case tcell.KeyTab, tcell.KeyEnter:
+		return m.toggleDetail()
+	case tcell.KeyEscape:
+		m.Detail = false
+		m.scroll()
+		return nil
+	case tcell.KeyRune:
+	default:
+		return nil
+	}
+	switch r := ev.Rune(); r {
+	case '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		key := string(r)
+		if _, ok := m.template(key); !ok && len(m.Templates) > 0 {
+			m.note("no task template on key "+key+" ("+m.templateKeys()+")", true, now)
+			return nil
+		}
+		return []any{actors.Start{Template: key}}
+	case 'k', 'K', 'r':
+		if m.Task(m.Selected) == nil {
+			m.Error(errNoSelection, now)
+			return nil
+		}
+		switch r {
+		case 'k':
+			return []any{actors.Cancel{ID: m.Selected}}
+		case 'K':
+			return []any{actors.Kill{ID: m.Selected}}
+		}
+		return []any{actors.Restart{ID: m.Selected}}
+	case 'q':
+		return m.quit(false, now)
+	case 'Q':
+		return m.quit(true, now)
+	case '?':
+		m.Help = true
+	}
+	return nil
+}
+
+// quit moves the quit along: the first asks for a shutdown with
+// escalation, the next (or kill) for SIGKILL to what is left.
+func (m *Model) quit(kill bool, now time.Time) []any {
+	if !m.Quitting {
+		m.Quitting, m.QuitTime = true, now
+		m.Killing = kill
+		return []any{quitCmd{kill: kill}}
+	}
+	if m.Killing {
+		return nil
+	}
+	m.Killing = true
+	return []any{quitCmd{kill: true}}
+}
+
+// Quit applies a QuitRequest.
+func (m *Model) Quit(r QuitRequest, now time.Time) []any { return m.quit(r.Kill, now) }
+
+// Mouse updates the model for a mouse event: a click on a task's row
+// selects it, the wheel moves the selection.
+func (m *Model) Mouse(ev *tcell.EventMouse) []any {
+	btn := ev.Buttons()
+	switch {
+	case btn&tcell.WheelUp != 0:
+		return m.move(-1)
+	case btn&tcell.WheelDown != 0:
+		return m.move(1)
+	case btn&tcell.Button1 == 0:
+		return nil
+	}
+	if m.Help {
+		m.Help = false
+		return nil
+	}
+	_, y := ev.Position()
+	l := m.layout()
+	row := y - l.listY
+	if row < 0 || row >= l.listH {
+		return nil
+	}
+	top := visibleTop(m.Top, m.selectedIndex(), len(m.Tasks), l.listH)
+	if i := top + row; i < len(m.Tasks) {
+		return m.selectIndex(i)
+	}
+	return nil
+}
+
+// Resize records the screen's new size.
+func (m *Model) Resize(w, h int) {
+	m.Width, m.Height = w, h
+	m.scroll()
+}
+
+func (m *Model) layout() layout { return layoutFor(m.Width, m.Height, m.Detail) }
+
+// move moves the selection by delta rows, clamped to the list.
+func (m *Model) move(delta int) []any {
+	if len(m.Tasks) == 0 {
+		return nil
+	}
+	i := m.selectedIndex()
+	if i < 0 {
+		i = 0
+	} else {
+		i = min(max(i+delta, 0), len(m.Tasks)-1)
+	}
+	return m.selectIndex(i)
+}
+
+// selectIndex selects the task at position i and asks for its output when
+// the detail pane shows it.
+func (m *Model) selectIndex(i int) []any {
+	id := m.Tasks[i].Event.ID
+	changed := id != m.Selected
+	m.Selected = id
+	m.scroll()
+	if changed && m.Detail {
+		return []any{actors.GetOutput{ID: id}}
+	}
+	return nil
+}
+
+// Select selects the task id, as ApplyEvent does for a new task; it
+// returns the commands that follow (the new task's output, when shown).
+func (m *Model) Select(id int) []any {
+	if i, ok := m.index[id]; ok {
+		m.Selected = -1 // force "changed"
+		return m.selectIndex(i)
+	}
+	return nil
+}
+
+func (m *Model) toggleDetail() []any {
+	m.Detail = !m.Detail
+	m.scroll()
+	if m.Detail && m.Task(m.Selected) != nil {
+		return []any{actors.GetOutput{ID: m.Selected}}
+	}
+	return nil
+}
+
+// scroll keeps the selected row in view.
+func (m *Model) scroll() {
+	m.Top = visibleTop(m.Top, m.selectedIndex(), len(m.Tasks), m.layout().listH)
+}
