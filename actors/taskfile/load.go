@@ -53,7 +53,11 @@ func Load(path string, opts Options) (*File, error) {
 		return nil, fmt.Errorf("task file: %w", err)
 	}
 	if opts.BaseDir == "" {
-		opts.BaseDir = filepath.Dir(path)
+		// Absolute, so that the specs do not depend on taskvisor's working
+		// directory staying where it was.
+		if opts.BaseDir, err = filepath.Abs(filepath.Dir(path)); err != nil {
+			return nil, fmt.Errorf("task file: %w", err)
+		}
 	}
 	return Parse(path, data, opts)
 }
