@@ -163,7 +163,11 @@ func (m *Model) ApplyEvent(ev actors.TaskEvent) (isNew bool) {
 		t.group = escape(ev.Group)
 	}
 	if ev.State != prevState {
-		m.note(fmt.Sprintf("[Task %d] %s", ev.ID, t.message), false, ev.Time)
+		what := t.message
+		if what == "" {
+			what = string(ev.State)
+		}
+		m.note(fmt.Sprintf("[Task %d] %s", ev.ID, what), false, ev.Time)
 	}
 	return isNew
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -113,11 +114,16 @@ var colTitles = [numCols]string{
 
 // colDropOrder is the order in which columns are dropped when the screen
 // is too narrow: the first goes first. ID, state and status always stay.
-var colDropOrder = []colKind{colIdle, colRestarts, colPID, colSteps, colRun, colBar, colPct, colName}
+var colDropOrder = []colKind{colIdle, colPID, colSteps, colRun, colRestarts, colBar, colPct, colName}
 
 // infoMinWidth is the narrowest the status column may get before other
-// columns are dropped.
-const infoMinWidth = 12
+// columns are dropped: a third of the screen, from 15 cells (room for
+// "SIGKILL in 3.2s") to 30.
+func infoMinWidth(w int) int { return min(max(w/3, 15), 30) }
+
+// shortInfoWidth is the status column's width below which its texts take
+// their short forms, countdown first.
+const shortInfoWidth = 30
 
 // column is a column as laid out: its kind, x and width.
 type column struct {
@@ -152,7 +158,7 @@ func columnsFor(m *Model, w int) []column {
 		return n
 	}
 	for _, k := range colDropOrder {
-		if fixed()+infoMinWidth <= w {
+		if fixed()+infoMinWidth(w) <= w {
 			break
 		}
 		present[k] = false
@@ -170,25 +176,40 @@ func columnsFor(m *Model, w int) []column {
 
 func renderHeader(s tcell.Screen, m *Model, th Theme, w, top, listH int) {
 	fill(s, 0, 0, w, th.Header)
-	var b strings.Builder
-	b.WriteString(" taskvisor")
-	if m.Quitting {
-		b.WriteString(" (quitting)")
-	}
-	fmt.Fprintf(&b, "  %d task", len(m.Tasks))
-	if len(m.Tasks) != 1 {
-		b.WriteByte('s')
-	}
-	for _, c := range m.Counts() {
-		fmt.Fprintf(&b, " %s %d %s", th.Symbol(c.State), c.N, c.State)
-	}
 	right := ""
 	if len(m.Tasks) > listH && listH > 0 {
-		right = fmt.Sprintf("%d-%d/%d ", top+1, min(top+listH, len(m.Tasks)), len(m.Tasks))
+		right = fmt.Sprintf(" %d-%d/%d ", top+1, min(top+listH, len(m.Tasks)), len(m.Tasks))
 	}
 	rw := textWidth(right)
 	if rw > w/3 {
 		right, rw = "", 0
+	}
+	// The counts by state in words when they fit, else as symbols.
+	var b strings.Builder
+	counts := m.Counts()
+	for _, compact := range []bool{false, true} {
+		b.Reset()
+		b.WriteString(" taskvisor")
+		if m.Quitting {
+			b.WriteString(" (quitting)")
+		}
+		fmt.Fprintf(&b, "  %d task", len(m.Tasks))
+		if len(m.Tasks) != 1 {
+			b.WriteByte('s')
+		}
+		for i, c := range counts {
+			switch {
+			case compact:
+				fmt.Fprintf(&b, " %s%d", th.Symbol(c.State), c.N)
+			case i == 0:
+				fmt.Fprintf(&b, ": %d %s", c.N, c.State)
+			default:
+				fmt.Fprintf(&b, ", %d %s", c.N, c.State)
+			}
+		}
+		if textWidth(b.String()) <= w-rw {
+			break
+		}
 	}
 	put(s, 0, 0, w-rw, b.String(), th.Header, th.ellipsis)
 	put(s, w-rw, 0, rw, right, th.Header, "")
@@ -263,7 +284,7 @@ func renderRow(s tcell.Screen, th Theme, cols []column, y int, t *Task, selected
 				putRight(s, c.x, y, c.w, wholeDuration(now.Sub(ev.LastActivity)), st, "")
 			}
 		case colInfo:
-			text, emphasised := describe(t, now)
+			text, emphasised := describe(t, now, c.w < shortInfoWidth)
 			st := base
 			if emphasised {
 				st = stateStyle
@@ -323,9 +344,22 @@ func runTime(ev *actors.TaskEvent, now time.Time) (time.Duration, bool) {
 
 // describe is the text of the status column: what the task is doing or
 // why it ended, with the live countdowns. emphasised says to draw it in the
-// state's style (something needs attention or is under way).
-func describe(t *Task, now time.Time) (text string, emphasised bool) {
+// state's style (something needs attention or is under way). short puts the
+// countdowns first, for a narrow column.
+func describe(t *Task, now time.Time, short bool) (text string, emphasised bool) {
 	ev := &t.Event
+	if short {
+		switch {
+		case ev.State == actors.StateStopping && !ev.Deadline.IsZero():
+			return "SIGKILL in " + countdown(ev.Deadline, now), true
+		case ev.State == actors.StateBackoff && !ev.Deadline.IsZero():
+			return "start in " + countdown(ev.Deadline, now), true
+		case ev.State == actors.StateStalled && !ev.Deadline.IsZero():
+			return stallAction(ev.Policy) + " in " + countdown(ev.Deadline, now), true
+		case ev.State == actors.StateStalled:
+			return "stalled " + wholeDuration(now.Sub(ev.LastActivity)), true
+		}
+	}
 	switch ev.State {
 	case actors.StateStalled:
 		text = "stalled for " + wholeDuration(now.Sub(ev.LastActivity))
@@ -451,7 +485,7 @@ func renderDetail(s tcell.Screen, m *Model, th Theme, l layout, now time.Time) {
 		fmt.Fprintf(&b, "  notify dropped %d", ev.NotifyDropped)
 	}
 	info = append(info, b.String())
-	if text, _ := describe(t, now); text != "" && text != t.message {
+	if text, _ := describe(t, now, false); text != "" && text != t.message {
 		info = append(info, "now     "+text)
 	}
 	if t.message != "" {
@@ -590,25 +624,37 @@ func renderKeys(s tcell.Screen, m *Model, th Theme, w, y int) {
 	width := func(hs []keyHint) int {
 		n := 0
 		for _, h := range hs {
-			n += textWidth(h.key) + 1 + textWidth(h.label) + 1
+			n += textWidth(h.key) + 1
+			if h.label != "" {
+				n += textWidth(h.label) + 1
+			}
+		}
+		if n > 0 {
+			n-- // no space after the last
 		}
 		return n
 	}
-	budget := w - width(tail)
-	var shown []keyHint
-	for _, h := range hints {
-		if width(shown)+width([]keyHint{h}) > budget {
-			break
+	// All hints with their labels when they fit, else the keys alone (the
+	// help overlay says what they do), else as many as fit.
+	shown := append(hints, tail...)
+	if width(shown) > w {
+		shown = shown[:0:0]
+		for _, h := range hints {
+			shown = append(shown, keyHint{h.key, ""})
 		}
-		shown = append(shown, h)
+		shown = append(shown, tail...)
 	}
-	shown = append(shown, tail...)
+	for width(shown) > w && len(shown) > len(tail) {
+		shown = slices.Delete(shown, len(shown)-len(tail)-1, len(shown)-len(tail))
+	}
 	x := 0
 	for _, h := range shown {
 		x += put(s, x, y, w-x, h.key, th.Keys, "")
 		x++
-		x += put(s, x, y, w-x, h.label, th.Footer, "")
-		x++
+		if h.label != "" {
+			x += put(s, x, y, w-x, h.label, th.Footer, "")
+			x++
+		}
 	}
 }
 
