@@ -68,6 +68,8 @@ var (
 	ErrUnknownTemplate = errors.New("no such template")
 	// ErrWrongState: the task is in a state in which the command makes no sense.
 	ErrWrongState = errors.New("wrong state")
+	// ErrUnknownGroup: a task names a group that is not defined.
+	ErrUnknownGroup = errors.New("no such group")
 	// ErrShuttingDown: the runtime is shutting down and starts nothing new.
 	ErrShuttingDown = errors.New("shutting down")
 )

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -83,6 +84,9 @@ func New(cfg Config) (*Runtime, error) {
 	if err := cfg.Catalogue.Validate(); err != nil {
 		return nil, fmt.Errorf("catalogue: %w", err)
 	}
+	if err := ValidateGroups(cfg.Groups, cfg.Catalogue); err != nil {
+		return nil, fmt.Errorf("groups: %w", err)
+	}
 	if cfg.Subreaper {
 		if err := proc.BecomeSubreaper(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
 			return nil, err
@@ -96,7 +100,7 @@ func New(cfg Config) (*Runtime, error) {
 	if clock == nil {
 		clock = newRealClock(r.system)
 	}
-	r.env = &runtimeEnv{catalogue: cfg.Catalogue, clock: clock}
+	r.env = &runtimeEnv{catalogue: cfg.Catalogue, groups: slices.Clone(cfg.Groups), clock: clock}
 	if notify.Supported {
 		dir, err := notify.NewDir()
 		if err != nil {
@@ -109,6 +113,9 @@ func New(cfg Config) (*Runtime, error) {
 	if name == "" {
 		name = "taskvisor"
 	}
+	// Task actors report to the top; the PID is known before the spawn, so
+	// that no actor ever reads it while it is being set.
+	r.env.top = actor.NewPID(r.system.Address(), name)
 	env, done := r.env, r.done
 	props := actor.PropsFromProducer(func() actor.Actor { return newRuntimeSupervisor(env) },
 		actor.WithReceiverMiddleware(closeOnStopped(done)))
@@ -119,6 +126,17 @@ func New(cfg Config) (*Runtime, error) {
 		return nil, fmt.Errorf("spawn the runtime supervisor %q: %w", name, err)
 	}
 	r.pid = pid
+	for _, spec := range cfg.Catalogue {
+		if !spec.Autostart {
+			continue
+		}
+		if _, err := r.StartSpec(context.Background(), spec); err != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), DefaultRequestTimeout)
+			_, _ = r.Shutdown(ctx)
+			cancel()
+			return nil, fmt.Errorf("autostart %s: %w", spec.Name, err)
+		}
+	}
 	return r, nil
 }
 

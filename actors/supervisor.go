@@ -3,7 +3,6 @@ package actors
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -11,13 +10,16 @@ import (
 	"github.com/taskvisor/taskvisor/proc"
 )
 
-// runtimeEnv is what the supervisor and its task actors share: settings fixed
-// at creation and the tracker of process goroutines. Nothing in it is mutated
-// by Receive except through the WaitGroup.
+// runtimeEnv is what the supervisors and task actors of one runtime share:
+// settings fixed at creation and the tracker of process goroutines. Nothing
+// in it is mutated by Receive except through the WaitGroup.
 type runtimeEnv struct {
 	catalogue Catalogue
+	groups    []GroupSpec
 	clock     Clock
 	notifyDir string
+	// top is the runtime supervisor, to which every task reports its events.
+	top *actor.PID
 	// procs counts started processes whose goroutines have not ended yet, so
 	// that Shutdown can wait for the last of them.
 	procs sync.WaitGroup
@@ -26,30 +28,26 @@ type runtimeEnv struct {
 	taskMiddleware []actor.ReceiverMiddleware
 }
 
-// taskRef is the supervisor's view of one task.
+// taskRef is the runtime supervisor's record of one task, wherever it is in
+// the tree.
 type taskRef struct {
-	pid    *actor.PID
 	last   TaskEvent
 	output *proc.Output
-	// crash is the panic value of a task actor that failed, until its
-	// Terminated arrives.
-	crash any
-	// stopped: the task actor is gone; the supervisor answers for it.
-	stopped bool
+	// gone: the task actor is gone; the supervisor answers for it.
+	gone bool
 }
 
-// runtimeSupervisor is the top of the tree. It numbers tasks, spawns a task
-// actor for each, routes commands to them, keeps the latest event of each for
-// List, and runs the shutdown. It must never fail: a top-level actor that
-// fails is restarted by protoactor and loses its children (DESIGN.md §5).
+// runtimeSupervisor is the top of the tree. It numbers tasks, spawns the
+// top-level tasks and groups, routes commands to tasks (through their
+// groups), keeps the latest event of every task for List, and runs the
+// shutdown. It must never fail: a top-level actor that fails is restarted by
+// protoactor and loses its children (DESIGN.md §5). A group that fails to it
+// is given up, not restarted.
 type runtimeSupervisor struct {
-	env    *runtimeEnv
+	supervision
 	nextID int
-	tasks  map[int]*taskRef
+	all    map[int]*taskRef
 	order  []int
-	// byActor finds a task by its actor's PID.Id, for failures and
-	// Terminated, which name the actor.
-	byActor map[string]*taskRef
 
 	shuttingDown bool
 	killAll      bool
@@ -57,71 +55,62 @@ type runtimeSupervisor struct {
 }
 
 func newRuntimeSupervisor(env *runtimeEnv) *runtimeSupervisor {
-	return &runtimeSupervisor{env: env, tasks: map[int]*taskRef{}, byActor: map[string]*taskRef{}}
+	return &runtimeSupervisor{
+		supervision: newSupervision(env, GroupSpec{Strategy: OneForOne, MaxRestarts: -1}, true),
+		all:         map[int]*taskRef{},
+	}
 }
 
 // Receive implements actor.Actor.
 func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		s.spawnGroups(ctx)
 	case Start:
 		id, err := s.start(ctx, m)
 		respond(ctx, Reply{ID: id, Err: err})
 	case Cancel:
-		s.route(ctx, m.ID, "cancel")
+		s.route(ctx, m.ID, m, "cancel")
 	case Kill:
-		s.route(ctx, m.ID, "kill")
+		s.route(ctx, m.ID, m, "kill")
 	case Restart:
 		if s.shuttingDown {
 			respond(ctx, Reply{ID: m.ID, Err: fmt.Errorf("restart task %d: %w", m.ID, ErrShuttingDown)})
 			return
 		}
-		s.route(ctx, m.ID, "restart")
+		s.route(ctx, m.ID, m, "restart")
 	case List:
 		respond(ctx, TaskList{Tasks: s.list()})
 	case GetOutput:
-		t, ok := s.tasks[m.ID]
+		t, ok := s.all[m.ID]
 		if !ok {
 			respond(ctx, OutputReply{ID: m.ID, Err: fmt.Errorf("output of task %d: %w", m.ID, ErrUnknownTask)})
 			return
 		}
 		respond(ctx, OutputReply{ID: m.ID, Lines: t.output.Lines()})
 	case Shutdown:
-		s.shutdown(ctx, m)
-	case TaskEvent:
-		if t, ok := s.tasks[m.ID]; ok && ctx.Sender() != nil && ctx.Sender().Equal(t.pid) {
-			t.last = m
+		s.shutdownAll(ctx, m)
+	case taskUpdate:
+		if t, ok := s.all[m.ev.ID]; ok {
+			t.last = m.ev
+			t.gone = t.gone || m.gone
 		}
+		s.receive(ctx, m) // the top-level tasks' own supervision
 		s.finishShutdownIfDone(ctx)
-	case *actor.Terminated:
-		s.taskActorStopped(ctx, m.Who)
+	case groupStopped:
+		if m.name != "" && m.tok == 0 {
+			return // a group's shutdown is over; its tasks have said so already
+		}
+		s.receive(ctx, m)
+	default:
+		s.receive(ctx, m)
 	}
 }
 
-// HandleFailure implements actor.SupervisorStrategy for the task actors. A
-// task actor that panics has a bug; it is stopped, never restarted: a new
-// instance would start a second process for the task while the first may
-// still run, with its generations counted from 1 again. Its Stopping kills
-// the process group, and the task ends failed (see taskActorStopped).
+// HandleFailure implements actor.SupervisorStrategy for the top-level tasks
+// and groups.
 func (s *runtimeSupervisor) HandleFailure(_ *actor.ActorSystem, supervisor actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason any, _ any) {
-	if t, ok := s.byActor[child.Id]; ok {
-		t.crash = reason
-	}
-	supervisor.StopChildren(child)
-}
-
-// taskActorStopped settles a task whose actor stopped on its own: it ends
-// failed, with the reason, so that nobody waits for it.
-func (s *runtimeSupervisor) taskActorStopped(ctx actor.Context, who *actor.PID) {
-	if t, ok := s.byActor[who.Id]; ok && !t.last.State.Ended() {
-		t.stopped = true
-		ev := t.last
-		ev.State, ev.Time = StateFailed, s.env.clock.Now()
-		ev.Message = "Task failed: internal error"
-		ev.Reason = fmt.Sprintf("task actor stopped: %v", t.crash)
-		t.last = ev
-		ctx.ActorSystem().EventStream.Publish(ev)
-	}
-	s.finishShutdownIfDone(ctx)
+	s.handleFailure(supervisor, child, reason)
 }
 
 func (s *runtimeSupervisor) start(ctx actor.Context, m Start) (int, error) {
@@ -144,37 +133,43 @@ func (s *runtimeSupervisor) start(ctx actor.Context, m Start) (int, error) {
 	if err := spec.Validate(); err != nil {
 		return 0, fmt.Errorf("start: %w", err)
 	}
+	if spec.Group != "" && !slices.ContainsFunc(s.env.groups, func(g GroupSpec) bool { return g.Name == spec.Group }) {
+		return 0, fmt.Errorf("start %s: %w: %q", spec.Name, ErrUnknownGroup, spec.Group)
+	}
 	spec.Argv = slices.Clone(spec.Argv)
 
 	s.nextID++
 	id := s.nextID
 	out := proc.NewOutput(spec.outputLines())
-	env := s.env
-	props := actor.PropsFromProducer(func() actor.Actor { return newTaskActor(env, id, spec, out) },
-		actor.WithReceiverMiddleware(env.taskMiddleware...))
-	pid, err := ctx.SpawnNamed(props, "task-"+strconv.Itoa(id))
-	if err != nil {
-		s.nextID--
-		return 0, fmt.Errorf("start %s: %w", spec.Name, err)
-	}
-	t := &taskRef{pid: pid, output: out, last: TaskEvent{ID: id, Name: spec.Name, Group: spec.Group, State: StateStarting, ExitCode: -1}}
-	s.tasks[id] = t
-	s.byActor[pid.Id] = t
+	s.all[id] = &taskRef{output: out, last: TaskEvent{ID: id, Name: spec.Name, Group: spec.Group, State: StateStarting, ExitCode: -1, Policy: spec.Policy()}}
 	s.order = append(s.order, id)
+	msg := spawnTask{id: id, spec: spec, out: out}
+	if spec.Group == "" {
+		s.spawnTask(ctx, msg)
+	} else {
+		ctx.Send(s.routes[spec.Group], toGroup{group: spec.Group, msg: msg})
+	}
 	return id, nil
 }
 
-// route forwards a command to its task actor, which answers it: only the
-// task knows its state at the moment the command arrives.
-func (s *runtimeSupervisor) route(ctx actor.Context, id int, op string) {
-	t, ok := s.tasks[id]
+// route sends a command to the task's actor, through its groups, and the
+// task actor answers it: only the task knows its state at the moment the
+// command arrives.
+func (s *runtimeSupervisor) route(ctx actor.Context, id int, msg any, op string) {
+	t, ok := s.all[id]
 	switch {
 	case !ok:
 		respond(ctx, Reply{ID: id, Err: fmt.Errorf("%s task %d: %w", op, id, ErrUnknownTask)})
-	case t.stopped:
+	case t.gone:
 		respond(ctx, Reply{ID: id, Err: &StateError{Op: op, ID: id, State: t.last.State}})
+	case t.last.Group == "":
+		s.forwardToTask(ctx, id, msg, op)
+	case ctx.Sender() != nil:
+		// Wrapped so that the groups on the way know where it goes; the
+		// sender is kept, so the task answers the caller.
+		ctx.RequestWithCustomSender(s.routes[t.last.Group], toGroup{group: t.last.Group, msg: msg}, ctx.Sender())
 	default:
-		ctx.Forward(t.pid)
+		ctx.Send(s.routes[t.last.Group], toGroup{group: t.last.Group, msg: msg})
 	}
 }
 
@@ -189,12 +184,12 @@ func respond(ctx actor.Context, msg any) {
 func (s *runtimeSupervisor) list() []TaskEvent {
 	out := make([]TaskEvent, 0, len(s.order))
 	for _, id := range s.order {
-		out = append(out, s.tasks[id].last)
+		out = append(out, s.all[id].last)
 	}
 	return out
 }
 
-func (s *runtimeSupervisor) shutdown(ctx actor.Context, m Shutdown) {
+func (s *runtimeSupervisor) shutdownAll(ctx actor.Context, m Shutdown) {
 	if ctx.Sender() != nil {
 		s.waiters = append(s.waiters, ctx.Sender())
 	}
@@ -202,9 +197,16 @@ func (s *runtimeSupervisor) shutdown(ctx actor.Context, m Shutdown) {
 	s.shuttingDown = true
 	if first || (m.Kill && !s.killAll) {
 		s.killAll = s.killAll || m.Kill
-		for _, id := range s.order {
-			if t := s.tasks[id]; !t.stopped {
-				ctx.Send(t.pid, stopForShutdown{kill: s.killAll})
+		s.shutting = true
+		s.queued, s.current = nil, nil
+		// Top-level tasks stop all at once; each group stops its own children
+		// in reverse order.
+		for _, c := range s.children {
+			switch {
+			case c.isGroup():
+				ctx.Send(c.pid, shutdownGroup{kill: s.killAll})
+			case !c.gone:
+				ctx.Send(c.pid, stopForShutdown{kill: s.killAll})
 			}
 		}
 	}
@@ -212,13 +214,13 @@ func (s *runtimeSupervisor) shutdown(ctx actor.Context, m Shutdown) {
 }
 
 // finishShutdownIfDone answers the shutdown's waiters and stops the
-// supervisor, and with it the task actors, once every task has ended.
+// supervisor, and with it the whole tree, once every task has ended.
 func (s *runtimeSupervisor) finishShutdownIfDone(ctx actor.Context) {
 	if !s.shuttingDown {
 		return
 	}
-	for _, t := range s.tasks {
-		if t.last.State.hasProcess() || t.last.State == StateStarting {
+	for _, t := range s.all {
+		if !t.last.State.Ended() && !t.gone {
 			return
 		}
 	}

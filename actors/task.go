@@ -3,6 +3,7 @@ package actors
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -12,8 +13,9 @@ import (
 )
 
 // Messages from a task's own goroutines and timers to its actor. Each carries
-// the generation of the process it concerns: the actor's PID outlives its
-// processes, so news of an older one must be recognised and dropped.
+// the generation of the process it concerns, or the token of the wait it
+// ends: the actor's PID outlives its processes, so news of an older one must
+// be recognised and dropped.
 type (
 	processExited struct {
 		gen  int
@@ -24,6 +26,8 @@ type (
 		msg notify.Message
 	}
 	stopDeadline struct{ gen int }
+	// backoffOver ends the backoff wait with token tok.
+	backoffOver struct{ tok int }
 	// stopForShutdown is the supervisor's order to stop during a shutdown.
 	stopForShutdown struct{ kill bool }
 )
@@ -37,12 +41,26 @@ const (
 	stopKill
 	stopRestart
 	stopShutdown
+	stopWatchdog        // the stall action cancel or kill
+	stopWatchdogRestart // the stall action restart
+	stopGroup           // the group stops it to start it again with its siblings
+	stopGiveUp          // the group gave up
 )
 
-// taskActor owns one task: one process generation at a time, its state and its
-// events. Its Receive never blocks: starting a process is a fork/exec, and
-// everything that waits (exit, output, notify, timers) runs on proc's
-// goroutines or the scheduler and comes back as a message.
+// waitKind is what a task without a process waits for.
+type waitKind uint8
+
+const (
+	waitNone    waitKind = iota
+	waitParent           // its supervisor's decision on a restart (backoffGo)
+	waitBackoff          // its backoff timer (backoffOver)
+	waitGroup            // its group's order to start again (groupStart)
+)
+
+// taskActor owns one task: one process generation at a time, its state, its
+// restart policy and its events. Its Receive never blocks: starting a process
+// is a fork/exec, and everything that waits (exit, output, notify, timers)
+// runs on proc's goroutines or the scheduler and comes back as a message.
 type taskActor struct {
 	env    *runtimeEnv
 	id     int
@@ -54,13 +72,25 @@ type taskActor struct {
 	ev        TaskEvent // the latest published state
 	stop      stopIntent
 	sigkilled bool   // SIGKILL was sent to the current generation
-	cancelTmr func() // cancels the pending stop deadline
+	cancelTmr func() // cancels the pending stop deadline or backoff timer
+	ready     bool   // the current process counts as running (READY=1 for ReadyNotify)
+
+	// Restart policy state.
+	limit     restartLimit
+	attempt   int // restarts since the last stable run: the backoff exponent
+	wait      waitKind
+	waitTok   int           // tags backoffOver; bumped whenever a wait ends
+	delay     time.Duration // the backoff delay decided at the failure
+	whyWait   string        // the failure the wait follows
+	groupTok  int           // the group operation in progress (groupStop/groupStart), 0 for none
+	startedBy *actor.PID    // the group waiting for groupStarted
+	stalledAt time.Time     // when the watchdog marked it stalled; zero when not
 }
 
 func newTaskActor(env *runtimeEnv, id int, spec TaskSpec, output *proc.Output) *taskActor {
 	return &taskActor{
 		env: env, id: id, spec: spec, output: output,
-		ev: TaskEvent{ID: id, Name: spec.Name, Group: spec.Group, ExitCode: -1},
+		ev: TaskEvent{ID: id, Name: spec.Name, Group: spec.Group, ExitCode: -1, Policy: spec.Policy()},
 	}
 }
 
@@ -89,6 +119,29 @@ func (a *taskActor) Receive(ctx actor.Context) {
 		if m.gen == a.gen && a.proc != nil && a.ev.State == StateStopping && !a.sigkilled {
 			a.escalate(ctx)
 		}
+	case backoffGo:
+		if m.gen == a.gen && a.wait == waitParent {
+			a.armBackoff(ctx)
+		}
+	case backoffOver:
+		if m.tok == a.waitTok && a.wait == waitBackoff {
+			a.endWait()
+			a.relaunch(ctx, fmt.Sprintf("backoff of %s over after: %s", a.delay, a.whyWait))
+		}
+	case stallNotice:
+		if m.gen == a.gen && a.proc != nil {
+			a.stalled(ctx, m)
+		}
+	case stallAct:
+		if m.gen == a.gen && a.proc != nil && a.ev.State == StateStalled {
+			a.applyStallAction(ctx, "stalled for "+a.env.clock.Now().Sub(a.ev.LastActivity).Round(time.Millisecond).String())
+		}
+	case groupStop:
+		a.groupStop(ctx, m)
+	case groupStart:
+		a.groupStart(ctx, m)
+	case giveUp:
+		a.giveUp(ctx, m.reason)
 	case *actor.Stopping:
 		// The supervisor stops task actors only once their processes have
 		// ended; this is the last line of defence if that ever changes.
@@ -103,14 +156,14 @@ func (a *taskActor) respond(ctx actor.Context, err error) {
 	respond(ctx, Reply{ID: a.id, Err: err})
 }
 
-// launch starts a new process generation.
+// launch starts a new process generation; why is empty for the first start.
 func (a *taskActor) launch(ctx actor.Context, why string) {
 	a.gen++
-	a.stop, a.sigkilled = stopNone, false
+	a.stop, a.sigkilled, a.ready, a.stalledAt = stopNone, false, false, time.Time{}
 	a.ev.Generation = a.gen
 	a.ev.PID, a.ev.Step, a.ev.Steps, a.ev.Progress, a.ev.Status = 0, 0, 0, 0, ""
 	a.ev.ExitCode, a.ev.Signal, a.ev.Deadline, a.ev.Started = -1, 0, time.Time{}, time.Time{}
-	a.ev.NotifyDropped = 0
+	a.ev.NotifyDropped, a.ev.LastActivity = 0, time.Time{}
 	if why == "" {
 		a.set(ctx, StateStarting, "Starting", "")
 	} else {
@@ -118,14 +171,18 @@ func (a *taskActor) launch(ctx actor.Context, why string) {
 	}
 
 	self, root, gen := ctx.Self(), ctx.ActorSystem().Root, a.gen
+	argv, shell, env := a.spec.Argv, a.spec.Command, a.spec.envList()
+	if a.spec.StallTimeout > 0 {
+		argv, shell, env = withWatchdogEnv(argv, shell, env, a.spec.StallTimeout)
+	}
 	// Shutdown waits until every started process's goroutines have ended.
 	a.env.procs.Add(1)
 	p, err := proc.Start(proc.Spec{
 		Name:      fmt.Sprintf("task %d (%s)", a.id, a.spec.Name),
-		Argv:      a.spec.Argv,
-		Shell:     a.spec.Command,
+		Argv:      argv,
+		Shell:     shell,
 		Dir:       a.spec.Dir,
-		Env:       a.spec.envList(),
+		Env:       env,
 		Output:    a.output,
 		NotifyDir: a.env.notifyDir,
 		OnNotify:  func(m notify.Message) { root.Send(self, notified{gen: gen, msg: m}) },
@@ -140,61 +197,106 @@ func (a *taskActor) launch(ctx actor.Context, why string) {
 			cause = inner
 		}
 		a.set(ctx, StateFailed, "Task failed to start: "+cause.Error(), err.Error())
+		a.groupStarted(ctx)
+		a.afterEnd(ctx, true, 0, err.Error())
 		return
 	}
 	a.proc = p
-	a.ev.PID = p.Pid()
-	a.ev.Started = a.env.clock.Now()
+	now := a.env.clock.Now()
+	a.ev.PID, a.ev.Started, a.ev.LastActivity = p.Pid(), now, now
+	if a.spec.Ready == ReadyNotify {
+		a.set(ctx, StateStarting, fmt.Sprintf("Started (pid %d), waiting for READY=1", p.Pid()), "")
+		return
+	}
+	a.ready = true
 	a.set(ctx, StateRunning, fmt.Sprintf("Started (pid %d)", p.Pid()), "")
+	a.groupStarted(ctx)
+}
+
+// relaunch counts a restart and starts a new generation.
+func (a *taskActor) relaunch(ctx actor.Context, why string) {
+	a.ev.Restarts++
+	a.launch(ctx, why)
+}
+
+// withWatchdogEnv gives the task WATCHDOG_USEC and WATCHDOG_PID as systemd
+// does. The pid of a child is known only after the fork, so WATCHDOG_PID is
+// set by the process itself: a shell task's shell exports its own $$ first;
+// an argv task is started by `sh -c 'WATCHDOG_PID=$$ exec "$@"'`, which execs
+// the program under the same pid and passes its arguments through untouched
+// (no shell parsing of them).
+func withWatchdogEnv(argv []string, shell string, env []string, timeout time.Duration) ([]string, string, []string) {
+	env = append(env, "WATCHDOG_USEC="+strconv.FormatInt(timeout.Microseconds(), 10))
+	if shell != "" {
+		return nil, "WATCHDOG_PID=$$; export WATCHDOG_PID\n" + shell, env
+	}
+	wrapped := append([]string{"/bin/sh", "-c", `WATCHDOG_PID=$$; export WATCHDOG_PID; exec "$@"`, "sh"}, argv...)
+	return wrapped, "", env
 }
 
 func (a *taskActor) cancel(ctx actor.Context) error {
-	switch a.ev.State {
-	case StateRunning, StateStalled:
+	switch {
+	case a.proc != nil && a.ev.State != StateStopping:
 		a.stop = stopCancel
 		a.beginStop(ctx, "cancel requested")
+		return nil
+	case a.wait != waitNone:
+		a.endWait()
+		a.set(ctx, StateCancelled, "Task cancelled before its restart", "cancel requested while "+string(a.ev.State)+"; "+a.whyWait)
 		return nil
 	}
 	return &StateError{Op: "cancel", ID: a.id, State: a.ev.State}
 }
 
 func (a *taskActor) kill(ctx actor.Context) error {
-	if !a.ev.State.hasProcess() {
-		return &StateError{Op: "kill", ID: a.id, State: a.ev.State}
+	switch {
+	case a.proc != nil:
+		if a.stop != stopShutdown {
+			a.stop = stopKill
+		}
+		a.sigkill(ctx, "Killing: SIGKILL sent", "kill requested")
+		return nil
+	case a.wait != waitNone:
+		a.endWait()
+		a.set(ctx, StateKilled, "Task killed before its restart", "kill requested while "+string(a.ev.State)+"; "+a.whyWait)
+		return nil
 	}
-	if a.stop != stopShutdown {
-		a.stop = stopKill
-	}
-	a.sigkill(ctx, "Killing: SIGKILL sent", "kill requested")
-	return nil
+	return &StateError{Op: "kill", ID: a.id, State: a.ev.State}
 }
 
 func (a *taskActor) restart(ctx actor.Context) error {
 	switch {
-	case a.ev.State == StateRunning || a.ev.State == StateStalled:
+	case a.proc != nil && a.ev.State != StateStopping:
 		a.stop = stopRestart
 		a.sigkill(ctx, "Restarting: SIGKILL sent", "restart requested")
 		return nil
-	case a.ev.State.Ended():
-		a.ev.Restarts++
-		a.launch(ctx, "restart requested")
+	case a.proc == nil && (a.ev.State.Ended() || a.wait != waitNone):
+		a.endWait()
+		a.limit, a.attempt = restartLimit{}, 0 // asked for by hand: the policy starts afresh
+		a.relaunch(ctx, "restart requested")
 		return nil
 	}
 	return &StateError{Op: "restart", ID: a.id, State: a.ev.State}
 }
 
 func (a *taskActor) shutdown(ctx actor.Context, kill bool) {
-	if !a.ev.State.hasProcess() {
+	if a.proc == nil {
+		if a.wait != waitNone {
+			a.endWait()
+			a.set(ctx, StateCancelled, "Task cancelled before its restart", "taskvisor is shutting down")
+		}
 		return
 	}
-	if a.ev.State == StateStopping && !kill && a.stop != stopRestart {
-		return // already on its way out, with its own escalation
+	if a.ev.State == StateStopping && !kill && a.stop != stopRestart && a.stop != stopWatchdogRestart {
+		a.stop = stopShutdown // on its way out, with its own escalation
+		return
 	}
+	restarting := a.ev.State == StateStopping
 	a.stop = stopShutdown
 	switch {
 	case kill:
 		a.sigkill(ctx, "Shutting down: SIGKILL sent", "taskvisor is shutting down")
-	case a.ev.State == StateStopping:
+	case restarting:
 		// A restart in progress: its SIGKILL is already out; let it end there.
 	default:
 		a.beginStop(ctx, "taskvisor is shutting down")
@@ -238,19 +340,35 @@ func (a *taskActor) stopTimer() {
 	}
 }
 
-// exited settles the state once the current generation's leader is reaped.
+// endWait ends any wait for a restart; a late timer finds a new token.
+func (a *taskActor) endWait() {
+	a.stopTimer()
+	a.wait = waitNone
+	a.waitTok++
+	a.ev.Deadline = time.Time{}
+}
+
+// exited settles the state once the current generation's leader is reaped,
+// and applies the restart policy to an ending the task did not ask for.
 func (a *taskActor) exited(ctx actor.Context, e proc.Exit) {
 	a.stopTimer()
 	a.ev.NotifyDropped = dropped(a.proc)
 	a.proc = nil
 	a.ev.ExitCode, a.ev.Signal, a.ev.Deadline = e.Code, e.Signal, time.Time{}
 	status := e.String()
+	ran := e.RunTime()
 
 	switch a.stop {
 	case stopRestart:
-		a.ev.Restarts++
-		a.launch(ctx, "restart requested; previous process "+status)
-		return
+		a.relaunch(ctx, "restart requested; previous process "+status)
+	case stopWatchdogRestart:
+		why := a.ev.Reason + "; previous process " + status
+		if !a.limitAllows() {
+			a.set(ctx, StateFailed, "Task failed: "+a.ev.Reason, why)
+			a.overLimit(ctx, why)
+			return
+		}
+		a.relaunch(ctx, why)
 	case stopCancel, stopShutdown:
 		if a.sigkilled {
 			a.set(ctx, StateKilled, "Task killed after its grace period", a.ev.Reason+"; "+status)
@@ -259,17 +377,235 @@ func (a *taskActor) exited(ctx actor.Context, e proc.Exit) {
 		}
 	case stopKill:
 		a.set(ctx, StateKilled, "Task forcefully killed", "kill requested; "+status)
+	case stopWatchdog:
+		why := a.ev.Reason + "; " + status
+		if a.sigkilled {
+			a.set(ctx, StateKilled, "Task killed by its watchdog", why)
+		} else {
+			a.set(ctx, StateCancelled, "Task cancelled by its watchdog", why)
+		}
+		// A watchdog stop is a failure for the restart policy, as under systemd.
+		a.afterEnd(ctx, true, ran, why)
+	case stopGroup:
+		a.wait = waitGroup
+		a.set(ctx, StateBackoff, fmt.Sprintf("Stopped by group %s; waiting to start again", a.spec.Group), a.ev.Reason+"; "+status)
+		ctx.Send(ctx.Parent(), groupStopped{id: a.id, tok: a.groupTok})
+	case stopGiveUp:
+		a.set(ctx, StateGaveUp, "Gave up: "+a.ev.Reason, a.ev.Reason+"; "+status)
 	default:
-		if e.Code == 0 && e.Signal == 0 {
+		if e.Success() {
 			a.set(ctx, StateCompleted, "Task completed", status)
+			a.afterEnd(ctx, false, ran, "completed: "+status)
 		} else {
 			a.set(ctx, StateFailed, "Task failed: "+status, status)
+			a.afterEnd(ctx, true, ran, status)
 		}
+	}
+}
+
+// afterEnd applies the restart policy to a process that ended on its own (or
+// by its watchdog): failed or completed after running for ran.
+func (a *taskActor) afterEnd(ctx actor.Context, failed bool, ran time.Duration, why string) {
+	mode := a.spec.restartMode()
+	if mode == RestartNever || (mode == RestartOnFailure && !failed) {
+		return
+	}
+	if ran >= a.spec.Backoff.resetAfter() {
+		a.attempt = 0 // a stable run: the delay starts from the beginning again
+	}
+	if !a.limitAllows() {
+		a.overLimit(ctx, why)
+		return
+	}
+	a.attempt++
+	a.delay = a.spec.Backoff.jittered(a.spec.Backoff.Delay(a.attempt), randFloat())
+	a.whyWait = why
+	a.wait = waitParent
+	a.set(ctx, StateBackoff, fmt.Sprintf("Restarting in %s (restart %d)", a.delay, a.ev.Restarts+1),
+		fmt.Sprintf("restart %s: %s", mode, why))
+	ctx.Send(ctx.Parent(), childFailed{id: a.id, gen: a.gen, delay: a.delay, reason: fmt.Sprintf("task %d (%s) %s", a.id, a.spec.Name, why)})
+}
+
+// limitAllows records one more restart and reports whether the task's limit
+// allows it.
+func (a *taskActor) limitAllows() bool {
+	return a.limit.allow(a.env.clock.Now(), a.spec.maxRestarts(), a.spec.restartWindow())
+}
+
+// overLimit ends a task that hit its restart limit: gave-up at the top level;
+// in a group, the failure goes to the group's supervisor.
+func (a *taskActor) overLimit(ctx actor.Context, why string) {
+	limit := fmt.Sprintf("restart limit of %d within %s reached", a.spec.maxRestarts(), a.spec.restartWindow())
+	if a.spec.Group == "" {
+		a.set(ctx, StateGaveUp, "Gave up: "+limit, limit+"; last: "+why)
+		return
+	}
+	ctx.Send(ctx.Parent(), childFailed{id: a.id, gen: a.gen, escalate: true,
+		reason: fmt.Sprintf("task %d (%s) hit its %s; last: %s", a.id, a.spec.Name, limit, why)})
+}
+
+// armBackoff starts the backoff timer the supervisor agreed to.
+func (a *taskActor) armBackoff(ctx actor.Context) {
+	a.wait = waitBackoff
+	a.waitTok++
+	a.stopTimer()
+	a.cancelTmr = a.env.clock.SendOnce(a.delay, ctx.Self(), backoffOver{tok: a.waitTok})
+	a.ev.Deadline = a.env.clock.Now().Add(a.delay)
+	a.set(ctx, StateBackoff, fmt.Sprintf("Restarting in %s (restart %d)", a.delay, a.ev.Restarts+1), a.ev.Reason)
+}
+
+// groupStop stops the task for a restart of its group; it answers
+// groupStopped once it has no process.
+func (a *taskActor) groupStop(ctx actor.Context, m groupStop) {
+	a.groupTok = m.tok
+	switch {
+	case a.proc != nil && a.stop != stopNone:
+		// Already stopping for its own reason; the group takes it from here.
+		a.stop = stopGroup
+	case a.proc != nil:
+		a.stop = stopGroup
+		a.beginStop(ctx, m.reason)
+	default:
+		if a.wait != waitNone || !a.ev.State.Ended() || a.ev.State == StateFailed {
+			a.endWait()
+			a.wait = waitGroup
+			a.set(ctx, StateBackoff, fmt.Sprintf("Held by group %s; waiting to start again", a.spec.Group), m.reason)
+		}
+		ctx.Send(ctx.Parent(), groupStopped{id: a.id, tok: m.tok})
+	}
+}
+
+// groupStart starts a task its group held; it answers groupStarted once the
+// task runs (or could not start).
+func (a *taskActor) groupStart(ctx actor.Context, m groupStart) {
+	if a.wait != waitGroup && a.wait != waitParent && a.wait != waitBackoff {
+		ctx.Send(ctx.Parent(), groupStarted{id: a.id, tok: m.tok})
+		return
+	}
+	a.endWait()
+	a.groupTok, a.startedBy = m.tok, ctx.Parent()
+	a.relaunch(ctx, m.reason)
+}
+
+// groupStarted tells a group waiting for this start that it is over.
+func (a *taskActor) groupStarted(ctx actor.Context) {
+	if a.startedBy != nil {
+		ctx.Send(a.startedBy, groupStarted{id: a.id, tok: a.groupTok})
+		a.startedBy = nil
+	}
+}
+
+// giveUp ends the task for good: its group gave up.
+func (a *taskActor) giveUp(ctx actor.Context, reason string) {
+	switch {
+	case a.proc != nil:
+		if a.stop == stopNone || a.stop == stopGroup {
+			a.stop = stopGiveUp
+			a.ev.Reason = reason
+			a.beginStop(ctx, reason)
+		} else {
+			a.stop = stopGiveUp
+		}
+	case a.ev.State != StateGaveUp:
+		a.endWait()
+		a.set(ctx, StateGaveUp, "Gave up: "+reason, reason)
+	}
+}
+
+// stalled marks the task stalled, as its supervisor's watchdog found.
+func (a *taskActor) stalled(ctx actor.Context, m stallNotice) {
+	if a.ev.State != StateRunning && a.ev.State != StateStarting {
+		return
+	}
+	if now := a.env.clock.Now(); now.Sub(a.ev.LastActivity) < m.timeout {
+		// Progress crossed the notice: tell the watchdog, which un-stalls.
+		ctx.Send(ctx.Parent(), taskActivity{id: a.id, gen: a.gen, at: a.ev.LastActivity})
+		return
+	}
+	a.stalledAt = a.env.clock.Now()
+	a.ev.Deadline = m.actAt
+	silent := a.stalledAt.Sub(a.ev.LastActivity).Round(time.Millisecond)
+	msg := fmt.Sprintf("Stalled: no progress for %s", silent)
+	if !a.ready {
+		msg = fmt.Sprintf("Stalled: no READY=1 within %s", silent)
+	}
+	action := a.spec.stallAction()
+	if action != StallWarn {
+		msg += fmt.Sprintf("; %s in %s", action, a.spec.stallGrace())
+	}
+	a.set(ctx, StateStalled, msg, fmt.Sprintf("watchdog: stall timeout %s", m.timeout))
+}
+
+// applyStallAction does what the stall action says, now.
+func (a *taskActor) applyStallAction(ctx actor.Context, why string) {
+	why = "watchdog: " + why
+	switch a.spec.stallAction() {
+	case StallWarn:
+		if a.ev.State != StateStalled {
+			a.stalledAt = a.env.clock.Now()
+			a.set(ctx, StateStalled, "Stalled: the task triggered its watchdog", why)
+		}
+	case StallCancel:
+		a.stop = stopWatchdog
+		a.beginStop(ctx, why)
+		a.ev.Message = "Watchdog: " + a.ev.Message
+	case StallKill:
+		a.stop = stopWatchdog
+		a.sigkill(ctx, "Watchdog: SIGKILL sent", why)
+	case StallRestart:
+		a.stop = stopWatchdogRestart
+		a.sigkill(ctx, "Watchdog: restarting, SIGKILL sent", why)
 	}
 }
 
 // notified applies one sd_notify datagram of the current generation.
 func (a *taskActor) notified(ctx actor.Context, m notify.Message) {
+	if a.ev.State == StateStopping {
+		a.applyProgress(m) // shown with the next event; a stopping task is not watched
+		return
+	}
+	now := a.env.clock.Now()
+	active := m.HasStatus || m.Progress != nil || m.Ready || m.Watchdog
+	if active {
+		a.ev.LastActivity = now
+		if a.watched() {
+			ctx.Send(ctx.Parent(), taskActivity{id: a.id, gen: a.gen, at: now, extend: m.ExtendTimeout})
+		}
+	} else if m.ExtendTimeout > 0 && a.watched() {
+		ctx.Send(ctx.Parent(), taskActivity{id: a.id, gen: a.gen, at: a.ev.LastActivity, extend: m.ExtendTimeout})
+	}
+	changed := a.applyProgress(m)
+
+	if m.Ready && !a.ready {
+		a.ready = true
+		a.stalledAt = time.Time{}
+		a.ev.Deadline = time.Time{}
+		a.set(ctx, StateRunning, "Ready", "READY=1")
+		a.groupStarted(ctx)
+		changed = false
+	}
+	if a.ev.State == StateStalled && active {
+		silent := now.Sub(a.stalledAt).Round(time.Millisecond)
+		a.stalledAt, a.ev.Deadline = time.Time{}, time.Time{}
+		state := StateRunning
+		if !a.ready {
+			state = StateStarting
+		}
+		a.set(ctx, state, fmt.Sprintf("Stall cleared: %s (stalled for %s)", a.progressMessage(), silent), "progress resumed")
+		changed = false
+	}
+	if m.WatchdogTrigger {
+		a.applyStallAction(ctx, "WATCHDOG=trigger")
+		return
+	}
+	if changed {
+		a.ev.NotifyDropped = dropped(a.proc)
+		a.set(ctx, a.ev.State, a.progressMessage(), a.ev.Reason)
+	}
+}
+
+// applyProgress records STATUS and X_PROGRESS; it reports a change.
+func (a *taskActor) applyProgress(m notify.Message) bool {
 	changed := false
 	if m.HasStatus && m.Status != a.ev.Status {
 		a.ev.Status, changed = m.Status, true
@@ -279,11 +615,12 @@ func (a *taskActor) notified(ctx actor.Context, m notify.Message) {
 			a.ev.Step, a.ev.Steps, a.ev.Progress, changed = p.Step, p.Steps, p.Fraction, true
 		}
 	}
-	if !changed {
-		return
-	}
-	a.ev.NotifyDropped = dropped(a.proc)
-	a.set(ctx, a.ev.State, a.progressMessage(), a.ev.Reason)
+	return changed
+}
+
+// watched reports whether the supervisor's watchdog watches the task.
+func (a *taskActor) watched() bool {
+	return a.spec.StallTimeout > 0 || a.spec.Ready == ReadyNotify
 }
 
 // progressMessage is "Processing step 3/7 (43%)" from STATUS and X_PROGRESS.
@@ -300,15 +637,20 @@ func (a *taskActor) progressMessage() string {
 	return text
 }
 
-// set records a change and publishes it.
+// set records a change and publishes it: on the EventStream, and to the
+// supervisors that keep the task's latest state (its parent, and the runtime
+// supervisor when that is not the parent).
 func (a *taskActor) set(ctx actor.Context, state State, message, reason string) {
 	a.ev.State, a.ev.Message, a.ev.Reason = state, message, reason
 	a.ev.Time = a.env.clock.Now()
 	ev := a.ev
 	ctx.ActorSystem().EventStream.Publish(ev)
-	// Request rather than Send, so that the supervisor can check the sender.
+	upd := taskUpdate{ev: ev}
 	if parent := ctx.Parent(); parent != nil {
-		ctx.Request(parent, ev)
+		ctx.Send(parent, upd)
+		if top := a.env.top; top != nil && !top.Equal(parent) {
+			ctx.Send(top, upd)
+		}
 	}
 }
 
