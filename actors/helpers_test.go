@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"go.uber.org/goleak"
 
 	"github.com/taskvisor/taskvisor/actors"
@@ -34,10 +35,23 @@ type harness struct {
 
 func newHarness(t *testing.T, catalogue actors.Catalogue) *harness {
 	t.Helper()
-	system := probe.NewSystem(t)
+	return newHarnessWith(t, probe.NewSystem(t), actors.Config{Catalogue: catalogue})
+}
+
+// newHarnessWith is newHarness for a config of the test's own (groups, a
+// manual clock) in system; the probe also gets the group events.
+func newHarnessWith(t *testing.T, system *actor.ActorSystem, cfg actors.Config) *harness {
+	t.Helper()
 	p := probe.New(t, system)
-	p.SubscribeEvents(func(e any) bool { _, ok := e.(actors.TaskEvent); return ok })
-	rt, err := actors.New(actors.Config{System: system, Catalogue: catalogue, Subreaper: true})
+	p.SubscribeEvents(func(e any) bool {
+		switch e.(type) {
+		case actors.TaskEvent, actors.GroupEvent:
+			return true
+		}
+		return false
+	})
+	cfg.System, cfg.Subreaper = system, true
+	rt, err := actors.New(cfg)
 	if err != nil {
 		t.Fatalf("new runtime: %v", err)
 	}
@@ -144,3 +158,6 @@ func haveSystemdNotify(t *testing.T) {
 		t.Skipf("systemd-notify is not installed (apt-get install systemd): %v", err)
 	}
 }
+
+func writeFile(path string) error { return os.WriteFile(path, nil, 0o600) }
+func removeFile(path string) error { return os.Remove(path) }

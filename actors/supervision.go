@@ -272,6 +272,9 @@ func (s *supervision) receive(ctx actor.Context, msg any) bool {
 		if c, ok := s.tasks[m.id]; ok && c.wd.gen == m.gen {
 			s.activity(ctx, c, m)
 		}
+		if s.env.observe != nil {
+			s.env.observe(m)
+		}
 	case childFailed:
 		if c, ok := s.tasks[m.id]; ok && c.last.Generation == m.gen {
 			s.childFailed(ctx, c, m.delay, m.reason, m.escalate)

@@ -26,6 +26,9 @@ type runtimeEnv struct {
 	// taskMiddleware wraps every task actor's Receive; tests use it to
 	// inject failures.
 	taskMiddleware []actor.ReceiverMiddleware
+	// observe, when set (by tests), is called by a supervisor after it has
+	// handled a task's activity report, which publishes no event.
+	observe func(msg any)
 }
 
 // taskRef is the runtime supervisor's record of one task, wherever it is in
