@@ -159,5 +159,5 @@ func haveSystemdNotify(t *testing.T) {
 	}
 }
 
-func writeFile(path string) error { return os.WriteFile(path, nil, 0o600) }
+func writeFile(path string) error  { return os.WriteFile(path, nil, 0o600) }
 func removeFile(path string) error { return os.Remove(path) }

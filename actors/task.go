@@ -441,6 +441,7 @@ func (a *taskActor) overLimit(ctx actor.Context, why string) {
 		a.set(ctx, StateGaveUp, "Gave up: "+limit, limit+"; last: "+why)
 		return
 	}
+	a.wait, a.whyWait = waitParent, why // the group decides
 	ctx.Send(ctx.Parent(), childFailed{id: a.id, gen: a.gen, escalate: true,
 		reason: fmt.Sprintf("task %d (%s) hit its %s; last: %s", a.id, a.spec.Name, limit, why)})
 }
@@ -485,6 +486,9 @@ func (a *taskActor) groupStart(ctx actor.Context, m groupStart) {
 	}
 	a.endWait()
 	a.groupTok, a.startedBy = m.tok, ctx.Parent()
+	// Started again by its group, as a new child: its own limit and backoff
+	// start afresh, as a restarted Erlang child's would.
+	a.limit, a.attempt = restartLimit{}, 0
 	a.relaunch(ctx, m.reason)
 }
 
