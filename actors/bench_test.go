@@ -334,6 +334,10 @@ func waitFor(b *testing.B, events chan actors.TaskEvent, match func(actors.TaskE
 // fast as the socket takes them, then sleeps until killed.
 const notifySenderEnv = "TASKVISOR_BENCH_NOTIFY_SENDER"
 
+// notifyRateEnv paces a notify sender: that many datagrams a second instead
+// of as fast as possible.
+const notifyRateEnv = "TASKVISOR_BENCH_NOTIFY_RATE"
+
 func init() {
 	n, err := strconv.Atoi(os.Getenv(notifySenderEnv))
 	if err != nil {
@@ -355,8 +359,15 @@ func runNotifySender(n int) int {
 		return 1
 	}
 	<-go_
+	var tick <-chan time.Time
+	if rate, _ := strconv.Atoi(os.Getenv(notifyRateEnv)); rate > 0 {
+		tick = time.NewTicker(time.Second / time.Duration(rate)).C
+	}
 	buf := make([]byte, 0, 64)
 	for i := 1; i <= n; i++ {
+		if tick != nil {
+			<-tick
+		}
 		buf = strconv.AppendInt(append(buf[:0], "X_PROGRESS="...), int64(i), 10)
 		buf = strconv.AppendInt(append(buf, '/'), int64(n), 10)
 		if _, err := conn.Write(buf); err != nil {
