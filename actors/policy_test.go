@@ -155,3 +155,43 @@ func mustRemove(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 }
+
+// The same rules on the wall clock, with wide margins: a crashing task backs
+// off and gives up; a silent one is killed by its watchdog; a one-for-all
+// group restarts its siblings.
+func TestRealClockPolicies(t *testing.T) {
+	h := newHarness(t, nil)
+	crasher := h.startSpec(actors.TaskSpec{Name: "crasher", Command: "exit 3", Restart: actors.RestartOnFailure,
+		MaxRestarts: 2, Backoff: actors.Backoff{Initial: 20 * time.Millisecond}})
+	silent := h.startSpec(actors.TaskSpec{Name: "silent", Command: "exec sleep 1000",
+		StallTimeout: 300 * time.Millisecond, StallAction: actors.StallKill, StallGrace: 200 * time.Millisecond})
+	if ev := h.expect(crasher, actors.StateGaveUp); ev.Restarts != 2 {
+		t.Errorf("crasher gave up after %d restarts", ev.Restarts)
+	}
+	h.expect(silent, actors.StateStalled)
+	if ev := h.expect(silent, actors.StateKilled); ev.Message != "Task killed by its watchdog" {
+		t.Errorf("silent: %q", ev.Message)
+	}
+}
+
+func TestRealClockOneForAll(t *testing.T) {
+	h := newHarnessWith(t, probe.NewSystem(t), actors.Config{Groups: []actors.GroupSpec{{Name: "g", Strategy: actors.OneForAll}}})
+	var ids []int
+	var pids []int
+	for _, n := range []string{"a", "b"} {
+		id := h.startSpec(actors.TaskSpec{Name: n, Group: "g", Command: "exec sleep 1000", Restart: actors.RestartAlways,
+			Backoff: actors.Backoff{Initial: 10 * time.Millisecond}})
+		ids = append(ids, id)
+		pids = append(pids, h.expect(id, actors.StateRunning).PID)
+	}
+	if err := killPid(pids[1]); err != nil {
+		t.Fatal(err)
+	}
+	probe.ExpectEvent(h.p, func(e actors.GroupEvent) bool { return e.State == actors.GroupRunning && len(e.Tasks) == 2 }, wait)
+	list, _ := h.rt.List(h.ctx())
+	for i, ev := range list {
+		if ev.State != actors.StateRunning || ev.PID == pids[i] || ev.Restarts != 1 {
+			t.Errorf("task %d after one-for-all: %s pid %d restarts %d", ev.ID, ev.State, ev.PID, ev.Restarts)
+		}
+	}
+}

@@ -134,7 +134,7 @@ func (a *taskActor) Receive(ctx actor.Context) {
 		}
 	case stallAct:
 		if m.gen == a.gen && a.proc != nil && a.ev.State == StateStalled {
-			a.applyStallAction(ctx, "stalled for "+a.env.clock.Now().Sub(a.ev.LastActivity).Round(time.Millisecond).String())
+			a.applyStallAction(ctx, "no progress for "+a.env.clock.Now().Sub(a.ev.LastActivity).Round(time.Millisecond).String())
 		}
 	case groupStop:
 		a.groupStop(ctx, m)
