@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/taskvisor/taskvisor/proc/notify"
 	"golang.org/x/sys/unix"
 )
 
@@ -19,8 +21,20 @@ func TestMain(m *testing.M) {
 		time.Sleep(time.Hour)
 		os.Exit(0)
 	}
+	if n, err := strconv.Atoi(os.Getenv(notifyFloodEnv)); err == nil {
+		// The test binary as a task that floods its notify socket.
+		for i := range n {
+			if err := notify.Send("STATUS=flood " + strconv.Itoa(i)); err != nil {
+				os.Exit(1)
+			}
+		}
+		os.Exit(0)
+	}
 	goleak.VerifyTestMain(m)
 }
+
+// notifyFloodEnv makes the test binary send that many notify datagrams.
+const notifyFloodEnv = "PROC_TEST_NOTIFY_FLOOD"
 
 // sleeperEnv makes the test binary act as a sleeping Go program.
 const sleeperEnv = "PROC_TEST_SLEEPER"

@@ -9,6 +9,11 @@ import (
 // given zero or less.
 const DefaultMaxLines = 1000
 
+// DefaultMaxBytes bounds the text an Output keeps, whatever its line limit:
+// a thousand lines of MaxLineBytes would be 64 MiB per task. The oldest
+// lines go first; the newest line is always kept.
+const DefaultMaxBytes = 1 << 20
+
 // Stream says where a line came from.
 type Stream uint8
 
@@ -47,33 +52,60 @@ type Line struct {
 // of at most maxLines lines, safe for concurrent use. One Output may be
 // shared by the successive processes of a task.
 type Output struct {
-	mu    sync.Mutex
-	max   int
-	lines []Line // ring: grows to max, then lines[start] is the oldest
+	mu       sync.Mutex
+	max      int
+	maxBytes int
+	// lines is a ring: it grows to max, and the n kept lines run from
+	// lines[start] (the oldest), wrapping around.
+	lines []Line
 	start int
+	n     int
+	bytes int // the length of the kept lines' texts
 	total uint64
 }
 
 // NewOutput returns a buffer of the last maxLines lines (<= 0:
-// DefaultMaxLines).
+// DefaultMaxLines), DefaultMaxBytes of text at most.
 func NewOutput(maxLines int) *Output {
+	return NewOutputLimits(maxLines, 0)
+}
+
+// NewOutputLimits returns a buffer of the last maxLines lines (<= 0:
+// DefaultMaxLines) holding maxBytes of text at most (<= 0:
+// DefaultMaxBytes).
+func NewOutputLimits(maxLines, maxBytes int) *Output {
 	if maxLines <= 0 {
 		maxLines = DefaultMaxLines
 	}
-	return &Output{max: maxLines}
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	return &Output{max: maxLines, maxBytes: maxBytes}
 }
 
-// add appends a line, dropping the oldest one when the buffer is full.
+// add appends a line, dropping the oldest ones while the buffer would hold
+// too many lines or bytes.
 func (o *Output) add(l Line) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.total++
-	if len(o.lines) < o.max {
-		o.lines = append(o.lines, l)
-		return
+	for o.n > 0 && (o.n == o.max || o.bytes+len(l.Text) > o.maxBytes) {
+		o.bytes -= len(o.lines[o.start].Text)
+		o.lines[o.start] = Line{} // let its text go
+		o.start = (o.start + 1) % len(o.lines)
+		o.n--
 	}
-	o.lines[o.start] = l
-	o.start = (o.start + 1) % o.max
+	if o.n == 0 {
+		o.lines, o.start = o.lines[:0], 0
+	}
+	if len(o.lines) < o.max {
+		// Still growing: nothing has wrapped, the kept lines end the slice.
+		o.lines = append(o.lines, l)
+	} else {
+		o.lines[(o.start+o.n)%o.max] = l
+	}
+	o.n++
+	o.bytes += len(l.Text)
 }
 
 // Lines returns the buffered lines, oldest first.
@@ -86,14 +118,13 @@ func (o *Output) Lines() []Line {
 func (o *Output) Last(n int) []Line {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	size := len(o.lines)
-	if n < 0 || n > size {
-		n = size
+	if n < 0 || n > o.n {
+		n = o.n
 	}
 	out := make([]Line, n)
-	first := o.start + size - n // index of the first line wanted, unwrapped
+	first := o.start + o.n - n // index of the first line wanted, unwrapped
 	for i := range out {
-		out[i] = o.lines[(first+i)%size]
+		out[i] = o.lines[(first+i)%len(o.lines)]
 	}
 	return out
 }

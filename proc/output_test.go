@@ -225,3 +225,32 @@ func readStream(r io.Reader, out *Output, stream Stream) {
 	readAll(r, &s)
 	s.end()
 }
+
+// The byte limit drops the oldest lines first, keeps the newest line even
+// when it alone is over the limit, and the ring stays in order through it.
+func TestOutputByteLimit(t *testing.T) {
+	o := NewOutputLimits(4, 10)
+	for _, s := range []string{"aaa", "bbb", "ccc", "dddd", "e", "ffffffffffff", "g", "h", "i", "j", "k"} {
+		o.add(Line{Text: s})
+	}
+	got := strings.Join(texts(o.Lines()), ",")
+	if got != "h,i,j,k" {
+		t.Errorf("kept %q, want h,i,j,k", got)
+	}
+	o.add(Line{Text: "0123456789"})
+	if got := strings.Join(texts(o.Lines()), ","); got != "0123456789" {
+		t.Errorf("kept %q, want the 10-byte line alone", got)
+	}
+	o.add(Line{Text: "xx"})
+	o.add(Line{Text: "yy"})
+	if got := strings.Join(texts(o.Lines()), ","); got != "xx,yy" || o.Total() != 14 {
+		t.Errorf("kept %q (total %d), want xx,yy (14)", got, o.Total())
+	}
+	var kept int
+	for _, l := range o.Lines() {
+		kept += len(l.Text)
+	}
+	if kept != o.bytes {
+		t.Errorf("byte count %d, lines hold %d", o.bytes, kept)
+	}
+}

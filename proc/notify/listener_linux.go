@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -71,7 +72,10 @@ type Listener struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	received, malformed, foreign, delivered atomic.Uint64
+	// limit is the token bucket of the rate limit; mu guards it.
+	limit tokenBucket
+
+	received, malformed, foreign, delivered, throttled atomic.Uint64
 }
 
 // Listen binds a unixgram socket at path and returns a Listener for it.
@@ -126,6 +130,7 @@ func Listen(path string) (*Listener, error) {
 		return fail(err)
 	}
 	l.oobLen = oobSize
+	l.limit = newTokenBucket(DefaultRate, DefaultBurst)
 	return l, nil
 }
 
@@ -243,6 +248,10 @@ func (l *Listener) dispatch(data, oob []byte, flags int) {
 		l.malformed.Add(1)
 		return
 	}
+	if !l.limit.take(time.Now()) {
+		l.throttled.Add(1)
+		return
+	}
 	m.Sender = pid
 	l.delivered.Add(1)
 	if l.handle != nil {
@@ -314,6 +323,15 @@ func (l *Listener) Close() error {
 	return l.closeErr
 }
 
+// SetLimit replaces the rate limit: at most rate datagrams a second are
+// delivered, in bursts of at most burst; the rest are counted as Throttled.
+// A rate of zero or less turns the limit off.
+func (l *Listener) SetLimit(rate float64, burst int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.limit = newTokenBucket(rate, burst)
+}
+
 // Stats returns the counters. They are read one by one, so a batch running
 // at the same time may show in some and not yet in others.
 func (l *Listener) Stats() Stats {
@@ -322,5 +340,6 @@ func (l *Listener) Stats() Stats {
 		Malformed: l.malformed.Load(),
 		Foreign:   l.foreign.Load(),
 		Delivered: l.delivered.Load(),
+		Throttled: l.throttled.Load(),
 	}
 }

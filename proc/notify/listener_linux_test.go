@@ -510,3 +510,27 @@ func TestIdleListenersNeedNoThreads(t *testing.T) {
 		}
 	}
 }
+
+// A flood beyond the rate limit is dropped and counted, never handed on.
+func TestListenerFloodIsThrottled(t *testing.T) {
+	l := listen(t)
+	l.SetLimit(100, 10)
+	var c collector
+	l.Serve(self, c.handle)
+	const n = 500
+	for i := range n {
+		send(t, l, "STATUS=flood "+strconv.Itoa(i))
+	}
+	l.Flush()
+	s := l.Stats()
+	if s.Received != n || s.Delivered+s.Throttled != n {
+		t.Fatalf("Stats() = %+v, want %d received, each delivered or throttled", s, n)
+	}
+	// 10 at once, then 100 a second for as long as the sends took.
+	if s.Delivered < 10 || s.Delivered > 200 || len(c.get()) != int(s.Delivered) {
+		t.Errorf("delivered %d (handler saw %d) of %d at 100/s in bursts of 10", s.Delivered, len(c.get()), n)
+	}
+	if s.Dropped() != s.Throttled {
+		t.Errorf("Dropped() = %d, want the %d throttled", s.Dropped(), s.Throttled)
+	}
+}

@@ -36,3 +36,6 @@ func (l *Listener) Close() error { return nil }
 
 // Stats returns zero counters off Linux.
 func (l *Listener) Stats() Stats { return Stats{} }
+
+// SetLimit does nothing off Linux.
+func (l *Listener) SetLimit(rate float64, burst int) {}

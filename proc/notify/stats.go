@@ -16,4 +16,12 @@ type Stats struct {
 	Foreign uint64
 	// Delivered counts datagrams passed to the handler.
 	Delivered uint64
+	// Throttled counts well-formed datagrams from a trusted sender that were
+	// dropped because the sender went over the rate limit (DefaultRate
+	// datagrams a second, bursts of DefaultBurst): the handler hands them to
+	// an unbounded mailbox, which a flood must not fill.
+	Throttled uint64
 }
+
+// Dropped is every datagram that was not delivered.
+func (s Stats) Dropped() uint64 { return s.Malformed + s.Foreign + s.Throttled }
