@@ -1,0 +1,75 @@
+package proc
+
+import (
+	"fmt"
+	"os"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Mechanism is one of the means by which proc keeps a task's processes from
+// outliving it, and whether it is in force on this machine.
+type Mechanism struct {
+	// Name names it: "subreaper", "cgroup v2", ...
+	Name string
+	// InForce says it works here.
+	InForce bool
+	// Detail says where or how, or why not.
+	Detail string
+}
+
+// Diagnose tries each mechanism as a task start would, without starting a
+// task or a guard. It creates this program's cgroup tree if it can (the
+// guard, not started here, would remove it; call RemoveCgroupTree when the
+// program starts no task).
+func Diagnose() []Mechanism {
+	var ms []Mechanism
+
+	var v int32
+	if err := unix.Prctl(unix.PR_GET_CHILD_SUBREAPER, uintptr(unsafe.Pointer(&v)), 0, 0, 0); err != nil {
+		ms = append(ms, Mechanism{"subreaper", false, fmt.Sprintf("PR_GET_CHILD_SUBREAPER: %v", err)})
+	} else {
+		ms = append(ms, Mechanism{"subreaper", true, "PR_SET_CHILD_SUBREAPER available: orphans of a task come back to taskvisor and are reaped"})
+	}
+
+	if t, err := taskCgroups(); err != nil {
+		ms = append(ms, Mechanism{"cgroup v2", false, fmt.Sprintf("%v; escapees are found by their %s marker instead", err, RunEnv)})
+	} else {
+		ms = append(ms, Mechanism{"cgroup v2", true, "a cgroup per task run under " + t.dir + ", started into it by clone3 CLONE_INTO_CGROUP, ended by cgroup.kill"})
+	}
+
+	if fd, err := unix.PidfdOpen(os.Getpid(), 0); err != nil {
+		ms = append(ms, Mechanism{"pidfd", false, fmt.Sprintf("pidfd_open: %v", err)})
+	} else {
+		_ = unix.Close(fd)
+		ms = append(ms, Mechanism{"pidfd", true, "task leaders are waited for through PIDFD_NONBLOCK pidfds in the netpoller; escapees are signalled by pidfd"})
+	}
+
+	if _, err := os.Stat("/proc/self/exe"); err != nil {
+		ms = append(ms, Mechanism{"guard", false, fmt.Sprintf("/proc/self/exe: %v: if taskvisor is killed, its tasks live on", err)})
+	} else {
+		ms = append(ms, Mechanism{"guard", true, "one guard process (" + GuardName + ", taskvisor re-run) kills every task's processes within milliseconds if taskvisor dies, even of SIGKILL"})
+	}
+	ms = append(ms, Mechanism{"pdeathsig", false, "not used: it fires when the starting thread exits, and covers the direct child only; the guard covers the whole tree"})
+
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		ms = append(ms, Mechanism{"RLIMIT_NOFILE", false, err.Error()})
+	} else {
+		ok := lim.Cur >= 4*1000+64
+		ms = append(ms, Mechanism{"RLIMIT_NOFILE", ok, fmt.Sprintf("soft %d, hard %d (Go raises the soft limit to the hard one at start; tasks get the original back); a task holds 4 descriptors: %d tasks fit", lim.Cur, lim.Max, (lim.Cur-64)/4)})
+	}
+	return ms
+}
+
+// RemoveCgroupTree removes this program's cgroup tree if Diagnose or a start
+// created it and no guard will: for programs that start no task.
+func RemoveCgroupTree() {
+	if t, err := taskCgroups(); err == nil {
+		if pid, _ := GuardPid(); pid == 0 {
+			_ = removeCgroupTree(t.dir, time.Now().Add(guardTimeout))
+		}
+	}
+}
