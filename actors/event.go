@@ -110,7 +110,19 @@ type jsonEvent struct {
 	Signal   *string    `json:"signal"`
 	Reason   string     `json:"reason"`
 	Deadline *time.Time `json:"deadline,omitempty"`
+	Policy   string     `json:"policy,omitempty"`
 }
+
+// Event is what the runtime publishes on the EventStream: a TaskEvent or a
+// GroupEvent. Each reads as a line (String) and has a --json form.
+type Event interface {
+	fmt.Stringer
+	json.Marshaler
+	event()
+}
+
+func (TaskEvent) event()  {}
+func (GroupEvent) event() {}
 
 // GroupState is where a supervision group is in its life.
 type GroupState string
@@ -179,7 +191,7 @@ func (e TaskEvent) MarshalJSON() ([]byte, error) {
 	j := jsonEvent{
 		Time: e.Time, Task: e.ID, Name: e.Name, Group: e.Group, State: e.State, PID: e.PID,
 		Progress: e.Progress, Step: e.Step, Steps: e.Steps, Status: e.Status, Message: e.Message,
-		Restarts: e.Restarts, Reason: e.Reason,
+		Restarts: e.Restarts, Reason: e.Reason, Policy: e.Policy,
 	}
 	if e.ExitCode >= 0 {
 		code := e.ExitCode

@@ -21,7 +21,6 @@ func (g *groupActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		g.spawnGroups(ctx)
-		g.publish(ctx, GroupRunning, nil, "Group started ("+string(g.spec.strategy())+")", "")
 	case groupStop:
 		g.stopAll(ctx, m)
 	case groupStart:

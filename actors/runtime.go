@@ -33,7 +33,7 @@ type Config struct {
 	// would tear a full-screen UI.
 	LogOutput io.Writer
 	// Catalogue holds the templates that Start finds by key or name. Those
-	// with Autostart are started by New, in catalogue order.
+	// with Autostart are started by Runtime.Autostart, in catalogue order.
 	Catalogue Catalogue
 	// Groups are the supervision groups that tasks name in TaskSpec.Group.
 	Groups []GroupSpec
@@ -126,18 +126,26 @@ func New(cfg Config) (*Runtime, error) {
 		return nil, fmt.Errorf("spawn the runtime supervisor %q: %w", name, err)
 	}
 	r.pid = pid
-	for _, spec := range cfg.Catalogue {
+	return r, nil
+}
+
+// Autostart starts the catalogue's templates marked Autostart, in catalogue
+// order (so their IDs follow it), and returns their IDs. New does not start
+// them, so that a program can subscribe to the events first; the UI and the
+// headless mode call Autostart once they listen.
+func (r *Runtime) Autostart(ctx context.Context) ([]int, error) {
+	var ids []int
+	for _, spec := range r.env.catalogue {
 		if !spec.Autostart {
 			continue
 		}
-		if _, err := r.StartSpec(context.Background(), spec); err != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), DefaultRequestTimeout)
-			_, _ = r.Shutdown(ctx)
-			cancel()
-			return nil, fmt.Errorf("autostart %s: %w", spec.Name, err)
+		id, err := r.StartSpec(ctx, spec)
+		if err != nil {
+			return ids, fmt.Errorf("autostart %s: %w", spec.Name, err)
 		}
+		ids = append(ids, id)
 	}
-	return r, nil
+	return ids, nil
 }
 
 // closeOnStopped closes done when the actor has stopped, so that Shutdown can
@@ -266,6 +274,33 @@ func SubscribeEvents(system *actor.ActorSystem, handler func(TaskEvent)) (unsubs
 	// and filter here, not with SubscribeWithPredicate (DESIGN.md §5).
 	sub := system.EventStream.Subscribe(func(evt any) {
 		if ev, ok := evt.(TaskEvent); ok {
+			system.Root.Send(fwd, ev)
+		}
+	})
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			system.EventStream.Unsubscribe(sub)
+			_ = system.Root.PoisonFuture(fwd).Wait()
+		})
+	}
+}
+
+// SubscribeAll is Subscribe for every Event, task and group events alike, in
+// the order they were published.
+func (r *Runtime) SubscribeAll(handler func(Event)) (unsubscribe func()) {
+	return SubscribeAllEvents(r.system, handler)
+}
+
+// SubscribeAllEvents is Runtime.SubscribeAll for any actor system.
+func SubscribeAllEvents(system *actor.ActorSystem, handler func(Event)) (unsubscribe func()) {
+	fwd := system.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		if ev, ok := ctx.Message().(Event); ok {
+			handler(ev)
+		}
+	}))
+	sub := system.EventStream.Subscribe(func(evt any) {
+		if ev, ok := evt.(Event); ok {
 			system.Root.Send(fwd, ev)
 		}
 	})

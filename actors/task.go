@@ -134,7 +134,7 @@ func (a *taskActor) Receive(ctx actor.Context) {
 		}
 	case stallAct:
 		if m.gen == a.gen && a.proc != nil && a.ev.State == StateStalled {
-			a.applyStallAction(ctx, "no progress for "+a.env.clock.Now().Sub(a.ev.LastActivity).Round(time.Millisecond).String())
+			a.applyStallAction(ctx, "no progress for "+roundForHumans(a.env.clock.Now().Sub(a.ev.LastActivity)).String())
 		}
 	case groupStop:
 		a.groupStop(ctx, m)
@@ -529,7 +529,7 @@ func (a *taskActor) stalled(ctx actor.Context, m stallNotice) {
 	}
 	a.stalledAt = a.env.clock.Now()
 	a.ev.Deadline = m.actAt
-	silent := a.stalledAt.Sub(a.ev.LastActivity).Round(time.Millisecond)
+	silent := roundForHumans(a.stalledAt.Sub(a.ev.LastActivity))
 	msg := fmt.Sprintf("Stalled: no progress for %s", silent)
 	if !a.ready {
 		msg = fmt.Sprintf("Stalled: no READY=1 within %s", silent)
@@ -590,7 +590,7 @@ func (a *taskActor) notified(ctx actor.Context, m notify.Message) {
 		changed = false
 	}
 	if a.ev.State == StateStalled && active {
-		silent := now.Sub(a.stalledAt).Round(time.Millisecond)
+		silent := roundForHumans(now.Sub(a.stalledAt))
 		a.stalledAt, a.ev.Deadline = time.Time{}, time.Time{}
 		state := StateRunning
 		if !a.ready {
@@ -657,6 +657,15 @@ func (a *taskActor) set(ctx actor.Context, state State, message, reason string) 
 			ctx.Send(top, upd)
 		}
 	}
+}
+
+// roundForHumans rounds a measured duration for a message: to 0.1s under a
+// minute (a tick's latency is noise), to the second above.
+func roundForHumans(d time.Duration) time.Duration {
+	if d >= time.Minute {
+		return d.Round(time.Second)
+	}
+	return d.Round(100 * time.Millisecond)
 }
 
 func dropped(p *proc.Process) uint64 {

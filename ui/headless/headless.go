@@ -53,7 +53,10 @@ type Options struct {
 // the runtime down with escalation, prints how each task ended and returns.
 func Run(ctx context.Context, rt *actors.Runtime, opts Options) error {
 	p := &printer{out: opts.Out, json: opts.JSON}
-	unsubscribe := rt.Subscribe(p.event)
+	unsubscribe := rt.SubscribeAll(p.event)
+	if _, err := rt.Autostart(ctx); err != nil {
+		fmt.Fprintf(opts.Err, "error: %v\n", err)
+	}
 
 	lines := make(chan string)
 	served := make(chan struct{})
@@ -203,13 +206,13 @@ type printer struct {
 	json bool
 }
 
-func (p *printer) event(ev actors.TaskEvent) {
+func (p *printer) event(ev actors.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.writeEvent(ev)
 }
 
-func (p *printer) writeEvent(ev actors.TaskEvent) {
+func (p *printer) writeEvent(ev actors.Event) {
 	if p.json {
 		b, err := json.Marshal(ev)
 		if err != nil {
