@@ -192,3 +192,23 @@ func TestTaskLimitInGroupGoesToTheGroup(t *testing.T) {
 	probe.ExpectEvent(m.p, func(e actors.GroupEvent) bool { return e.State == actors.GroupRestarting }, wait)
 	m.expectWhere(id, func(e actors.TaskEvent) bool { return e.State == actors.StateStarting && e.Restarts == 2 })
 }
+
+// A group starts its children one after the other, in order: the next
+// starts once the one before it runs (for ready=notify, once it is ready).
+func TestGroupStartsChildrenInOrder(t *testing.T) {
+	haveSystemdNotify(t)
+	m := newManual(t, []actors.GroupSpec{{Name: "g"}})
+	gate := t.TempDir() + "/ready"
+	a := m.startSpec(actors.TaskSpec{Name: "a", Group: "g", Ready: actors.ReadyNotify,
+		Command: "while [ ! -e " + gate + " ]; do sleep 0.05; done; systemd-notify --ready; exec sleep 1000"})
+	b := m.startSpec(actors.TaskSpec{Name: "b", Group: "g", Command: "exec sleep 1000"})
+	m.expectWhere(a, func(e actors.TaskEvent) bool { return e.State == actors.StateStarting && e.PID != 0 })
+	time.Sleep(300 * time.Millisecond) // time for b to start, were it not waiting for a
+	list, _ := m.rt.List(m.ctx())
+	if list[1].PID != 0 || list[1].Message != "Waiting for group g to start it" {
+		t.Fatalf("b before a is ready: %+v", list[1])
+	}
+	mustCreate(t, gate)
+	m.expect(a, actors.StateRunning)
+	m.expect(b, actors.StateRunning)
+}

@@ -221,7 +221,14 @@ func descendants(groups []GroupSpec, name string) []string {
 // spawnTask spawns a task actor as a child of this supervisor.
 func (s *supervision) spawnTask(ctx actor.Context, m spawnTask) {
 	env, id, spec, out := s.env, m.id, m.spec, m.out
-	props := actor.PropsFromProducer(func() actor.Actor { return newTaskActor(env, id, spec, out) },
+	// A group starts its children one after the other, in order: the task
+	// actor waits for its turn (a plan step) before its first start.
+	deferred := !s.top
+	props := actor.PropsFromProducer(func() actor.Actor {
+		a := newTaskActor(env, id, spec, out)
+		a.deferred = deferred
+		return a
+	},
 		actor.WithReceiverMiddleware(env.taskMiddleware...))
 	pid, err := ctx.SpawnNamed(props, "task-"+strconv.Itoa(id))
 	c := &child{pid: pid, id: id, spec: spec, last: TaskEvent{ID: id, Name: spec.Name, Group: spec.Group, State: StateStarting, ExitCode: -1, Policy: spec.Policy()}}
@@ -241,6 +248,18 @@ func (s *supervision) spawnTask(ctx actor.Context, m spawnTask) {
 	s.children = append(s.children, c)
 	if s.shutting {
 		ctx.Send(pid, stopForShutdown{})
+		return
+	}
+	if deferred {
+		c.held = true
+		first := func(ctx actor.Context) {
+			s.startPlan(ctx, []planStep{{kind: stepStart, c: c}}, "", func(actor.Context) {})
+		}
+		if s.current != nil {
+			s.queued = append(s.queued, first)
+			return
+		}
+		first(ctx)
 	}
 }
 

@@ -85,6 +85,9 @@ type taskActor struct {
 	groupTok  int           // the group operation in progress (groupStop/groupStart), 0 for none
 	startedBy *actor.PID    // the group waiting for groupStarted
 	stalledAt time.Time     // when the watchdog marked it stalled; zero when not
+	// deferred: the first start waits for the group's groupStart, so that a
+	// group starts its children one after the other, in order.
+	deferred bool
 }
 
 func newTaskActor(env *runtimeEnv, id int, spec TaskSpec, output *proc.Output) *taskActor {
@@ -98,6 +101,11 @@ func newTaskActor(env *runtimeEnv, id int, spec TaskSpec, output *proc.Output) *
 func (a *taskActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
+		if a.deferred {
+			a.wait = waitGroup
+			a.set(ctx, StateStarting, fmt.Sprintf("Waiting for group %s to start it", a.spec.Group), "")
+			return
+		}
 		a.launch(ctx, "")
 	case Cancel:
 		a.respond(ctx, a.cancel(ctx))
@@ -486,6 +494,10 @@ func (a *taskActor) groupStart(ctx actor.Context, m groupStart) {
 	}
 	a.endWait()
 	a.groupTok, a.startedBy = m.tok, ctx.Parent()
+	if a.gen == 0 {
+		a.launch(ctx, "") // its first start, in its turn
+		return
+	}
 	// Started again by its group, as a new child: its own limit and backoff
 	// start afresh, as a restarted Erlang child's would.
 	a.limit, a.attempt = restartLimit{}, 0

@@ -244,15 +244,11 @@ func TestWatchdogEnvironment(t *testing.T) {
 	h := newWDHarness(t)
 	shellID := h.start(TaskSpec{Name: "sh", StallTimeout: 2 * time.Second,
 		Command: `echo "$WATCHDOG_USEC $WATCHDOG_PID $$"; exec sleep 1000`})
-	h.state(shellID, StateRunning)
+	runs := []TaskEvent{h.state(shellID, StateRunning)}
 	argvID := h.start(TaskSpec{Name: "argv", StallTimeout: 2 * time.Second,
 		Argv: []string{"/bin/sh", "-c", `echo "$WATCHDOG_USEC $WATCHDOG_PID $$"; exec sleep 1000`}})
-	h.state(argvID, StateRunning)
-	list, err := h.rt.List(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, run := range list {
+	runs = append(runs, h.state(argvID, StateRunning))
+	for _, run := range runs {
 		eventuallyOutput(t, h.rt, run.ID, fmt.Sprintf("2000000 %d %d", run.PID, run.PID))
 	}
 }
