@@ -474,19 +474,24 @@ func renderDetail(s tcell.Screen, m *Model, th Theme, l layout, now time.Time) {
 	if ev.PID > 0 {
 		fmt.Fprintf(&b, "pid %d  ", ev.PID)
 	}
-	fmt.Fprintf(&b, "process %d  restarts %d", ev.Generation, ev.Restarts)
 	if d, ok := runTime(ev, now); ok {
-		fmt.Fprintf(&b, "  run %s", wholeDuration(d))
+		fmt.Fprintf(&b, "run %s  ", wholeDuration(d))
 	}
 	if hasLiveProcess(ev.State) && !ev.LastActivity.IsZero() {
-		fmt.Fprintf(&b, "  last activity %s ago", wholeDuration(now.Sub(ev.LastActivity)))
+		fmt.Fprintf(&b, "idle %s  ", wholeDuration(now.Sub(ev.LastActivity)))
 	}
+	fmt.Fprintf(&b, "restarts %d  process %d", ev.Restarts, ev.Generation)
 	if ev.NotifyDropped > 0 {
 		fmt.Fprintf(&b, "  notify dropped %d", ev.NotifyDropped)
 	}
 	info = append(info, b.String())
-	if text, _ := describe(t, now, false); text != "" && text != t.message {
+	switch ev.State {
+	case actors.StateStalled, actors.StateStopping, actors.StateBackoff, actors.StateGaveUp:
+		text, _ := describe(t, now, false)
 		info = append(info, "now     "+text)
+	}
+	if t.status != "" {
+		info = append(info, "status  "+t.status)
 	}
 	if t.message != "" {
 		info = append(info, "event   "+t.message)

@@ -100,7 +100,7 @@ func TestRenderNarrow(t *testing.T) {
 		" 9 ↻ backoff   flaky    start in 1.4s",
 		"10 ⊘ gave-up   flaky    gave up: 5 rest…",
 		"─ Task 10 flaky ⊘ gave-up ──────────────",
-		" pid 4250  process 1  restarts 5  run …",
+		" pid 4250  run 11s  restarts 5  proces…",
 		" now     gave up: 5 restarts in 1m0s",
 		"[Task 10] gave-up",
 		"1-9 ↑↓ k K r ⏎ ? help q quit",
