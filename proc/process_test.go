@@ -289,7 +289,7 @@ func TestEscapeeHoldingStdoutDoesNotDelayExit(t *testing.T) {
 	begin := time.Now()
 	p := startT(t, Spec{
 		// The leader waits until the sleep has left its group, then exits.
-		Shell:     `setsid env -i sleep 5 & p=$!; while [ "$(cut -d' ' -f5 /proc/$p/stat)" != $p ]; do sleep 0.01; done; echo $p`,
+		Shell:     `setsid env -i sleep 5 & p=$!; while [ "$(cat /proc/$p/comm)" != sleep ]; do sleep 0.01; done; echo $p`,
 		Output:    out,
 		WaitDelay: 200 * time.Millisecond,
 		noCgroup:  true,
@@ -323,7 +323,7 @@ func TestEscapeeFloodingStdoutDoesNotDelayDone(t *testing.T) {
 	out := NewOutput(0)
 	p := startT(t, Spec{
 		// yes never pauses: the readers must still give up at the deadline.
-		Shell:     `setsid env -i yes flood & p=$!; while [ "$(cut -d' ' -f5 /proc/$p/stat)" != $p ]; do sleep 0.01; done; echo $p >` + pidFile,
+		Shell:     `setsid env -i yes flood & p=$!; while [ "$(cat /proc/$p/comm)" != yes ]; do sleep 0.01; done; echo $p >` + pidFile,
 		Output:    out,
 		WaitDelay: 200 * time.Millisecond,
 		noCgroup:  true,
