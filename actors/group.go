@@ -27,6 +27,8 @@ func (g *groupActor) Receive(ctx actor.Context) {
 		g.startAll(ctx, m)
 	case giveUp:
 		g.groupGiveUp(ctx, m.reason)
+	case *actor.Stopping:
+		g.stopping = true
 	case shutdownGroup:
 		parent := ctx.Parent()
 		g.shutdown(ctx, m.kill, func(ctx actor.Context) {

@@ -48,6 +48,10 @@ type Config struct {
 	// other children, if any, reap their own; cmd/taskvisor does. Linux only;
 	// elsewhere it is ignored.
 	Subreaper bool
+
+	// groupMiddleware wraps every group actor's Receive; the package's tests
+	// set it to inject failures (groups are spawned by New).
+	groupMiddleware []actor.ReceiverMiddleware
 }
 
 // NewSystem returns an actor system whose own log goes to w, or nowhere when
@@ -100,7 +104,8 @@ func New(cfg Config) (*Runtime, error) {
 	if clock == nil {
 		clock = newRealClock(r.system)
 	}
-	r.env = &runtimeEnv{catalogue: cfg.Catalogue, groups: slices.Clone(cfg.Groups), clock: clock}
+	r.env = &runtimeEnv{catalogue: cfg.Catalogue, groups: slices.Clone(cfg.Groups), clock: clock,
+		groupMiddleware: cfg.groupMiddleware}
 	if notify.Supported {
 		dir, err := notify.NewDir()
 		if err != nil {

@@ -91,6 +91,12 @@ type (
 		spec TaskSpec
 		out  *proc.Output
 	}
+	// groupGone tells the runtime supervisor that the actors of these groups
+	// have stopped.
+	groupGone struct {
+		groups []string
+		reason string
+	}
 	// toGroup carries msg down the tree to the group named group.
 	toGroup struct {
 		group string
@@ -175,6 +181,7 @@ type supervision struct {
 	queued   []func(ctx actor.Context) // strategy restarts waiting for the current plan
 	planTok  int
 	shutting bool
+	stopping bool // the actor itself is stopping (a group actor that failed)
 
 	wdTok    int
 	wdArmed  time.Time
@@ -194,7 +201,8 @@ func (s *supervision) spawnGroups(ctx actor.Context) {
 			continue
 		}
 		env, spec := s.env, g
-		props := actor.PropsFromProducer(func() actor.Actor { return newGroupActor(env, spec) })
+		props := actor.PropsFromProducer(func() actor.Actor { return newGroupActor(env, spec) },
+			actor.WithReceiverMiddleware(env.groupMiddleware...))
 		pid, err := ctx.SpawnNamed(props, "group-"+g.Name)
 		if err != nil {
 			// Names are unique (validated) and the parent is new: this is a bug.
@@ -382,7 +390,14 @@ func (s *supervision) handleFailure(supervisor actor.Supervisor, who *actor.PID,
 // with the reason, so that nobody waits for it.
 func (s *supervision) childStopped(ctx actor.Context, who *actor.PID) {
 	for _, c := range s.children {
-		if c.pid == nil || !c.pid.Equal(who) || c.isGroup() || c.gone {
+		if c.pid == nil || !c.pid.Equal(who) || c.gone {
+			continue
+		}
+		if c.isGroup() {
+			// A group actor that failed took its task actors with it (each
+			// killed its process group): their tasks end failed.
+			c.gone = true
+			s.tellTop(ctx, groupGone{groups: descendants(s.env.groups, c.name), reason: fmt.Sprintf("group actor stopped: %v", c.crash)})
 			continue
 		}
 		c.gone = true
@@ -394,6 +409,9 @@ func (s *supervision) childStopped(ctx actor.Context, who *actor.PID) {
 		ev.State, ev.Time, ev.Deadline = StateFailed, s.env.clock.Now(), time.Time{}
 		ev.Message = "Task failed: internal error"
 		ev.Reason = fmt.Sprintf("task actor stopped: %v", c.crash)
+		if s.stopping && c.crash == nil {
+			ev.Reason = fmt.Sprintf("the actor of group %s stopped", s.spec.Name)
+		}
 		c.last = ev
 		c.wd = watch{}
 		ctx.ActorSystem().EventStream.Publish(ev)

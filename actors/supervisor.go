@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -26,6 +27,8 @@ type runtimeEnv struct {
 	// taskMiddleware wraps every task actor's Receive; tests use it to
 	// inject failures.
 	taskMiddleware []actor.ReceiverMiddleware
+	// groupMiddleware wraps every group actor's Receive, for the same reason.
+	groupMiddleware []actor.ReceiverMiddleware
 	// observe, when set (by tests), is called by a supervisor after it has
 	// handled a task's activity report, which publishes no event.
 	observe func(msg any)
@@ -100,6 +103,8 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 		}
 		s.receive(ctx, m) // the top-level tasks' own supervision
 		s.finishShutdownIfDone(ctx)
+	case groupGone:
+		s.groupGone(ctx, m)
 	case groupStopped:
 		if m.name != "" && m.tok == 0 {
 			return // a group's shutdown is over; its tasks have said so already
@@ -108,6 +113,27 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 	default:
 		s.receive(ctx, m)
 	}
+}
+
+// groupGone settles the tasks of groups whose actors have stopped: they end
+// failed, so that nobody waits for them.
+func (s *runtimeSupervisor) groupGone(ctx actor.Context, m groupGone) {
+	for _, id := range s.order {
+		t := s.all[id]
+		if t.gone || !slices.Contains(m.groups, t.last.Group) {
+			continue
+		}
+		t.gone = true
+		if t.last.State.Ended() {
+			continue
+		}
+		ev := t.last
+		ev.State, ev.Time, ev.Deadline = StateFailed, s.env.clock.Now(), time.Time{}
+		ev.Message, ev.Reason = "Task failed: internal error", m.reason
+		t.last = ev
+		ctx.ActorSystem().EventStream.Publish(ev)
+	}
+	s.finishShutdownIfDone(ctx)
 }
 
 // HandleFailure implements actor.SupervisorStrategy for the top-level tasks

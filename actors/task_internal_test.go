@@ -97,3 +97,44 @@ func TestPanickingTaskActorEndsFailed(t *testing.T) {
 		t.Errorf("the crashed task's process group %d still exists: %v", run.PID, err)
 	}
 }
+
+// A group actor that panics is stopped with its task actors, which kill
+// their process groups; its tasks end failed and the shutdown completes.
+func TestPanickingGroupActorEndsItsTasksFailed(t *testing.T) {
+	system := probe.NewSystem(t)
+	p := probe.New(t, system)
+	p.SubscribeEvents(func(e any) bool { _, ok := e.(TaskEvent); return ok })
+	rt, err := New(Config{System: system, Subreaper: true, Groups: []GroupSpec{{Name: "g"}},
+		groupMiddleware: []actor.ReceiverMiddleware{func(next actor.ReceiverFunc) actor.ReceiverFunc {
+			return func(ctx actor.ReceiverContext, env *actor.MessageEnvelope) {
+				if _, ok := env.Message.(boom); ok {
+					panic("group boom")
+				}
+				next(ctx, env)
+			}
+		}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	id, err := rt.StartSpec(ctx, TaskSpec{Name: "sleeper", Group: "g", Command: "exec sleep 60"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := probe.ExpectEvent(p, func(e TaskEvent) bool { return e.State == StateRunning }, 10*time.Second)
+	system.Root.Send(actor.NewPID(system.Address(), "taskvisor/group-g"), boom{})
+	failed := probe.ExpectEvent(p, func(e TaskEvent) bool { return e.State == StateFailed }, 10*time.Second)
+	if failed.ID != id || failed.Reason != "the actor of group g stopped" {
+		t.Errorf("failed event: %s (%s)", failed, failed.Reason)
+	}
+	if err := rt.Kill(ctx, id); !errors.Is(err, ErrWrongState) {
+		t.Errorf("kill of a task of a crashed group: %v", err)
+	}
+	final, err := rt.Shutdown(ctx)
+	if err != nil || len(final) != 1 || final[0].State != StateFailed {
+		t.Fatalf("shutdown: %+v, %v", final, err)
+	}
+	if err := unix.Kill(-run.PID, 0); !errors.Is(err, unix.ESRCH) {
+		t.Errorf("the task's process group %d still exists: %v", run.PID, err)
+	}
+}

@@ -76,7 +76,8 @@ func (s *supervision) watchUpdate(ctx actor.Context, c *child) {
 	default:
 		*w = watch{}
 	}
-	s.armWatchdog(ctx)
+	// Only this task's deadline changed: no need to look at the others.
+	s.armAt(ctx, w.deadline(spec))
 }
 
 // activity records a report of progress from a watched task.
@@ -109,10 +110,14 @@ func (s *supervision) armWatchdog(ctx actor.Context) {
 			next = d
 		}
 	}
-	if next.IsZero() {
-		return // a tick still armed finds nothing due and stops
-	}
-	if !s.wdArmed.IsZero() && !s.wdArmed.After(next) {
+	s.armAt(ctx, next)
+}
+
+// armAt arms the watchdog's tick for next, unless a tick at least as early
+// is armed already; a zero next arms nothing (a tick still armed finds
+// nothing due and arms no other).
+func (s *supervision) armAt(ctx actor.Context, next time.Time) {
+	if next.IsZero() || (!s.wdArmed.IsZero() && !s.wdArmed.After(next)) {
 		return
 	}
 	if s.wdCancel != nil {
