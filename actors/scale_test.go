@@ -39,7 +39,8 @@ import (
 //
 // It measures, it asserts only that everything ran and ended. It is skipped
 // unless TASKVISOR_SCALE=N is set, because it takes seconds and thousands of
-// processes; TASKVISOR_SCALE_OUT=FILE also writes the results as JSON:
+// processes; TASKVISOR_SCALE_OUT=FILE also writes the results as
+// "mode field value" lines:
 //
 //	TASKVISOR_SCALE=1000 go test -run '^TestScale$' -v ./actors/
 func TestScale(t *testing.T) {
@@ -82,8 +83,15 @@ func TestScale(t *testing.T) {
 			mode, r.N, r.AllRunning().Round(time.Millisecond), r.Threads, r.RSSKiB, r.PeakKiB, r.Goroutines, r.FDs, r.KillAll().Round(time.Millisecond))
 	}
 	if out := os.Getenv("TASKVISOR_SCALE_OUT"); out != "" {
-		j, _ := json.MarshalIndent(results, "", "  ")
-		if err := os.WriteFile(out, j, 0o644); err != nil {
+		// "mode field value" lines, for scripts/bench's awk.
+		var b strings.Builder
+		for _, mode := range []string{"pidfd", "wait", "task", "notify"} {
+			r := results[mode]
+			fmt.Fprintf(&b, "%s n %d\n%s all_running_ms %.1f\n%s kill_all_ms %.1f\n%s threads %d\n%s rss_kib %d\n%s peak_kib %d\n%s goroutines %d\n%s fds %d\n%s rate %.0f\n%s cpu_percent %.1f\n%s cpu_us_per_datagram %.1f\n",
+				mode, r.N, mode, float64(r.AllRunningNs)/1e6, mode, float64(r.KillAllNs)/1e6, mode, r.Threads,
+				mode, r.RSSKiB, mode, r.PeakKiB, mode, r.Goroutines, mode, r.FDs, mode, r.Rate, mode, r.CPUPercent, mode, r.CPUPerDatagramUs)
+		}
+		if err := os.WriteFile(out, []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
