@@ -557,9 +557,16 @@ func exitText(ev *actors.TaskEvent) string {
 	case ev.ExitCode >= 0:
 		parts = append(parts, "exit code "+strconv.Itoa(ev.ExitCode))
 	}
-	if ev.Reason != "" && (ev.State.Ended() || ev.State == actors.StateBackoff || len(parts) > 0) {
-		parts = append(parts, escape(ev.Reason))
+	if ev.Reason == "" || !(ev.State.Ended() || ev.State == actors.StateBackoff || len(parts) > 0) {
+		return strings.Join(parts, "; ")
 	}
+	// The reason often says the same and more ("exit code 3", "killed by
+	// SIGKILL"): then it says it alone.
+	reason := escape(ev.Reason)
+	if len(parts) > 0 && (strings.Contains(reason, parts[0]) || ev.Signal != 0 && strings.Contains(reason, ev.SignalName())) {
+		return reason
+	}
+	parts = append(parts, reason)
 	return strings.Join(parts, "; ")
 }
 

@@ -1,0 +1,61 @@
+package ui
+
+import (
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/taskvisor/taskvisor/actors"
+)
+
+func TestEscape(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain text":         "plain text",
+		"tab\there":          `tab\there`,
+		"\x1b[31mred\x1b[0m": `\x1b[31mred\x1b[0m`,
+		"bell\x07 del\x7f":   `bell\x07 del\x7f`,
+		"bad \xff\xfe utf8":  `bad \xff\xfe utf8`,
+		"rtl \u202e evil":    `rtl \u202e evil`,
+		"zero\u200bwidth":    `zero\u200bwidth`,
+		"c1 \u0085 next":     `c1 \u0085 next`,
+		"ünïcødé 日本 e\u0301": "ünïcødé 日本 e\u0301",
+	} {
+		if got := escape(in); got != want {
+			t.Errorf("escape(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestDurations(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		-time.Second: "0.0s", 400 * time.Millisecond: "0.4s", 12 * time.Second: "12s",
+		185 * time.Second: "3m05s", 2*time.Hour + 7*time.Minute: "2h07m", 76 * time.Hour: "3d04h",
+	} {
+		if got := shortDuration(d); got != want {
+			t.Errorf("shortDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+	if got := countdown(t0.Add(3201*time.Millisecond), t0); got != "3.3s" {
+		t.Errorf("countdown rounds up: %q", got)
+	}
+	if got := countdown(t0, t0.Add(time.Second)); got != "0.0s" {
+		t.Errorf("countdown past the deadline: %q", got)
+	}
+}
+
+func TestExitText(t *testing.T) {
+	for _, c := range []struct {
+		ev   actors.TaskEvent
+		want string
+	}{
+		{actors.TaskEvent{State: actors.StateFailed, ExitCode: 3, Reason: "exit code 3"}, "exit code 3"},
+		{actors.TaskEvent{State: actors.StateKilled, ExitCode: -1, Signal: syscall.SIGKILL, Reason: "stop grace of 5s ran out; killed by SIGKILL"}, "stop grace of 5s ran out; killed by SIGKILL"},
+		{actors.TaskEvent{State: actors.StateCancelled, ExitCode: 143, Reason: "cancel asked"}, "exit code 143; cancel asked"},
+		{actors.TaskEvent{State: actors.StateRunning, ExitCode: -1, Reason: "started"}, ""},
+		{actors.TaskEvent{State: actors.StateFailed, ExitCode: -1, Reason: "exec: no such file"}, "exec: no such file"},
+	} {
+		if got := exitText(&c.ev); got != c.want {
+			t.Errorf("exitText(%s, %q) = %q, want %q", c.ev.State, c.ev.Reason, got, c.want)
+		}
+	}
+}
