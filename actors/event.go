@@ -66,7 +66,8 @@ type TaskEvent struct {
 	// Time is when the change happened.
 	Time time.Time
 	// NotifyDropped counts the sd_notify datagrams of the current process that
-	// were dropped: malformed, or from a sender outside the task.
+	// were dropped: malformed, from a sender outside the task, or over the
+	// rate limit (1,000 a second).
 	NotifyDropped uint64
 }
 

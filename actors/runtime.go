@@ -113,6 +113,9 @@ func New(cfg Config) (*Runtime, error) {
 			return nil, fmt.Errorf("create the notify socket directory: %w", err)
 		}
 		r.env.notifyDir = dir
+		// Best effort: where there is a guard process (Linux), it removes the
+		// directory even if this program is killed with SIGKILL.
+		_ = proc.RemoveAtExit(dir)
 	}
 	name := cfg.Name
 	if name == "" {

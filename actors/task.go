@@ -661,7 +661,8 @@ func (a *taskActor) set(ctx actor.Context, state State, message, reason string) 
 	a.ev.State, a.ev.Message, a.ev.Reason = state, message, reason
 	a.ev.Time = a.env.clock.Now()
 	ev := a.ev
-	ctx.ActorSystem().EventStream.Publish(ev)
+	// The supervisors first: whoever sees the event and then asks for List
+	// gets a state at least as new.
 	upd := taskUpdate{ev: ev}
 	if parent := ctx.Parent(); parent != nil {
 		ctx.Send(parent, upd)
@@ -669,6 +670,7 @@ func (a *taskActor) set(ctx actor.Context, state State, message, reason string) 
 			ctx.Send(top, upd)
 		}
 	}
+	ctx.ActorSystem().EventStream.Publish(ev)
 }
 
 // roundForHumans rounds a measured duration for a message: to 0.1s under a
@@ -684,6 +686,5 @@ func dropped(p *proc.Process) uint64 {
 	if p == nil {
 		return 0
 	}
-	s := p.NotifyStats()
-	return s.Malformed + s.Foreign
+	return p.NotifyStats().Dropped()
 }

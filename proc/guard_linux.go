@@ -1,14 +1,16 @@
 package proc
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -108,15 +110,50 @@ func startGuard() (int, error) {
 func runGuard() int {
 	signal.Ignore(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 	guarded := os.Getenv(guardEnv)
-	// EOF (or an error) once every copy of the write end is closed: the
+	// Lines on stdin name directories to remove at the end (RemoveAtExit);
+	// EOF (or an error) comes once every copy of the write end is closed: the
 	// program has exited, however it ended.
-	_, _ = io.Copy(io.Discard, os.Stdin)
+	var remove []string
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		if p := sc.Text(); removable(p) {
+			remove = append(remove, p)
+		}
+	}
 	deadline := time.Now().Add(guardTimeout)
 	if dir := os.Getenv(guardCgroupEnv); dir != "" {
 		_ = removeCgroupTree(dir, deadline)
 	}
 	killAllMarked(RunEnv+"="+guarded+".", deadline)
+	for _, p := range remove {
+		_ = os.RemoveAll(p)
+	}
 	return 0
+}
+
+// removable accepts only what RemoveAtExit is for: an absolute, clean path
+// to a directory named taskvisor-*.
+func removable(p string) bool {
+	return filepath.IsAbs(p) && filepath.Clean(p) == p && strings.HasPrefix(filepath.Base(p), "taskvisor-")
+}
+
+// RemoveAtExit asks the guard to remove dir, a directory named taskvisor-*
+// that the program made for its tasks (the sd_notify socket directory),
+// once the program has ended, however it ended: a program killed with
+// SIGKILL leaves nothing behind. It starts the guard if it is not running.
+func RemoveAtExit(dir string) error {
+	if !removable(dir) {
+		return fmt.Errorf("remove at exit %q: not an absolute path to a taskvisor-* directory", dir)
+	}
+	if _, err := ensureGuard(); err != nil {
+		return fmt.Errorf("remove at exit %s: %w", dir, err)
+	}
+	guardMu.Lock()
+	defer guardMu.Unlock()
+	if _, err := fmt.Fprintln(guardPipe, dir); err != nil {
+		return fmt.Errorf("remove at exit %s: tell the guard: %w", dir, err)
+	}
+	return nil
 }
 
 // killAllMarked sends SIGKILL to every process whose environment has an entry

@@ -39,3 +39,7 @@ func ensureGuard() (int, error) { return 0, errNoGuard }
 
 // GuardPid returns 0 and why: the guard is Linux only.
 func GuardPid() (int, error) { return 0, errNoGuard }
+
+// RemoveAtExit is Linux only, like the guard; elsewhere it does nothing and
+// says so.
+func RemoveAtExit(dir string) error { return fmt.Errorf("remove at exit %s: %w", dir, errNoGuard) }

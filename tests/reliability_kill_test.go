@@ -3,6 +3,7 @@ package tests
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -57,6 +58,7 @@ func TestSIGKILLOfTaskvisorLeavesNothing(t *testing.T) {
 	// Give the escapees time to escape.
 	eventually(t, "the tasks' processes to start", func() bool { return len(proctest.Marked(marker, true)) >= 40 })
 	before := proctest.Marked(marker, true)
+	notifyDir := notifyDirOf(t, before)
 	t.Cleanup(func() {
 		for _, pid := range proctest.Marked(marker, true) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
@@ -90,6 +92,25 @@ func TestSIGKILLOfTaskvisorLeavesNothing(t *testing.T) {
 		}
 		return true
 	})
+	// The guard removed taskvisor's sd_notify socket directory.
+	if _, err := os.Stat(notifyDir); !os.IsNotExist(err) {
+		t.Errorf("notify directory %s after SIGKILL of taskvisor: %v", notifyDir, err)
+	}
+}
+
+// notifyDirOf finds the sd_notify socket directory in a task's environment.
+func notifyDirOf(t *testing.T, pids []int) string {
+	t.Helper()
+	for _, pid := range pids {
+		env, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+		for kv := range strings.SplitSeq(string(env), "\x00") {
+			if v, ok := strings.CutPrefix(kv, "NOTIFY_SOCKET="); ok {
+				return filepath.Dir(v)
+			}
+		}
+	}
+	t.Fatal("no task has NOTIFY_SOCKET")
+	return ""
 }
 
 // guardOf is the pid that the guard pid watches, from its environment.
