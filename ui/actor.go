@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/eventstream"
 	"github.com/gdamore/tcell/v2"
 
 	"github.com/taskvisor/taskvisor/actors"
@@ -29,7 +30,9 @@ const (
 	outputPatience = 3 * time.Second
 )
 
-// Config configures the UI actor.
+// Config configures the UI actor. The actor subscribes to the TaskEvents and
+// GroupEvents of its actor system's EventStream itself, from its start to
+// its stop.
 type Config struct {
 	// Screen is drawn on by the UI actor only. The caller initialises and
 	// finalises it, and forwards its events (keys, mouse, resize) to the
@@ -78,6 +81,7 @@ type uiActor struct {
 
 	self *actor.PID
 	root *actor.RootContext
+	sub  *eventstream.Subscription
 
 	framePending bool
 	frameTimer   *time.Timer
@@ -124,11 +128,25 @@ func (u *uiActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		u.self, u.root = ctx.Self(), ctx.ActorSystem().Root
+		// Subscribe before asking for the list, so that no event falls
+		// between the two; events older than the model's are ignored.
+		self, root := u.self, u.root
+		u.sub = ctx.ActorSystem().EventStream.Subscribe(func(evt any) {
+			// Runs on the publisher's goroutine: forward only, and filter
+			// here (DESIGN.md §5).
+			switch evt.(type) {
+			case actors.TaskEvent, actors.GroupEvent:
+				root.Send(self, evt)
+			}
+		})
 		ctx.Request(u.cfg.Supervisor, actors.List{})
 		u.draw()
 		u.armTick()
 		return
 	case *actor.Stopping:
+		if u.sub != nil {
+			ctx.ActorSystem().EventStream.Unsubscribe(u.sub)
+		}
 		u.stopTimers()
 		return
 	case *actor.Stopped, *actor.Restarting:

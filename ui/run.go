@@ -67,14 +67,6 @@ func Run(ctx, force context.Context, rt *actors.Runtime, opts Options) (err erro
 	}
 	system := rt.System()
 	pid := system.Root.SpawnPrefix(Props(cfg), "ui")
-	// The EventStream runs this on the publisher's goroutine: forward
-	// only, and filter here (DESIGN.md §5).
-	sub := system.EventStream.Subscribe(func(evt any) {
-		switch evt.(type) {
-		case actors.TaskEvent, actors.GroupEvent:
-			system.Root.Send(pid, evt)
-		}
-	})
 	polled := make(chan struct{})
 	go func() {
 		defer close(polled)
@@ -134,7 +126,6 @@ wait:
 		}
 	}
 
-	system.EventStream.Unsubscribe(sub)
 	_ = system.Root.StopFuture(pid).Wait() // nothing draws after this
 	fini()
 	<-polled
