@@ -195,3 +195,21 @@ func TestHeadlessSecondSIGINTKillsAtOnce(t *testing.T) {
 		t.Fatalf("taskvisor exit after a second SIGINT: %v; stderr: %s", err, s.errText())
 	}
 }
+
+// SIGHUP and SIGINT stop the tasks as SIGTERM does, and taskvisor exits 0.
+func TestHeadlessSIGHUPAndSIGINTStopAll(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			s := startSession(t, "--json")
+			s.send("start 2")
+			s.expectEvent("task 1 progress", func(e event) bool { return e.Task == 1 && e.Step >= 1 })
+			if err := s.cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			s.expectEvent("task 1 cancelled", func(e event) bool { return e.Task == 1 && e.State == "cancelled" })
+			if _, err := s.finish(); err != nil {
+				t.Fatalf("taskvisor exit after %v: %v; stderr: %s", sig, err, s.errText())
+			}
+		})
+	}
+}
