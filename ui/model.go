@@ -224,8 +224,8 @@ func (m *Model) Live() []*Task {
 	return live
 }
 
-// Counts returns how many tasks are in each state, in the order of
-// stateOrder, skipping states without tasks.
+// Counts returns how many tasks are in each state, live states first,
+// skipping states without tasks.
 func (m *Model) Counts() []StateCount {
 	var n [len(stateOrder)]int
 	for _, t := range m.Tasks {

@@ -18,6 +18,10 @@ type Theme struct {
 	// ASCII: the terminal's character set is not UTF-8; glyphs are ASCII.
 	ASCII bool
 
+	// Styles of the parts of the screen: the default, the header row, the
+	// column heads, the footer's labels and keys, the event line and its
+	// errors, what is secondary, the detail pane's border, stderr's mark
+	// and the help overlay.
 	Base, Header, ColumnHead, Footer, Keys, Notice, Error, Dim, Border, Stderr, Help tcell.Style
 
 	states                                                   map[actors.State]tcell.Style

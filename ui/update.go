@@ -23,7 +23,8 @@ var errNoSelection = errors.New("no task selected: start one with a key from 1 t
 
 // Key updates the model for a key and returns the commands it asks for:
 // messages for the supervisor (actors.Start, Cancel, Kill, Restart,
-// GetOutput) and quitCmd.
+// GetOutput) and requests to quit, which the UI actor passes to
+// Config.Quit.
 func (m *Model) Key(ev *tcell.EventKey, now time.Time) []any {
 	if ev.Key() == tcell.KeyCtrlC {
 		m.Help = false
