@@ -337,6 +337,13 @@ func (r *Runtime) shutdown(ctx context.Context) ([]TaskEvent, error) {
 	defer r.closeOwnSystem()
 	defer r.removeNotifyDir()
 
+	select {
+	case <-r.done:
+		// The supervisor has stopped already (a Shutdown sent to it
+		// directly): its tasks have ended.
+		return nil, nil
+	default:
+	}
 	result := make(chan TaskList, 2)
 	waiter := r.system.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
 		if l, ok := c.Message().(TaskList); ok {
@@ -350,6 +357,13 @@ func (r *Runtime) shutdown(ctx context.Context) ([]TaskEvent, error) {
 	var final TaskList
 	select {
 	case final = <-result:
+	case <-r.done:
+		// Stopped: our answer is on its way, or our request came too late,
+		// after another caller's Shutdown.
+		select {
+		case final = <-result:
+		case <-time.After(time.Second):
+		}
 	case <-ctx.Done():
 		// As documented, not an error: the caller can tell from ctx.
 		r.system.Root.Send(r.pid, Shutdown{Kill: true})

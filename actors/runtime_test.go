@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/taskvisor/taskvisor/actors"
+	"github.com/taskvisor/taskvisor/actors/probe"
 	"github.com/taskvisor/taskvisor/proc/notify"
 )
 
@@ -318,5 +319,28 @@ func TestShutdownDeadlineKillsTheRest(t *testing.T) {
 	}
 	if len(final) != 1 || final[0].State != actors.StateKilled || final[0].Signal != syscall.SIGKILL {
 		t.Fatalf("final: %+v", final)
+	}
+}
+
+// Shutdown returns when the supervisor was already stopped by a Shutdown
+// sent to it directly, instead of waiting forever.
+func TestShutdownAfterADirectShutdown(t *testing.T) {
+	h := newHarness(t, nil)
+	id := h.startSpec(shell("sleeper", "exec sleep 60"))
+	h.expect(id, actors.StateRunning)
+	h.p.Request(h.rt.PID(), actors.Shutdown{})
+	probe.FishForMsg(h.p, func(actors.TaskList) bool { return true }, wait)
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.rt.Shutdown(context.Background())
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("shutdown after a direct one: %v", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("Shutdown after a direct Shutdown does not return")
 	}
 }

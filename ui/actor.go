@@ -46,6 +46,9 @@ type Config struct {
 	// Catalogue lists the templates the keys 1-9 start, for the help and
 	// the empty screen. Nil: none known; the keys are sent regardless.
 	Catalogue actors.Catalogue
+	// Autostart starts the catalogue's templates marked Autostart once the
+	// UI has subscribed to the events, so none of theirs is missed.
+	Autostart bool
 	// Now is the clock of the countdowns and run times. Nil: time.Now.
 	Now func() time.Time
 	// FrameInterval is the shortest time between two frames. Zero:
@@ -140,6 +143,15 @@ func (u *uiActor) Receive(ctx actor.Context) {
 			}
 		})
 		ctx.Request(u.cfg.Supervisor, actors.List{})
+		if u.cfg.Autostart {
+			// Now that the UI listens: in catalogue order, so the ids
+			// follow it (requests from one actor arrive in order).
+			for _, spec := range u.cfg.Catalogue {
+				if spec.Autostart {
+					ctx.Request(u.cfg.Supervisor, actors.Start{Spec: &spec})
+				}
+			}
+		}
 		u.draw()
 		u.armTick()
 		return

@@ -314,3 +314,26 @@ func TestPanicInDrawFails(t *testing.T) {
 	u.rune('1')
 	u.sup.ExpectNoMsg(50 * time.Millisecond)
 }
+
+// With Autostart, the UI starts the templates marked Autostart, in order,
+// after it has subscribed and asked for the list.
+func TestAutostartAfterSubscribing(t *testing.T) {
+	system := probe.NewSystem(t)
+	sup := probe.New(t, system)
+	cat := actors.Catalogue{
+		{Name: "a", Argv: []string{"true"}, Autostart: true},
+		{Name: "b", Argv: []string{"true"}},
+		{Name: "c", Argv: []string{"true"}, Autostart: true},
+	}
+	th := NewTheme(false, false)
+	pid := system.Root.Spawn(Props(Config{Screen: newScreen(t, 80, 20), Theme: &th, Supervisor: sup.PID(),
+		Catalogue: cat, Autostart: true}))
+	t.Cleanup(func() { _ = system.Root.StopFuture(pid).Wait() })
+	probe.ExpectMsg[actors.List](sup, wait)
+	for _, want := range []string{"a", "c"} {
+		if got := probe.ExpectMsg[actors.Start](sup, wait); got.Spec == nil || got.Spec.Name != want {
+			t.Fatalf("autostart: got %+v, want %s", got, want)
+		}
+	}
+	sup.ExpectNoMsg(50 * time.Millisecond)
+}

@@ -12,6 +12,11 @@ import (
 	"github.com/taskvisor/taskvisor/actors"
 )
 
+// ErrNoTerminal is returned by Run, before it has done anything, when the
+// terminal cannot be used (an unknown TERM, no tty): the caller may fall
+// back to the headless mode.
+var ErrNoTerminal = errors.New("no usable terminal")
+
 // Options configures Run.
 type Options struct {
 	// Screen to draw on. Nil: the terminal (tcell.NewScreen). Run
@@ -33,11 +38,11 @@ func Run(ctx, force context.Context, rt *actors.Runtime, opts Options) (err erro
 	screen := opts.Screen
 	if screen == nil {
 		if screen, err = tcell.NewScreen(); err != nil {
-			return fmt.Errorf("terminal UI: open the terminal: %w", err)
+			return fmt.Errorf("terminal UI: open the terminal: %w: %w", ErrNoTerminal, err)
 		}
 	}
 	if err := screen.Init(); err != nil {
-		return fmt.Errorf("terminal UI: initialise the terminal: %w", err)
+		return fmt.Errorf("terminal UI: initialise the terminal: %w: %w", ErrNoTerminal, err)
 	}
 	var finiOnce sync.Once
 	fini := func() { finiOnce.Do(screen.Fini) }
@@ -52,6 +57,7 @@ func Run(ctx, force context.Context, rt *actors.Runtime, opts Options) (err erro
 		Theme:      opts.Theme,
 		Supervisor: rt.PID(),
 		Catalogue:  rt.Catalogue(),
+		Autostart:  true,
 		Quit: func(kill bool) {
 			select {
 			case quits <- kill:

@@ -5,11 +5,14 @@
 //
 // Usage:
 //
-//	taskvisor [--headless] [--json] [--log FILE]
-//	taskvisor worker texture --steps N --step-time D [flags]   (the demo task)
+//	taskvisor [--headless] [--json] [--log FILE] [--tasks FILE | --procfile FILE]
+//	taskvisor check [--procfile] FILE     validate a task file, print its tree
+//	taskvisor doctor                      what keeps tasks from outliving their stop here
+//	taskvisor worker texture [flags]      the demo task (hidden)
 //
-// Until the terminal UI lands, taskvisor always runs headless: commands on
-// stdin, events on stdout (see package ui/headless for the protocol).
+// On a terminal it opens the terminal UI (package ui); with --headless or
+// --json, or when stdin or stdout is not a terminal, it reads commands on
+// stdin and prints events on stdout (package ui/headless).
 package main
 
 import (
@@ -23,6 +26,7 @@ import (
 	"syscall"
 
 	"github.com/taskvisor/taskvisor/actors"
+	"github.com/taskvisor/taskvisor/ui"
 	"github.com/taskvisor/taskvisor/ui/headless"
 )
 
@@ -49,7 +53,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	tasksFile := fs.String("tasks", "", "load the catalogue from the TOML task `FILE` instead of the built-in demo")
 	procfile := fs.String("procfile", "", "load the catalogue from a `Procfile` (name: command per line)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: taskvisor [flags]\n\nCommands on stdin: start <key|name>, cancel <id>, kill <id>, restart <id>, list, output <id>, help, quit\n\nFlags:\n")
+		fmt.Fprintf(stderr, `Usage:
+  taskvisor [flags]                  the terminal UI (keys: 1-9 start, k cancel, K kill, r restart, q quit, ? help)
+  taskvisor --headless [flags]       commands on stdin: start <key|name>, cancel <id>, kill <id>,
+                                     restart <id>, list, output <id>, help, quit; events on stdout
+  taskvisor check [--procfile] FILE  validate a task file and print the tree it would run
+  taskvisor doctor                   say what keeps tasks from outliving their stop on this machine
+
+Flags:
+`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -114,9 +126,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}()
 
-	if !*headlessFlag && !*jsonFlag && isTerminal(stdin) && isTerminal(stdout) {
+	runHeadless := *headlessFlag || *jsonFlag || !isTerminal(stdin) || !isTerminal(stdout)
+	if !runHeadless {
 		err = runUI(ctx, force, rt)
-	} else {
+		if errors.Is(err, ui.ErrNoTerminal) {
+			fmt.Fprintf(stderr, "taskvisor: %v; running headless\n", err)
+			runHeadless = true
+		}
+	}
+	if runHeadless {
 		err = headless.Run(ctx, rt, headless.Options{In: stdin, Out: stdout, Err: stderr, JSON: *jsonFlag, Force: force})
 	}
 	if err != nil {
