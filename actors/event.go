@@ -61,6 +61,12 @@ type TaskEvent struct {
 	// Policy describes the task's restart and watchdog policy
 	// (TaskSpec.Policy).
 	Policy string
+	// StopSignal is the signal a cancel sends first (TaskSpec.StopSignal,
+	// SIGTERM by default).
+	StopSignal syscall.Signal
+	// StallAction is what the watchdog does to the task once it has been
+	// stalled for its grace (TaskSpec.StallAction, warn by default).
+	StallAction StallAction
 	// Started is when the current process started; zero before.
 	Started time.Time
 	// Time is when the change happened.

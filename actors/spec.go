@@ -209,6 +209,12 @@ func (s TaskSpec) Policy() string {
 	return b.String()
 }
 
+// firstEvent is task id's event before anything has happened to it.
+func (s TaskSpec) firstEvent(id int) TaskEvent {
+	return TaskEvent{ID: id, Name: s.Name, Group: s.Group, State: StateStarting, ExitCode: -1,
+		Policy: s.Policy(), StopSignal: s.stopSignal(), StallAction: s.stallAction()}
+}
+
 // envList returns Env as KEY=value entries in a stable order.
 func (s TaskSpec) envList() []string {
 	keys := make([]string, 0, len(s.Env))

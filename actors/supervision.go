@@ -239,7 +239,7 @@ func (s *supervision) spawnTask(ctx actor.Context, m spawnTask) {
 	},
 		actor.WithReceiverMiddleware(env.taskMiddleware...))
 	pid, err := ctx.SpawnNamed(props, "task-"+strconv.Itoa(id))
-	c := &child{pid: pid, id: id, spec: spec, last: TaskEvent{ID: id, Name: spec.Name, Group: spec.Group, State: StateStarting, ExitCode: -1, Policy: spec.Policy()}}
+	c := &child{pid: pid, id: id, spec: spec, last: spec.firstEvent(id)}
 	if err != nil {
 		// IDs are unique, so this is a bug; the task ends failed rather than
 		// leaving its caller waiting.

@@ -170,7 +170,7 @@ func (s *runtimeSupervisor) start(ctx actor.Context, m Start) (int, error) {
 	s.nextID++
 	id := s.nextID
 	out := proc.NewOutput(spec.outputLines())
-	s.all[id] = &taskRef{output: out, last: TaskEvent{ID: id, Name: spec.Name, Group: spec.Group, State: StateStarting, ExitCode: -1, Policy: spec.Policy()}}
+	s.all[id] = &taskRef{output: out, last: spec.firstEvent(id)}
 	s.order = append(s.order, id)
 	msg := spawnTask{id: id, spec: spec, out: out}
 	if spec.Group == "" {

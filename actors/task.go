@@ -93,7 +93,7 @@ type taskActor struct {
 func newTaskActor(env *runtimeEnv, id int, spec TaskSpec, output *proc.Output) *taskActor {
 	return &taskActor{
 		env: env, id: id, spec: spec, output: output,
-		ev: TaskEvent{ID: id, Name: spec.Name, Group: spec.Group, ExitCode: -1, Policy: spec.Policy()},
+		ev: spec.firstEvent(id),
 	}
 }
 

@@ -77,7 +77,7 @@ func everyState() []actors.TaskEvent {
 	ev := func(id int, name string, st actors.State) actors.TaskEvent {
 		return actors.TaskEvent{ID: id, Name: name, State: st, ExitCode: -1, Generation: 1,
 			Time: t0.Add(-time.Second), Started: t0.Add(-12 * time.Second), LastActivity: t0.Add(-time.Second),
-			Policy: "restart never"}
+			Policy: "restart never", StopSignal: syscall.SIGTERM, StallAction: actors.StallWarn}
 	}
 	starting := ev(1, "quick", actors.StateStarting)
 	starting.Started, starting.Message = time.Time{}, "Starting"
@@ -88,6 +88,7 @@ func everyState() []actors.TaskEvent {
 	stalled.PID, stalled.Step, stalled.Steps, stalled.Progress = 4243, 2, 7, 2.0/7
 	stalled.LastActivity, stalled.Deadline = t0.Add(-14*time.Second), t0.Add(3200*time.Millisecond)
 	stalled.Policy = "restart on-failure, at most 5 in 1m0s; stall 10s: kill"
+	stalled.StallAction = actors.StallKill
 	stopping := ev(4, "stubborn", actors.StateStopping)
 	stopping.PID, stopping.Deadline = 4244, t0.Add(3200*time.Millisecond)
 	stopping.Message = "Cancelling: SIGTERM sent, SIGKILL in 5s"

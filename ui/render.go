@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"golang.org/x/sys/unix"
 	"slices"
 	"strconv"
 	"strings"
@@ -355,7 +356,7 @@ func describe(t *Task, now time.Time, short bool) (text string, emphasised bool)
 		case ev.State == actors.StateBackoff && !ev.Deadline.IsZero():
 			return "start in " + countdown(ev.Deadline, now), true
 		case ev.State == actors.StateStalled && !ev.Deadline.IsZero():
-			return stallAction(ev.Policy) + " in " + countdown(ev.Deadline, now), true
+			return stallAction(ev) + " in " + countdown(ev.Deadline, now), true
 		case ev.State == actors.StateStalled:
 			return "stalled " + wholeDuration(now.Sub(ev.LastActivity)), true
 		}
@@ -364,7 +365,7 @@ func describe(t *Task, now time.Time, short bool) (text string, emphasised bool)
 	case actors.StateStalled:
 		text = "stalled for " + wholeDuration(now.Sub(ev.LastActivity))
 		if !ev.Deadline.IsZero() {
-			text += ", " + stallAction(ev.Policy) + " in " + countdown(ev.Deadline, now)
+			text += ", " + stallAction(ev) + " in " + countdown(ev.Deadline, now)
 		}
 		if t.status != "" {
 			text += ": " + t.status
@@ -374,7 +375,7 @@ func describe(t *Task, now time.Time, short bool) (text string, emphasised bool)
 		if ev.Deadline.IsZero() {
 			return "SIGKILL sent, waiting for the process group to end", true
 		}
-		return stopSignal(ev.Message) + " sent, SIGKILL in " + countdown(ev.Deadline, now), true
+		return stopSignal(ev) + " sent, SIGKILL in " + countdown(ev.Deadline, now), true
 	case actors.StateBackoff:
 		text = "next start"
 		if !ev.Deadline.IsZero() {
@@ -407,35 +408,23 @@ func describe(t *Task, now time.Time, short bool) (text string, emphasised bool)
 	return t.message, false
 }
 
-// stallAction finds the stall action in a policy description ("...; stall
-// 10s: kill"), for "kill in 3.2s".
-func stallAction(policy string) string {
-	if i := strings.Index(policy, "stall "); i >= 0 {
-		rest := policy[i:]
-		if j := strings.Index(rest, ": "); j >= 0 {
-			action := rest[j+2:]
-			if k := strings.IndexAny(action, ";, "); k >= 0 {
-				action = action[:k]
-			}
-			if action != "" {
-				return action
-			}
-		}
+// stallAction names what the watchdog will do, for "kill in 3.2s".
+func stallAction(ev *actors.TaskEvent) string {
+	if ev.StallAction == "" {
+		return "stall action"
 	}
-	return "stall action"
+	return string(ev.StallAction)
 }
 
-// stopSignal finds the name of the stop signal in a stopping task's message
-// ("Cancelling: SIGTERM sent, ..."); "stop signal" when it names none.
-func stopSignal(message string) string {
-	if i := strings.Index(message, "SIG"); i >= 0 {
-		name := message[i:]
-		if j := strings.IndexAny(name, " ,:;)"); j >= 0 {
-			name = name[:j]
-		}
+// stopSignal names the signal a stopping task was sent first.
+func stopSignal(ev *actors.TaskEvent) string {
+	if ev.StopSignal == 0 {
+		return "stop signal"
+	}
+	if name := unix.SignalName(ev.StopSignal); name != "" {
 		return name
 	}
-	return "stop signal"
+	return "signal " + strconv.Itoa(int(ev.StopSignal))
 }
 
 func emptyHint(m *Model) string {
