@@ -82,6 +82,21 @@ func (e TaskEvent) String() string {
 	return fmt.Sprintf("[Task %d] %s", e.ID, e.Message)
 }
 
+// Outcome says in a few words how the task ended, for summaries:
+// "killed (SIGKILL)", "failed (exit code 3)", "gave-up (restart limit ...)".
+func (e TaskEvent) Outcome() string {
+	how := string(e.State)
+	switch {
+	case e.Signal != 0:
+		how += " (" + e.SignalName() + ")"
+	case e.ExitCode >= 0:
+		how += fmt.Sprintf(" (exit code %d)", e.ExitCode)
+	case e.Reason != "":
+		how += " (" + e.Reason + ")"
+	}
+	return how
+}
+
 // SignalName returns the name of the signal that ended the process
 // ("SIGKILL"), or "" when none did.
 func (e TaskEvent) SignalName() string {

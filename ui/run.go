@@ -144,15 +144,6 @@ wait:
 // printSummary says how each task ended, as the headless mode does.
 func printSummary(w io.Writer, tasks []actors.TaskEvent) {
 	for _, ev := range tasks {
-		how := string(ev.State)
-		switch {
-		case ev.Signal != 0:
-			how += " (" + ev.SignalName() + ")"
-		case ev.ExitCode >= 0:
-			how += fmt.Sprintf(" (exit code %d)", ev.ExitCode)
-		case ev.Reason != "":
-			how += " (" + escape(ev.Reason) + ")"
-		}
-		fmt.Fprintf(w, "[Task %d] %s ended: %s\n", ev.ID, escape(ev.Name), how)
+		fmt.Fprintf(w, "[Task %d] %s ended: %s\n", ev.ID, escape(ev.Name), escape(ev.Outcome()))
 	}
 }

@@ -293,15 +293,6 @@ func (p *printer) summary(tasks []actors.TaskEvent) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, ev := range tasks {
-		how := string(ev.State)
-		switch {
-		case ev.Signal != 0:
-			how += " (" + ev.SignalName() + ")"
-		case ev.ExitCode >= 0:
-			how += fmt.Sprintf(" (exit code %d)", ev.ExitCode)
-		case ev.Reason != "":
-			how += " (" + ev.Reason + ")"
-		}
-		fmt.Fprintf(p.out, "[Task %d] %s ended: %s\n", ev.ID, ev.Name, how)
+		fmt.Fprintf(p.out, "[Task %d] %s ended: %s\n", ev.ID, escape(ev.Name), escape(ev.Outcome()))
 	}
 }
