@@ -430,6 +430,9 @@ func (a *taskActor) afterEnd(ctx actor.Context, failed bool, ran time.Duration, 
 	a.delay = a.spec.Backoff.jittered(a.spec.Backoff.Delay(a.attempt), randFloat())
 	a.whyWait = why
 	a.wait = waitParent
+	// The earliest the next start can come; a group strategy may make it
+	// later (its siblings stop first).
+	a.ev.Deadline = a.env.clock.Now().Add(a.delay)
 	a.set(ctx, StateBackoff, fmt.Sprintf("Restarting in %s (restart %d)", a.delay, a.ev.Restarts+1),
 		fmt.Sprintf("restart %s: %s", mode, why))
 	ctx.Send(ctx.Parent(), childFailed{id: a.id, gen: a.gen, delay: a.delay, reason: fmt.Sprintf("task %d (%s) %s", a.id, a.spec.Name, why)})
@@ -460,8 +463,8 @@ func (a *taskActor) armBackoff(ctx actor.Context) {
 	a.waitTok++
 	a.stopTimer()
 	a.cancelTmr = a.env.clock.SendOnce(a.delay, ctx.Self(), backoffOver{tok: a.waitTok})
-	a.ev.Deadline = a.env.clock.Now().Add(a.delay)
-	a.set(ctx, StateBackoff, fmt.Sprintf("Restarting in %s (restart %d)", a.delay, a.ev.Restarts+1), a.ev.Reason)
+	// The backoff event already went out with its deadline; the timer runs
+	// from now, a mailbox hop later, which no one needs told.
 }
 
 // groupStop stops the task for a restart of its group; it answers

@@ -135,19 +135,20 @@ func (s *session) expectPrefix(prefix string) string {
 
 // event is the --json wire form.
 type event struct {
-	Time     time.Time `json:"time"`
-	Task     int       `json:"task"`
-	Name     string    `json:"name"`
-	State    string    `json:"state"`
-	PID      int       `json:"pid"`
-	Progress float64   `json:"progress"`
-	Step     int       `json:"step"`
-	Steps    int       `json:"steps"`
-	Message  string    `json:"message"`
-	Restarts int       `json:"restarts"`
-	ExitCode *int      `json:"exit_code"`
-	Signal   *string   `json:"signal"`
-	Reason   string    `json:"reason"`
+	Time     time.Time  `json:"time"`
+	Task     int        `json:"task"`
+	Name     string     `json:"name"`
+	State    string     `json:"state"`
+	PID      int        `json:"pid"`
+	Progress float64    `json:"progress"`
+	Step     int        `json:"step"`
+	Steps    int        `json:"steps"`
+	Message  string     `json:"message"`
+	Restarts int        `json:"restarts"`
+	ExitCode *int       `json:"exit_code"`
+	Signal   *string    `json:"signal"`
+	Reason   string     `json:"reason"`
+	Deadline *time.Time `json:"deadline"`
 }
 
 func (s *session) expectEvent(what string, match func(event) bool) event {

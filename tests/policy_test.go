@@ -1,0 +1,85 @@
+package tests
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// groupEvent is a GroupEvent in the --json protocol.
+type groupEvent struct {
+	Group    string `json:"group"`
+	Strategy string `json:"strategy"`
+	State    string `json:"state"`
+	Tasks    []int  `json:"tasks"`
+	Message  string `json:"message"`
+	Reason   string `json:"reason"`
+}
+
+// The built binary runs a task file's policies and shows every decision in
+// --json: autostart in file order, a one-for-all restart of a group with its
+// backoff deadline, the group giving up over its limit, and the tasks ending
+// gave-up with the reason.
+func TestTaskFilePoliciesEndToEnd(t *testing.T) {
+	path := writeTaskFile(t, "tasks.toml", `
+[[group]]
+name = "pair"
+strategy = "one-for-all"
+max_restarts = 1
+
+[[task]]
+name = "steady"
+group = "pair"
+command = "exec sleep 1000"
+autostart = true
+
+[[task]]
+name = "crasher"
+group = "pair"
+command = "sleep 0.3; exit 3"
+restart = "on-failure"
+backoff = { initial = "100ms" }
+autostart = true
+`)
+	s := startSession(t, "--json", "--tasks", path)
+	steady := s.expectEvent("steady running", func(e event) bool { return e.Name == "steady" && e.State == "running" })
+	crash := s.expectEvent("crasher running", func(e event) bool { return e.Name == "crasher" && e.State == "running" })
+	if steady.Task != 1 || crash.Task != 2 {
+		t.Errorf("autostart ids %d, %d: want file order 1, 2", steady.Task, crash.Task)
+	}
+	// First failure: backoff, and the group restarts both in order.
+	backoff := s.expectEvent("crasher in backoff", func(e event) bool { return e.Task == 2 && e.State == "backoff" })
+	// The deadline is taken just before the event's time: 100ms, less a few µs.
+	if backoff.Deadline == nil || backoff.Deadline.Sub(backoff.Time) > 100*time.Millisecond ||
+		backoff.Deadline.Sub(backoff.Time) < 90*time.Millisecond {
+		t.Errorf("backoff event: deadline %v at %v, want 100ms later", backoff.Deadline, backoff.Time)
+	}
+	var restarting groupEvent
+	s.expectLine("group restarting", func(l string) bool {
+		return json.Unmarshal([]byte(l), &restarting) == nil && restarting.Group == "pair" && restarting.State == "restarting"
+	})
+	if restarting.Strategy != "one-for-all" || len(restarting.Tasks) != 2 {
+		t.Errorf("restarting: %+v", restarting)
+	}
+	s.expectEvent("steady restarted", func(e event) bool { return e.Task == 1 && e.State == "running" && e.Restarts == 1 })
+	// Second failure: over the group's limit of 1; at the top it is given up.
+	var gaveUp groupEvent
+	s.expectLine("group gave up", func(l string) bool {
+		return json.Unmarshal([]byte(l), &gaveUp) == nil && gaveUp.Group == "pair" && gaveUp.State == "gave-up"
+	})
+	if !strings.Contains(gaveUp.Reason, "restart limit of 1 within 1m0s reached") {
+		t.Errorf("gave-up reason: %q", gaveUp.Reason)
+	}
+	gone := map[int]bool{}
+	for len(gone) < 2 {
+		ev := s.expectEvent("both tasks gave up", func(e event) bool { return e.State == "gave-up" && !gone[e.Task] })
+		gone[ev.Task] = true
+		if !strings.Contains(ev.Reason, "group pair failed") {
+			t.Errorf("task %d gave up: %q", ev.Task, ev.Reason)
+		}
+	}
+	if _, err := s.finish(); err != nil {
+		t.Fatalf("exit: %v; stderr: %s", err, s.errText())
+	}
+}
