@@ -105,10 +105,11 @@ func New(cfg Config) (*Runtime, error) {
 		clock = newRealClock(r.system)
 	}
 	r.env = &runtimeEnv{catalogue: cfg.Catalogue, groups: slices.Clone(cfg.Groups), clock: clock,
-		groupMiddleware: cfg.groupMiddleware}
+		groupMiddleware: cfg.groupMiddleware, dispatcher: newPooledDispatcher(defaultPoolWorkers())}
 	if notify.Supported {
 		dir, err := notify.NewDir()
 		if err != nil {
+			r.env.dispatcher.stop()
 			r.closeOwnSystem()
 			return nil, fmt.Errorf("create the notify socket directory: %w", err)
 		}
@@ -125,10 +126,11 @@ func New(cfg Config) (*Runtime, error) {
 	// that no actor ever reads it while it is being set.
 	r.env.top = actor.NewPID(r.system.Address(), name)
 	env, done := r.env, r.done
-	props := actor.PropsFromProducer(func() actor.Actor { return newRuntimeSupervisor(env) },
+	props := env.props(func() actor.Actor { return newRuntimeSupervisor(env) },
 		actor.WithReceiverMiddleware(closeOnStopped(done)))
 	pid, err := r.system.Root.SpawnNamed(props, name)
 	if err != nil {
+		r.env.dispatcher.stop()
 		r.removeNotifyDir()
 		r.closeOwnSystem()
 		return nil, fmt.Errorf("spawn the runtime supervisor %q: %w", name, err)
@@ -267,17 +269,23 @@ func request[T any](ctx context.Context, r *Runtime, m any) (T, error) {
 // returned function unsubscribes and returns once the events already queued
 // have been handled.
 func (r *Runtime) Subscribe(handler func(TaskEvent)) (unsubscribe func()) {
-	return SubscribeEvents(r.system, handler)
+	return subscribeEvents(r.system, r.env.dispatcher, handler)
 }
 
 // SubscribeEvents is Runtime.Subscribe for any actor system, for programs
 // that watch a runtime they do not hold.
 func SubscribeEvents(system *actor.ActorSystem, handler func(TaskEvent)) (unsubscribe func()) {
-	fwd := system.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+	return subscribeEvents(system, nil, handler)
+}
+
+// subscribeEvents runs the handler's actor on d, or on protoactor's default
+// dispatcher when d is nil.
+func subscribeEvents(system *actor.ActorSystem, d *pooledDispatcher, handler func(TaskEvent)) (unsubscribe func()) {
+	fwd := system.Root.Spawn(onDispatcher(actor.PropsFromFunc(func(ctx actor.Context) {
 		if ev, ok := ctx.Message().(TaskEvent); ok {
 			handler(ev)
 		}
-	}))
+	}), d))
 	// The EventStream calls this on the publisher's goroutine: forward only,
 	// and filter here, not with SubscribeWithPredicate (DESIGN.md §5).
 	sub := system.EventStream.Subscribe(func(evt any) {
@@ -297,16 +305,20 @@ func SubscribeEvents(system *actor.ActorSystem, handler func(TaskEvent)) (unsubs
 // SubscribeAll is Subscribe for every Event, task and group events alike, in
 // the order they were published.
 func (r *Runtime) SubscribeAll(handler func(Event)) (unsubscribe func()) {
-	return SubscribeAllEvents(r.system, handler)
+	return subscribeAllEvents(r.system, r.env.dispatcher, handler)
 }
 
 // SubscribeAllEvents is Runtime.SubscribeAll for any actor system.
 func SubscribeAllEvents(system *actor.ActorSystem, handler func(Event)) (unsubscribe func()) {
-	fwd := system.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+	return subscribeAllEvents(system, nil, handler)
+}
+
+func subscribeAllEvents(system *actor.ActorSystem, d *pooledDispatcher, handler func(Event)) (unsubscribe func()) {
+	fwd := system.Root.Spawn(onDispatcher(actor.PropsFromFunc(func(ctx actor.Context) {
 		if ev, ok := ctx.Message().(Event); ok {
 			handler(ev)
 		}
-	}))
+	}), d))
 	sub := system.EventStream.Subscribe(func(evt any) {
 		if ev, ok := evt.(Event); ok {
 			system.Root.Send(fwd, ev)
@@ -336,6 +348,9 @@ func (r *Runtime) Shutdown(ctx context.Context) ([]TaskEvent, error) {
 func (r *Runtime) shutdown(ctx context.Context) ([]TaskEvent, error) {
 	defer r.closeOwnSystem()
 	defer r.removeNotifyDir()
+	// Its workers end; an actor still running afterwards (a subscriber not
+	// yet unsubscribed) gets a goroutine per mailbox run, as by default.
+	defer r.env.dispatcher.stop()
 
 	select {
 	case <-r.done:

@@ -201,7 +201,7 @@ func (s *supervision) spawnGroups(ctx actor.Context) {
 			continue
 		}
 		env, spec := s.env, g
-		props := actor.PropsFromProducer(func() actor.Actor { return newGroupActor(env, spec) },
+		props := env.props(func() actor.Actor { return newGroupActor(env, spec) },
 			actor.WithReceiverMiddleware(env.groupMiddleware...))
 		pid, err := ctx.SpawnNamed(props, "group-"+g.Name)
 		if err != nil {
@@ -232,7 +232,7 @@ func (s *supervision) spawnTask(ctx actor.Context, m spawnTask) {
 	// A group starts its children one after the other, in order: the task
 	// actor waits for its turn (a plan step) before its first start.
 	deferred := !s.top
-	props := actor.PropsFromProducer(func() actor.Actor {
+	props := env.props(func() actor.Actor {
 		a := newTaskActor(env, id, spec, out)
 		a.deferred = deferred
 		return a

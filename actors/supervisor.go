@@ -32,6 +32,9 @@ type runtimeEnv struct {
 	// observe, when set (by tests), is called by a supervisor after it has
 	// handled a task's activity report, which publishes no event.
 	observe func(msg any)
+	// dispatcher runs the runtime's actors' mailboxes; nil: protoactor's
+	// default (a goroutine per mailbox run).
+	dispatcher *pooledDispatcher
 }
 
 // taskRef is the runtime supervisor's record of one task, wherever it is in
