@@ -15,6 +15,8 @@
 //	quit               stop every task with escalation and exit
 //
 // A bad command prints an error on the error stream and changes nothing.
+// Task events print as "[Task N] message", a supervision group's decisions
+// as "[Group name] message"; with JSON, each is one object.
 package headless
 
 import (
