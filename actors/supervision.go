@@ -172,6 +172,8 @@ type supervision struct {
 	top      bool
 	children []*child
 	tasks    map[int]*child
+	byActor  map[string]*child     // by the child actor's PID.Id, for failures and Terminated
+	watched  map[*child]bool       // the tasks the watchdog watches now
 	routes   map[string]*actor.PID // a descendant group's name -> the child group that leads to it
 
 	limit    restartLimit
@@ -190,7 +192,7 @@ type supervision struct {
 
 func newSupervision(env *runtimeEnv, spec GroupSpec, top bool) supervision {
 	return supervision{env: env, spec: spec, top: top, tasks: map[int]*child{}, routes: map[string]*actor.PID{},
-		state: GroupRunning}
+		byActor: map[string]*child{}, watched: map[*child]bool{}, state: GroupRunning}
 }
 
 // spawnGroups spawns the child groups of this supervisor, in declaration
@@ -208,7 +210,9 @@ func (s *supervision) spawnGroups(ctx actor.Context) {
 			// Names are unique (validated) and the parent is new: this is a bug.
 			panic(fmt.Sprintf("spawn group %q: %v", g.Name, err))
 		}
-		s.children = append(s.children, &child{pid: pid, name: g.Name, group: g})
+		c := &child{pid: pid, name: g.Name, group: g}
+		s.children = append(s.children, c)
+		s.byActor[pid.Id] = c
 		for _, d := range descendants(s.env.groups, g.Name) {
 			s.routes[d] = pid
 		}
@@ -254,6 +258,7 @@ func (s *supervision) spawnTask(ctx actor.Context, m spawnTask) {
 	}
 	s.tasks[id] = c
 	s.children = append(s.children, c)
+	s.byActor[pid.Id] = c
 	if s.shutting {
 		ctx.Send(pid, stopForShutdown{})
 		return
@@ -378,10 +383,8 @@ func (s *supervision) childGroup(name string) *child {
 // and the task ends failed (childStopped). A group actor that panics is
 // stopped too; its tasks' actors stop with it and end failed.
 func (s *supervision) handleFailure(supervisor actor.Supervisor, who *actor.PID, reason any) {
-	for _, c := range s.children {
-		if c.pid != nil && c.pid.Equal(who) {
-			c.crash = reason
-		}
+	if c, ok := s.byActor[who.Id]; ok {
+		c.crash = reason
 	}
 	supervisor.StopChildren(who)
 }
@@ -389,21 +392,22 @@ func (s *supervision) handleFailure(supervisor actor.Supervisor, who *actor.PID,
 // childStopped settles a task whose actor stopped on its own: it ends failed,
 // with the reason, so that nobody waits for it.
 func (s *supervision) childStopped(ctx actor.Context, who *actor.PID) {
-	for _, c := range s.children {
-		if c.pid == nil || !c.pid.Equal(who) || c.gone {
-			continue
-		}
+	// A map, not a scan: when the tree stops, every one of possibly
+	// thousands of ended task actors sends its Terminated.
+	if c, ok := s.byActor[who.Id]; ok && !c.gone {
 		if c.isGroup() {
 			// A group actor that failed took its task actors with it (each
 			// killed its process group): their tasks end failed.
 			c.gone = true
 			s.tellTop(ctx, groupGone{groups: descendants(s.env.groups, c.name), reason: fmt.Sprintf("group actor stopped: %v", c.crash)})
-			continue
+			return
 		}
 		c.gone = true
 		if c.last.State.Ended() {
-			s.tellTop(ctx, taskUpdate{ev: c.last, gone: true})
-			continue
+			if !s.stopping { // the whole tree stopping needs no news
+				s.tellTop(ctx, taskUpdate{ev: c.last, gone: true})
+			}
+			return
 		}
 		ev := c.last
 		ev.State, ev.Time, ev.Deadline = StateFailed, s.env.clock.Now(), time.Time{}
@@ -414,6 +418,7 @@ func (s *supervision) childStopped(ctx actor.Context, who *actor.PID) {
 		}
 		c.last = ev
 		c.wd = watch{}
+		delete(s.watched, c)
 		ctx.ActorSystem().EventStream.Publish(ev)
 		s.tellTop(ctx, taskUpdate{ev: ev, gone: true})
 		s.stepDone(ctx, c, ev)

@@ -106,6 +106,8 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 		}
 		s.receive(ctx, m) // the top-level tasks' own supervision
 		s.finishShutdownIfDone(ctx)
+	case *actor.Stopping:
+		s.stopping = true
 	case groupGone:
 		s.groupGone(ctx, m)
 	case groupStopped:

@@ -76,6 +76,11 @@ func (s *supervision) watchUpdate(ctx actor.Context, c *child) {
 	default:
 		*w = watch{}
 	}
+	if w.active {
+		s.watched[c] = true
+	} else {
+		delete(s.watched, c)
+	}
 	// Only this task's deadline changed: no need to look at the others.
 	s.armAt(ctx, w.deadline(spec))
 }
@@ -105,7 +110,7 @@ func (s *supervision) activity(ctx actor.Context, c *child, m taskActivity) {
 // tasks, unless one at least as early is armed already.
 func (s *supervision) armWatchdog(ctx actor.Context) {
 	var next time.Time
-	for _, c := range s.children {
+	for c := range s.watched {
 		if d := c.wd.deadline(c.spec); !d.IsZero() && (next.IsZero() || d.Before(next)) {
 			next = d
 		}
@@ -132,7 +137,7 @@ func (s *supervision) armAt(ctx actor.Context, next time.Time) {
 // for its timeout is stalled; one stalled for its grace gets its action.
 func (s *supervision) watchdogTick(ctx actor.Context) {
 	now := s.env.clock.Now()
-	for _, c := range s.children {
+	for c := range s.watched {
 		w := &c.wd
 		d := w.deadline(c.spec)
 		if d.IsZero() || now.Before(d) {
