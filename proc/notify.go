@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"time"
 
 	"github.com/taskvisor/taskvisor/proc/notify"
 )
@@ -22,6 +23,10 @@ type notifySocket interface {
 // unique among programs sharing a directory.
 var notifySeq atomic.Uint64
 
+// notifyPace is how often a busy task socket is read (notify.SetPace): a
+// task's datagrams that follow one another within it wait for it, at most.
+const notifyPace = 20 * time.Millisecond
+
 // listenNotify creates a fresh sd_notify socket in dir. Datagrams queue on it
 // until Serve.
 func listenNotify(dir string) (notifySocket, error) {
@@ -30,6 +35,7 @@ func listenNotify(dir string) (notifySocket, error) {
 	if err != nil {
 		return nil, err // not a typed nil in the interface
 	}
+	l.SetPace(notifyPace)
 	return l, nil
 }
 

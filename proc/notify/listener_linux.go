@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -32,14 +33,63 @@ const maxFDs = 253
 // oobSize holds the sender's credentials and maxFDs descriptors.
 var oobSize = unix.CmsgSpace(unix.SizeofUcred) + unix.CmsgSpace(4*maxFDs)
 
-// recvBuffers are what one batch receives into. They are pooled rather than
-// owned by each Listener because a batch needs them only briefly, and a
-// thousand idle tasks should not hold 65 MB of buffers.
-type recvBuffers struct{ data, oob []byte }
+// recvBatch is how many datagrams one recvmmsg call can return. A call that
+// returns fewer found the socket empty, so a wake-up for one datagram costs
+// one system call rather than two (the datagram, then the EAGAIN that ends
+// the batch), and a full queue (at most max_dgram_qlen+1 = 11) takes two.
+const recvBatch = 8
+
+// mmsghdr is struct mmsghdr; Go pads it to Msghdr's alignment as C does.
+type mmsghdr struct {
+	hdr unix.Msghdr
+	n   uint32 // bytes received
+}
+
+// recvBuffers are what one batch receives into: recvBatch slots of a datagram
+// and its control data, and the headers that point at them. They are pooled
+// rather than owned by each Listener because a batch needs them only
+// briefly, and a thousand idle tasks should not hold 0.5 GB of buffers.
+type recvBuffers struct {
+	data [recvBatch][]byte
+	oob  [recvBatch][]byte
+	iov  [recvBatch]unix.Iovec
+	msgs [recvBatch]mmsghdr
+}
 
 var recvPool = sync.Pool{New: func() any {
-	return &recvBuffers{data: make([]byte, maxDatagram), oob: make([]byte, oobSize)}
+	b := &recvBuffers{}
+	data, oob := make([]byte, recvBatch*maxDatagram), make([]byte, recvBatch*oobSize)
+	for i := range recvBatch {
+		b.data[i] = data[i*maxDatagram : (i+1)*maxDatagram : (i+1)*maxDatagram]
+		b.oob[i] = oob[i*oobSize : (i+1)*oobSize : (i+1)*oobSize]
+		b.iov[i].Base = &b.data[i][0]
+		b.msgs[i].hdr.Iov = &b.iov[i]
+		b.msgs[i].hdr.SetIovlen(1)
+		b.msgs[i].hdr.Control = &b.oob[i][0]
+	}
+	return b
 }}
+
+// recv receives up to recvBatch datagrams without blocking, offering oobLen
+// bytes of control buffer to each, and returns how many it received.
+func (b *recvBuffers) recv(fd, oobLen int) (int, error) {
+	for i := range b.msgs {
+		// The kernel writes the lengths back: reset them for every call.
+		b.iov[i].SetLen(maxDatagram)
+		b.msgs[i].hdr.SetControllen(oobLen)
+		b.msgs[i].hdr.Flags = 0
+		b.msgs[i].n = 0
+	}
+	// MSG_CMSG_CLOEXEC: the process layer forks children concurrently, and
+	// a passed descriptor must not leak into one of them in the instant
+	// before we close it.
+	r, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&b.msgs[0])), recvBatch,
+		unix.MSG_DONTWAIT|unix.MSG_CMSG_CLOEXEC, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(r), nil
+}
 
 // Listener receives the sd_notify datagrams of one task on a unixgram socket.
 //
@@ -74,6 +124,11 @@ type Listener struct {
 
 	// limit is the token bucket of the rate limit; mu guards it.
 	limit tokenBucket
+
+	// pace is SetPace's interval; 0 reads at once. stop ends a pause when
+	// Close begins.
+	pace time.Duration
+	stop chan struct{}
 
 	received, malformed, foreign, delivered, throttled atomic.Uint64
 }
@@ -131,6 +186,7 @@ func Listen(path string) (*Listener, error) {
 	}
 	l.oobLen = oobSize
 	l.limit = newTokenBucket(DefaultRate, DefaultBurst)
+	l.stop = make(chan struct{})
 	return l, nil
 }
 
@@ -170,15 +226,68 @@ func (l *Listener) Serve(trust func(pid int) bool, handle func(Message)) {
 
 func (l *Listener) serve() {
 	defer close(l.done)
+	var pause *time.Timer
+	if l.pace > 0 {
+		pause = time.NewTimer(time.Hour)
+		pause.Stop()
+	}
+	var hurry time.Time // until then, no pause: the socket was busy
 	// RawRead calls the function each time the netpoller reports the socket
 	// readable, and parks the goroutine in between while it returns false.
 	// It returns once Close has evicted the descriptor from the poller.
 	_ = l.raw.Read(func(fd uintptr) bool {
 		l.mu.Lock()
-		defer l.mu.Unlock()
-		l.batch(int(fd))
+		n, busy := l.batch(int(fd))
+		l.mu.Unlock()
+		if pause == nil || n == 0 || l.closing.Load() {
+			return l.closing.Load()
+		}
+		now := time.Now()
+		if busy {
+			hurry = now.Add(busyUnpaced)
+		} else if now.After(hurry) {
+			// Datagrams that come meanwhile wait in the socket; the
+			// netpoller has noted them, so the next RawRead round
+			// reads them without parking.
+			pause.Reset(now.Truncate(l.pace).Add(l.pace).Sub(now))
+			select {
+			case <-pause.C:
+			case <-l.stop:
+				pause.Stop()
+			}
+		}
 		return l.closing.Load()
 	})
+}
+
+// busyUnpaced is how long a paced Listener reads without pause after a
+// receive call came back full: a sender that floods its socket is not held
+// up by pauses, which would turn the rate limit's drops into a sender
+// blocked for most of each interval.
+const busyUnpaced = time.Second
+
+// SetPace makes a busy socket be read once per interval instead of at every
+// datagram: after a batch that found datagrams, but fewer than one receive
+// call takes (recvBatch), the next read waits for the next multiple of
+// interval of the wall clock. The first datagram after a quiet interval is
+// read at once; the ones that follow it within interval wait for at most
+// interval. Every paced Listener of the program wakes at the same instants,
+// and each wake-up reads all that its socket queued meanwhile: a wake-up of
+// the listener's goroutine and its read cost more than the datagram's own
+// work, so a task that sends every 10 ms costs half as much read every
+// 20 ms. A socket that fills a receive call (a flood, or a queue longer
+// than recvBatch) is read without pause for busyUnpaced, as an unpaced one.
+//
+// Meanwhile datagrams queue in the kernel, at most max_dgram_qlen + 1 (11 by
+// default); a sender beyond that blocks until the next read, as sd_notify's
+// send is blocking. SetPace must be called before Serve; 0 turns pacing off.
+func (l *Listener) SetPace(interval time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.serving {
+		panic("notify: SetPace called after Serve")
+	}
+	l.pace = interval
 }
 
 // Flush delivers, before it returns, every datagram that was queued in the
@@ -197,29 +306,55 @@ func (l *Listener) Flush() {
 	// Control does not take the descriptor's read lock, which the Serve
 	// goroutine holds while it is parked in RawRead; it only keeps the
 	// descriptor open until the function returns.
-	_ = l.raw.Control(func(fd uintptr) { l.batch(int(fd)) })
+	_ = l.raw.Control(func(fd uintptr) { _, _ = l.batch(int(fd)) })
 }
 
 // batch receives and dispatches datagrams until the socket is empty or the
 // Listener is closing. mu is held.
-func (l *Listener) batch(fd int) {
+//
+// It may stop before an EAGAIN: once recvmmsg returns fewer datagrams than it
+// had room for, the socket was empty, and any datagram queued after that
+// makes the (edge-triggered) netpoller report the socket readable again.
+//
+// It returns how many datagrams it received, and busy when one receive call
+// filled all its slots.
+func (l *Listener) batch(fd int) (total int, busy bool) {
 	bufs := recvPool.Get().(*recvBuffers)
 	defer recvPool.Put(bufs)
-	data, oob := bufs.data, bufs.oob[:l.oobLen]
 	for !l.closing.Load() {
-		// MSG_CMSG_CLOEXEC: the process layer forks children concurrently,
-		// and a passed descriptor must not leak into one of them in the
-		// instant before we close it.
-		n, oobn, flags, _, err := unix.Recvmsg(fd, data, oob, unix.MSG_DONTWAIT|unix.MSG_CMSG_CLOEXEC)
+		n, err := bufs.recv(fd, l.oobLen)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
 			// EAGAIN: empty, back to the netpoller. Anything else cannot
 			// be fixed by retrying at once; the next readiness retries.
-			return
+			return total, busy
 		}
-		l.dispatch(data[:n], oob[:oobn], flags)
+		total += n
+		for i := range n {
+			if l.closing.Load() {
+				// Close discards what is queued; these are closed here
+				// because the kernel has handed them over already.
+				closeRights(bufs.oob[i][:bufs.msgs[i].hdr.Controllen])
+				continue
+			}
+			h := &bufs.msgs[i].hdr
+			l.dispatch(bufs.data[i][:bufs.msgs[i].n], bufs.oob[i][:h.Controllen], int(h.Flags))
+		}
+		if n < recvBatch {
+			return total, busy
+		}
+		busy = true
+	}
+	return total, busy
+}
+
+// closeRights closes the descriptors a received datagram carries.
+func closeRights(oob []byte) {
+	_, fds, _ := readControl(oob)
+	for _, fd := range fds {
+		unix.Close(fd)
 	}
 }
 
@@ -303,6 +438,7 @@ func readControl(oob []byte) (pid int, fds []int, err error) {
 func (l *Listener) Close() error {
 	l.closeOnce.Do(func() {
 		l.closing.Store(true)
+		close(l.stop)
 		// Serve checks closing under mu, so after this either done is
 		// visible here or Serve will not start a goroutine.
 		l.mu.Lock()

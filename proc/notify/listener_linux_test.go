@@ -534,3 +534,76 @@ func TestListenerFloodIsThrottled(t *testing.T) {
 		t.Errorf("Dropped() = %d, want the %d throttled", s.Dropped(), s.Throttled)
 	}
 }
+
+// A paced Listener delivers everything, in order, whether the sender sends
+// one datagram at a time (read, then a pause) or more than a receive call
+// takes (read without pause); the sender blocks on a full queue meanwhile.
+func TestPacedListenerOrder(t *testing.T) {
+	for _, burst := range []int{1, 3, recvBatch + 5} {
+		t.Run(strconv.Itoa(burst), func(t *testing.T) {
+			const n = 60
+			l := listen(t)
+			l.SetPace(5 * time.Millisecond)
+			var c collector
+			l.Serve(self, c.handle)
+			conn, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: l.Path(), Net: "unixgram"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			for i := 1; i <= n; i++ {
+				if _, err := conn.Write([]byte(fmt.Sprintf("X_PROGRESS=%d/%d", i, n))); err != nil {
+					t.Fatal(err)
+				}
+				if i%burst == 0 {
+					time.Sleep(time.Millisecond)
+				}
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for len(c.get()) < n && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			got := c.get()
+			if len(got) != n {
+				t.Fatalf("delivered %d messages, want %d", len(got), n)
+			}
+			for i, m := range got {
+				if m.Progress == nil || m.Progress.Step != i+1 {
+					t.Fatalf("message %d is %v, want step %d", i, m, i+1)
+				}
+			}
+		})
+	}
+}
+
+// Close ends a pause rather than waiting for it, and Flush reads what came
+// during one.
+func TestPacedListenerFlushAndClose(t *testing.T) {
+	l := listen(t)
+	l.SetPace(time.Hour) // every pause lasts until Close
+	var c collector
+	l.Serve(self, c.handle)
+	send(t, l, "X_PROGRESS=1/2")
+	for len(c.get()) < 1 {
+		time.Sleep(time.Millisecond) // read at once: the socket was quiet
+	}
+	send(t, l, "X_PROGRESS=2/2") // the Serve goroutine is pausing now
+	l.Flush()
+	if got := c.get(); len(got) != 2 || got[1].Progress.Step != 2 {
+		t.Fatalf("after Flush: %v", got)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSetPaceAfterServePanics(t *testing.T) {
+	l := listen(t)
+	l.Serve(nil, nil)
+	defer func() {
+		if recover() == nil {
+			t.Error("SetPace after Serve did not panic")
+		}
+	}()
+	l.SetPace(time.Millisecond)
+}

@@ -2,7 +2,10 @@
 
 package notify
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // errUnsupported reads as the package's message and matches
 // errors.ErrUnsupported, so that callers can test for it portably.
@@ -39,3 +42,6 @@ func (l *Listener) Stats() Stats { return Stats{} }
 
 // SetLimit does nothing off Linux.
 func (l *Listener) SetLimit(rate float64, burst int) {}
+
+// SetPace does nothing: there is no Listener.
+func (l *Listener) SetPace(interval time.Duration) {}
