@@ -232,70 +232,64 @@ func (c *runCgroup) dir() string { return filepath.Join(c.tree.dir, c.name) }
 // if any lives there. A cgroup that has been killed goes on killing what is
 // started into it (kernel 6.18, measured): it is not reused.
 func (c *runCgroup) kill() {
-	if populated(c.dir()) {
+	if c.populated() {
 		c.killed = true
-		_ = os.WriteFile(filepath.Join(c.dir(), "cgroup.kill"), []byte("1"), 0)
+		if fd, err := unix.Openat(c.fd, "cgroup.kill", unix.O_WRONLY|unix.O_CLOEXEC, 0); err == nil {
+			_, _ = unix.Write(fd, []byte("1"))
+			_ = unix.Close(fd)
+		}
 	}
 }
 
-// settle waits until no process of the run cgroup lives any more, reaping
-// those of them that were orphaned to this process (a subreaper) as they
-// die, except leader, which its own waiter reaps. Then the cgroup is kept
-// for reuse, or removed. It reports false if a process still lived at
-// deadline; the cgroup is then left alone.
-func (c *runCgroup) settle(leader int, deadline time.Time) bool {
-	delay := 100 * time.Microsecond
-	for {
-		live := populated(c.dir())
-		zombies := c.reapZombies(leader)
-		if !live && !zombies {
-			c.release()
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(delay)
-		delay = min(2*delay, 20*time.Millisecond)
+// populated is the package's populated for the run cgroup, read through its
+// open directory: no path walk, no allocation; it is on every run's exit.
+func (c *runCgroup) populated() bool {
+	fd, err := unix.Openat(c.fd, "cgroup.events", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return !errors.Is(err, unix.ENOENT)
 	}
+	var buf [128]byte
+	n, err := unix.Read(fd, buf[:])
+	_ = unix.Close(fd)
+	if err != nil || n <= 0 {
+		return true
+	}
+	return !bytes.Contains(buf[:n], []byte("populated 0"))
 }
 
-// reapZombies reaps this process's zombie children that died in the run
-// cgroup: adopted orphans, never a task's leader (each has its own waiter and
-// lies in its own run cgroup). It reports whether one could not be reaped
-// yet (a multi-threaded process shows as a zombie before its last thread has
-// exited).
-func (c *runCgroup) reapZombies(leader int) bool {
-	want := c.tree.rel + "/" + c.name
-	left := false
-	for _, pid := range ownChildren() {
-		if pid == leader {
-			continue
-		}
-		st, ok := readStat(pid)
-		if !ok || st.live() || !inCgroup(pid, want) {
-			continue
-		}
-		if !reapOrphan(pid) {
-			left = true
-		}
+// settle waits until no process of the run cgroup lives any more and the
+// orphans it left to this process (a subreaper) are reaped, then keeps the
+// cgroup for reuse, or removes it. The program's one orphan reaper does the
+// waiting and reaping for every run that settles at the time. It reports
+// false if a process still lived at deadline; the cgroup is then left alone.
+func (c *runCgroup) settle(deadline time.Time) bool {
+	if !orphans.settle(c, deadline) {
+		return false
 	}
-	return left
+	c.release()
+	return true
 }
 
-// inCgroup reports whether /proc/PID/cgroup names the cgroup v2 path want. A
-// zombie still shows the cgroup it died in ("(deleted)" once removed).
-func inCgroup(pid int, want string) bool {
+// runOf returns the name of the run cgroup of the tree that /proc/PID/cgroup
+// names, "" if it names none of them. A zombie still shows the cgroup it died
+// in ("(deleted)" once removed).
+func (t *cgroupTree) runOf(pid int) string {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
 	if err != nil {
-		return false
+		return ""
 	}
 	for line := range strings.SplitSeq(string(b), "\n") {
 		if p, ok := strings.CutPrefix(line, "0::"); ok {
-			return p == want || p == want+" (deleted)"
+			p = strings.TrimSuffix(p, " (deleted)")
+			name, ok := strings.CutPrefix(p, t.rel+"/")
+			if !ok || !strings.HasPrefix(name, "run-") {
+				return ""
+			}
+			name, _, _ = strings.Cut(name, "/") // a cgroup the task made below
+			return name
 		}
 	}
-	return false
+	return ""
 }
 
 // release keeps the emptied run cgroup for reuse, or removes it.

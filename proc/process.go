@@ -86,16 +86,11 @@ func start(spec *Spec, name string) (_ *Process, err error) {
 		notifyPath = sock.Path()
 	}
 
-	outR, outW, err := os.Pipe()
+	pipes, err := newTaskIO()
 	if err != nil {
 		return nil, err
 	}
-	closers = append(closers, outR.Close, outW.Close)
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	closers = append(closers, errR.Close, errW.Close)
+	closers = append(closers, func() error { pipes.abort(); return nil })
 
 	// The guard kills what this run leaves if this program dies; it is
 	// started once, with the first run. Without it (no /proc/self/exe, say)
@@ -108,24 +103,27 @@ func start(spec *Spec, name string) (_ *Process, err error) {
 	cmd.Env = childEnv(os.Environ(), append(spec.Env[:len(spec.Env):len(spec.Env)], run.marker), notifyPath)
 	// Stdin nil: os/exec opens /dev/null. Stdout and Stderr as *os.File: the
 	// child gets them directly and os/exec starts no copying goroutine.
-	cmd.Stdout = outW
-	cmd.Stderr = errW
+	cmd.Stdout, cmd.Stderr = pipes.childEnds()
 	cmd.SysProcAttr = run.sysProcAttr()
+	leaders.forking.RLock()
 	if err := cmd.Start(); err != nil {
+		leaders.forking.RUnlock()
 		return nil, explainStartError(err, spec.Dir)
 	}
-	started := time.Now()
-	// Only the child may hold the write ends, or the pipes never end.
-	_ = outW.Close()
-	_ = errW.Close()
 	pid := cmd.Process.Pid
+	// Before the orphan reaper can look again: it never reaps a leader.
+	leaders.add(pid)
+	leaders.forking.RUnlock()
+	started := time.Now()
+	pipes.started()
 
 	// The child is unreaped (os/exec waits only in Wait, which we never
 	// call), so its pid cannot have been recycled yet.
 	w, err := newWaiter(pid)
 	if err != nil {
 		run.killRest(pid)
-		_ = cmd.Wait()
+		// Sent SIGKILL: the wait is short, and rare enough to hold the set.
+		leaders.reap(pid, func() { _ = cmd.Wait() })
 		run.settle(pid, pid, time.Now().Add(settleTimeout))
 		return nil, err
 	}
@@ -144,15 +142,7 @@ func start(spec *Spec, name string) (_ *Process, err error) {
 		exited:    make(chan struct{}),
 		done:      make(chan struct{}),
 	}
-	var readers sync.WaitGroup
-	pipes := []*os.File{outR, errR}
-	for i, r := range pipes {
-		stream := Stdout
-		if i == 1 {
-			stream = Stderr
-		}
-		readers.Go(func() { readPipe(r, spec.Output, stream) })
-	}
+	pipes.read(spec.Output)
 	if sock != nil {
 		onNotify := spec.OnNotify
 		if onNotify == nil {
@@ -160,7 +150,8 @@ func start(spec *Spec, name string) (_ *Process, err error) {
 		}
 		sock.Serve(p.Contains, onNotify)
 	}
-	go p.supervise(w, started, pipes, &readers)
+	// No goroutine of the process's own until its leader exits.
+	watchExit(w, func() { p.supervise(w, started, pipes) })
 	return p, nil
 }
 
@@ -181,10 +172,10 @@ func explainStartError(err error, dir string) error {
 	return err
 }
 
-// supervise is the process's own goroutine: it waits for the leader to exit,
-// ends the group, reaps the leader, reports the exit and drains the output.
-func (p *Process) supervise(w *waiter, started time.Time, pipes []*os.File, readers *sync.WaitGroup) {
-	w.wait() // the leader is now a zombie: pid and pgid stay ours
+// supervise is the process's own goroutine, started once the leader has
+// exited: it ends the group, reaps the leader, reports the exit and drains the output.
+func (p *Process) supervise(w *waiter, started time.Time, pipes taskIO) {
+	// The leader is now a zombie: pid and pgid stay ours.
 	if p.sock != nil {
 		p.sock.Flush() // what the task said before it exited comes first
 	}
@@ -192,7 +183,9 @@ func (p *Process) supervise(w *waiter, started time.Time, pipes []*os.File, read
 	p.mu.Lock()
 	// Nothing the task left, in its group or out of it, outlives it.
 	p.run.killRest(p.pgid)
-	ws, err := w.reap()
+	var ws unix.WaitStatus
+	var err error
+	leaders.reap(p.pid, func() { ws, err = w.reap() })
 	ended := time.Now()
 	if err != nil {
 		p.exit = Exit{Code: -1, Started: started, Ended: ended}
@@ -216,14 +209,7 @@ func (p *Process) supervise(w *waiter, started time.Time, pipes []*os.File, read
 
 	// The pipes end now unless a process that escaped the group (setsid)
 	// holds them: it gets WaitDelay, then loses them.
-	deadline := ended.Add(p.waitDelay)
-	for _, r := range pipes {
-		_ = r.SetReadDeadline(deadline)
-	}
-	readers.Wait()
-	for _, r := range pipes {
-		_ = r.Close()
-	}
+	pipes.finish(ended.Add(p.waitDelay))
 	if p.sock != nil {
 		_ = p.sock.Close()
 	}

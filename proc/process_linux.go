@@ -8,11 +8,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// waiter waits for one child through a pidfd polled by Go's netpoller, so a
-// waiting process costs no OS thread.
+// waiter waits for one child through a pidfd: by the program's poller
+// (watchExit), or else polled by Go's netpoller, so a waiting process costs
+// no OS thread.
 type waiter struct {
 	pid   int
-	pidfd *os.File
+	pidfd int      // PIDFD_NONBLOCK
+	file  *os.File // pidfd, once wait made it one
 }
 
 // newWaiter opens a pidfd for pid, which must be an unreaped child.
@@ -21,15 +23,16 @@ func newWaiter(pid int) (*waiter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pidfd_open %d: %w", pid, err)
 	}
-	// A non-blocking descriptor given to os.NewFile is registered with the
-	// netpoller; a pidfd becomes readable when its process has exited.
-	return &waiter{pid: pid, pidfd: os.NewFile(uintptr(fd), "pidfd")}, nil
+	return &waiter{pid: pid, pidfd: fd}, nil
 }
 
 // wait returns once the child has exited, without reaping it.
 func (w *waiter) wait() {
 	state := childUnknown
-	if rc, err := w.pidfd.SyscallConn(); err == nil {
+	// A non-blocking descriptor given to os.NewFile is registered with the
+	// netpoller; a pidfd becomes readable when its process has exited.
+	w.file = os.NewFile(uintptr(w.pidfd), "pidfd")
+	if rc, err := w.file.SyscallConn(); err == nil {
 		err = rc.Read(func(fd uintptr) bool {
 			state = pidfdState(int(fd))
 			return state != childRunning // false: park until readable, ask again
@@ -101,4 +104,10 @@ func (w *waiter) reap() (unix.WaitStatus, error) {
 }
 
 // close releases the pidfd.
-func (w *waiter) close() { _ = w.pidfd.Close() }
+func (w *waiter) close() {
+	if w.file != nil {
+		_ = w.file.Close()
+		return
+	}
+	_ = unix.Close(w.pidfd)
+}

@@ -65,7 +65,7 @@ func (r *taskRun) killRest(pgid int) {
 func (r *taskRun) settle(leader, pgid int, deadline time.Time) bool {
 	if cg := r.cg; cg != nil {
 		r.cg = nil // settled: released, or left alone if it would not empty
-		return cg.settle(leader, deadline)
+		return cg.settle(deadline)
 	}
 	ok := settleGroup(pgid, deadline)
 	return killMarked(r.marker, leader, deadline) && ok

@@ -1,0 +1,182 @@
+package proc
+
+import (
+	"errors"
+	"os"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// poller waits for every running task's pidfd and output pipes on one
+// goroutine: an epoll instance of its own, itself waited for in Go's
+// netpoller (an epoll descriptor is readable while it has events), so it
+// holds no OS thread. A running task then costs no goroutine of proc's: a
+// task's own goroutine starts when its leader exits. Before, each task had
+// three parked (the pidfd waiter and a reader per pipe), with their stacks.
+//
+// Handlers run on the poller goroutine, so they must not block: a pipe
+// handler reads what is there (at most maxReadsPerWake reads a wake-up, so a
+// flood cannot starve the others), an exit handler starts a goroutine.
+type poller struct {
+	epfd int
+	file *os.File // epfd, registered with Go's netpoller; never closed
+	rc   syscall.RawConn
+	wake int // an eventfd in epfd (id 0): wakes the goroutine to see it has nothing left
+
+	mu      sync.Mutex
+	seq     uint64
+	regs    map[uint64]*pollReg
+	running bool // its goroutine runs: from the first registration until none is left
+}
+
+// pollReg is one registered descriptor. handle is called on the poller
+// goroutine with mu held; it returns true once the descriptor is done, and
+// is then removed.
+type pollReg struct {
+	id     uint64
+	fd     int
+	mu     sync.Mutex
+	done   bool
+	handle func(events uint32) bool
+}
+
+var (
+	pollerOnce   sync.Once
+	sharedPoller *poller
+)
+
+// thePoller returns the program's poller, started on first use; nil if it
+// could not be (then each task waits on goroutines of its own).
+func thePoller() *poller {
+	pollerOnce.Do(func() {
+		p, err := newPoller()
+		if err == nil {
+			sharedPoller = p
+		}
+	})
+	return sharedPoller
+}
+
+func newPoller() (*poller, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		_ = unix.Close(epfd)
+		return nil, err
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN} // id 0
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &ev); err != nil {
+		_, _ = unix.Close(epfd), unix.Close(wake)
+		return nil, err
+	}
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		_, _ = unix.Close(epfd), unix.Close(wake)
+		return nil, err
+	}
+	f := os.NewFile(uintptr(epfd), "taskvisor-epoll")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		_, _ = f.Close(), unix.Close(wake)
+		return nil, err
+	}
+	return &poller{epfd: epfd, file: f, rc: rc, wake: wake, regs: map[uint64]*pollReg{}}, nil
+}
+
+// run waits for events until nothing is registered.
+func (p *poller) run() {
+	events := make([]unix.EpollEvent, 128)
+	_ = p.rc.Read(func(uintptr) bool {
+		for {
+			n, err := unix.EpollWait(p.epfd, events, 0)
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			if err != nil || n <= 0 {
+				p.mu.Lock()
+				defer p.mu.Unlock()
+				if len(p.regs) == 0 {
+					p.running = false
+					return true // done: the next add starts a goroutine again
+				}
+				return false // nothing ready: park in the netpoller
+			}
+			for _, ev := range events[:n] {
+				p.dispatch(uint64(uint32(ev.Fd))|uint64(uint32(ev.Pad))<<32, ev.Events)
+			}
+		}
+	})
+}
+
+// dispatch runs the handler of registration id, if it is still registered.
+func (p *poller) dispatch(id uint64, events uint32) {
+	if id == 0 {
+		var b [8]byte
+		_, _ = unix.Read(p.wake, b[:])
+		return
+	}
+	p.mu.Lock()
+	r := p.regs[id]
+	p.mu.Unlock()
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done {
+		return
+	}
+	if r.handle(events) {
+		p.removeLocked(r)
+	}
+}
+
+// add registers fd, level-triggered, for reading.
+func (p *poller) add(fd int, handle func(events uint32) bool) (*pollReg, error) {
+	p.mu.Lock()
+	p.seq++
+	r := &pollReg{id: p.seq, fd: fd, handle: handle}
+	p.regs[r.id] = r
+	if !p.running {
+		p.running = true
+		go p.run()
+	}
+	p.mu.Unlock()
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(uint32(r.id)), Pad: int32(uint32(r.id >> 32))}
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		p.mu.Lock()
+		delete(p.regs, r.id)
+		p.mu.Unlock()
+		return nil, err
+	}
+	return r, nil
+}
+
+// remove deregisters r unless its handler finished it, and reports whether
+// it did; after it returns the handler runs no more.
+func (p *poller) remove(r *pollReg) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done {
+		return false
+	}
+	p.removeLocked(r)
+	return true
+}
+
+func (p *poller) removeLocked(r *pollReg) {
+	r.done = true
+	_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, r.fd, nil)
+	p.mu.Lock()
+	delete(p.regs, r.id)
+	empty := len(p.regs) == 0
+	p.mu.Unlock()
+	if empty {
+		// The goroutine may be parked: it ends once it sees nothing left.
+		_, _ = unix.Write(p.wake, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+	}
+}
