@@ -105,7 +105,8 @@ func New(cfg Config) (*Runtime, error) {
 		clock = newRealClock(r.system)
 	}
 	r.env = &runtimeEnv{catalogue: cfg.Catalogue, groups: slices.Clone(cfg.Groups), clock: clock,
-		groupMiddleware: cfg.groupMiddleware, dispatcher: newPooledDispatcher(defaultPoolWorkers())}
+		groupMiddleware: cfg.groupMiddleware, dispatcher: newPooledDispatcher(defaultPoolWorkers()),
+		progress: &notifyFlusher{}}
 	if notify.Supported {
 		dir, err := notify.NewDir()
 		if err != nil {

@@ -35,6 +35,9 @@ type runtimeEnv struct {
 	// dispatcher runs the runtime's actors' mailboxes; nil: protoactor's
 	// default (a goroutine per mailbox run).
 	dispatcher *pooledDispatcher
+	// progress delivers the progress the tasks' notify gates hold back;
+	// nil: every datagram reaches its task actor at once.
+	progress *notifyFlusher
 }
 
 // taskRef is the runtime supervisor's record of one task, wherever it is in

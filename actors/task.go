@@ -85,6 +85,9 @@ type taskActor struct {
 	groupTok  int           // the group operation in progress (groupStop/groupStart), 0 for none
 	startedBy *actor.PID    // the group waiting for groupStarted
 	stalledAt time.Time     // when the watchdog marked it stalled; zero when not
+	// reported is when the current generation's activity was last reported
+	// to the watchdog (see reportActivity).
+	reported time.Time
 	// deferred: the first start waits for the group's groupStart, so that a
 	// group starts its children one after the other, in order.
 	deferred bool
@@ -167,7 +170,7 @@ func (a *taskActor) respond(ctx actor.Context, err error) {
 // launch starts a new process generation; why is empty for the first start.
 func (a *taskActor) launch(ctx actor.Context, why string) {
 	a.gen++
-	a.stop, a.sigkilled, a.ready, a.stalledAt = stopNone, false, false, time.Time{}
+	a.stop, a.sigkilled, a.ready, a.stalledAt, a.reported = stopNone, false, false, time.Time{}, time.Time{}
 	a.ev.Generation = a.gen
 	a.ev.PID, a.ev.Step, a.ev.Steps, a.ev.Progress, a.ev.Status = 0, 0, 0, 0, ""
 	a.ev.ExitCode, a.ev.Signal, a.ev.Deadline, a.ev.Started = -1, 0, time.Time{}, time.Time{}
@@ -183,6 +186,9 @@ func (a *taskActor) launch(ctx actor.Context, why string) {
 	if a.spec.StallTimeout > 0 {
 		argv, shell, env = withWatchdogEnv(argv, shell, env, a.spec.StallTimeout)
 	}
+	// Progress-only datagrams reach the actor at most once per
+	// progressWindow; the gate delivers what it holds before the exit.
+	gate := newNotifyGate(a.env.progress, func(m notify.Message) { root.Send(self, notified{gen: gen, msg: m}) })
 	// Shutdown waits until every started process's goroutines have ended.
 	a.env.procs.Add(1)
 	p, err := proc.Start(proc.Spec{
@@ -193,9 +199,12 @@ func (a *taskActor) launch(ctx actor.Context, why string) {
 		Env:       env,
 		Output:    a.output,
 		NotifyDir: a.env.notifyDir,
-		OnNotify:  func(m notify.Message) { root.Send(self, notified{gen: gen, msg: m}) },
-		OnExit:    func(e proc.Exit) { root.Send(self, processExited{gen: gen, exit: e}) },
-		OnDone:    a.env.procs.Done,
+		OnNotify:  gate.handle,
+		OnExit: func(e proc.Exit) {
+			gate.flush()
+			root.Send(self, processExited{gen: gen, exit: e})
+		},
+		OnDone: a.env.procs.Done,
 	})
 	if err != nil {
 		a.env.procs.Done()
@@ -588,11 +597,9 @@ func (a *taskActor) notified(ctx actor.Context, m notify.Message) {
 	active := m.HasStatus || m.Progress != nil || m.Ready || m.Watchdog
 	if active {
 		a.ev.LastActivity = now
-		if a.watched() {
-			ctx.Send(ctx.Parent(), taskActivity{id: a.id, gen: a.gen, at: now, extend: m.ExtendTimeout})
-		}
-	} else if m.ExtendTimeout > 0 && a.watched() {
-		ctx.Send(ctx.Parent(), taskActivity{id: a.id, gen: a.gen, at: a.ev.LastActivity, extend: m.ExtendTimeout})
+		a.reportActivity(ctx, m.ExtendTimeout)
+	} else if m.ExtendTimeout > 0 {
+		a.reportActivity(ctx, m.ExtendTimeout)
 	}
 	changed := a.applyProgress(m)
 
@@ -641,6 +648,29 @@ func (a *taskActor) applyProgress(m notify.Message) bool {
 // watched reports whether the supervisor's watchdog watches the task.
 func (a *taskActor) watched() bool {
 	return a.spec.StallTimeout > 0 || a.spec.Ready == ReadyNotify
+}
+
+// reportActivity tells the watchdog of the task's latest activity, at most
+// once per tenth of the timeout it watches, and whenever the task asks for
+// more time or is stalled. Activity only pushes the deadline later, so a
+// report skipped costs at most a tenth of the timeout's precision: if the
+// watchdog's notice then comes early, stalled refuses it with the latest
+// activity. A task reporting progress a hundred times a second sends a
+// message to its supervisor once a second rather than a hundred times.
+func (a *taskActor) reportActivity(ctx actor.Context, extend time.Duration) {
+	if !a.watched() {
+		return
+	}
+	now := a.env.clock.Now()
+	timeout := a.spec.StallTimeout
+	if !a.ready && a.spec.Ready == ReadyNotify {
+		timeout = a.spec.startTimeout()
+	}
+	if extend == 0 && a.ev.State != StateStalled && !a.reported.IsZero() && now.Sub(a.reported) < timeout/10 {
+		return
+	}
+	a.reported = now
+	ctx.Send(ctx.Parent(), taskActivity{id: a.id, gen: a.gen, at: a.ev.LastActivity, extend: extend})
 }
 
 // progressMessage is "Processing step 3/7 (43%)" from STATUS and X_PROGRESS.
