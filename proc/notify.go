@@ -25,7 +25,8 @@ var notifySeq atomic.Uint64
 
 // notifyPace is how often a busy task socket is read (notify.SetPace): a
 // task's datagrams that follow one another within it wait for it, at most.
-const notifyPace = 20 * time.Millisecond
+// The runtime publishes progress at most once per 30 ms anyway.
+const notifyPace = 30 * time.Millisecond
 
 // listenNotify creates a fresh sd_notify socket in dir. Datagrams queue on it
 // until Serve.
