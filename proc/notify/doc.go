@@ -6,6 +6,9 @@
 // (NewDir), so a datagram's socket already says which task it concerns; the
 // sender's credentials (SO_PASSCRED) say whether it really comes from that
 // task's process tree, which the caller decides through a trust function.
+// One goroutine reads every served Listener of the program, each socket
+// polled once (EPOLLONESHOT) and, when paced (SetPace), again only at the
+// next tick, so a busy socket costs no wake-up per datagram.
 //
 // Parse understands the systemd fields that a supervisor acts on and
 // taskvisor's X_PROGRESS extension; it is portable. Receiving needs

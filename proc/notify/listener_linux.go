@@ -3,14 +3,11 @@
 package notify
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 	"unsafe"
 
@@ -100,20 +97,21 @@ func (b *recvBuffers) recv(fd, oobLen int) (int, error) {
 // of a unix datagram socket is bounded by count and charged to the sender's
 // buffer), so Listen leaves it alone.
 type Listener struct {
-	conn     *net.UnixConn
-	raw      syscall.RawConn
 	path     string
 	abstract bool
 
-	// mu serialises batches of "receive until EAGAIN and handle each": the
-	// Serve goroutine runs one whenever the netpoller reports the socket
+	// mu serialises batches of "receive until empty and handle each": the
+	// program's notify reader (see hub) runs one whenever the socket is
 	// readable, Flush runs one on demand. Holding mu across both the receive
-	// and the handler is what keeps delivery in arrival order.
+	// and the handler is what keeps delivery in arrival order. Close closes
+	// fd under mu, so a batch never reads a descriptor number reused.
 	mu      sync.Mutex
+	fd      int
 	trust   func(pid int) bool
 	handle  func(Message)
-	done    chan struct{} // closed when the Serve goroutine ends; nil before Serve
-	oobLen  int           // how much of the pooled oob buffer to offer; tests shrink it
+	hub     *hub   // the reader serving it; nil before Serve
+	id      uint64 // its key in hub
+	oobLen  int    // how much of the pooled oob buffer to offer; tests shrink it
 	serving bool
 
 	// closing is set first thing by Close; a batch checks it between
@@ -125,10 +123,10 @@ type Listener struct {
 	// limit is the token bucket of the rate limit; mu guards it.
 	limit tokenBucket
 
-	// pace is SetPace's interval; 0 reads at once. stop ends a pause when
-	// Close begins.
-	pace time.Duration
-	stop chan struct{}
+	// pace is SetPace's interval; 0 reads at once. hurry: until then the
+	// socket is read without pause, as it was busy. mu guards hurry.
+	pace  time.Duration
+	hurry time.Time
 
 	received, malformed, foreign, delivered, throttled atomic.Uint64
 }
@@ -142,51 +140,40 @@ type Listener struct {
 // ever arrive carries its sender's credentials. The socket file is made 0600:
 // only our uid can send (root can anyway).
 func Listen(path string) (*Listener, error) {
-	l := &Listener{path: path, abstract: len(path) > 0 && path[0] == '@'}
-	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-		var err error
-		cerr := c.Control(func(fd uintptr) {
-			err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PASSCRED, 1)
-			if err != nil {
-				err = os.NewSyscallError("setsockopt SO_PASSCRED", err)
-				return
-			}
-			if !l.abstract {
-				// bind gives the file the socket inode's mode minus the
-				// umask, so this closes the window between bind and the
-				// Chmod below in which another user could send. Best
-				// effort: the Chmod after bind is what we rely on.
-				_ = unix.Fchmod(int(fd), 0o600)
-			}
-		})
-		if cerr != nil {
-			return cerr
-		}
-		return err
-	}}
-	pc, err := lc.ListenPacket(context.Background(), "unixgram", path)
+	l := &Listener{path: path, abstract: len(path) > 0 && path[0] == '@', fd: -1}
+	// Not Go's net package: its netpoller registration would report every
+	// datagram's arrival, also while a paced socket is not to be read; the
+	// hub polls the socket with EPOLLONESHOT instead.
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 	if err != nil {
-		return nil, fmt.Errorf("sd_notify: %w", err)
+		return nil, fmt.Errorf("sd_notify: %w", os.NewSyscallError("socket", err))
 	}
-	l.conn = pc.(*net.UnixConn)
 	fail := func(err error) (*Listener, error) {
-		l.conn.Close()
-		if !l.abstract {
-			os.Remove(path)
-		}
-		return nil, fmt.Errorf("sd_notify: %w", err)
+		unix.Close(fd)
+		return nil, fmt.Errorf("sd_notify: listen %s: %w", path, err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PASSCRED, 1); err != nil {
+		return fail(os.NewSyscallError("setsockopt SO_PASSCRED", err))
+	}
+	if !l.abstract {
+		// bind gives the file the socket inode's mode minus the umask, so
+		// this closes the window between bind and the Chmod below in which
+		// another user could send. Best effort: the Chmod after bind is
+		// what we rely on.
+		_ = unix.Fchmod(fd, 0o600)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		return fail(os.NewSyscallError("bind", err))
 	}
 	if !l.abstract {
 		if err := os.Chmod(path, 0o600); err != nil {
+			os.Remove(path)
 			return fail(err)
 		}
 	}
-	if l.raw, err = l.conn.SyscallConn(); err != nil {
-		return fail(err)
-	}
+	l.fd = fd
 	l.oobLen = oobSize
 	l.limit = newTokenBucket(DefaultRate, DefaultBurst)
-	l.stop = make(chan struct{})
 	return l, nil
 }
 
@@ -194,9 +181,10 @@ func Listen(path string) (*Listener, error) {
 // task's NOTIFY_SOCKET.
 func (l *Listener) Path() string { return l.path }
 
-// Serve starts the one goroutine that reads datagrams, and returns at once.
-// The goroutine waits in the netpoller, not in a blocking system call, so a
-// thousand idle listeners cost no OS threads.
+// Serve hands the socket to the program's notify reader, and returns at
+// once. One goroutine reads every served socket of the program (see hub);
+// it waits in the netpoller, not in a blocking system call, so a thousand
+// idle listeners cost no OS thread and no goroutine each.
 //
 // For each datagram, in arrival order: if it has no credentials, or trust
 // rejects the sender's pid, it is dropped as Foreign; every descriptor it
@@ -205,10 +193,11 @@ func (l *Listener) Path() string { return l.path }
 // receives it with Sender set.
 // A nil trust accepts every sender; a nil handle discards messages.
 //
-// trust and handle run on the Serve goroutine or on a goroutine calling
-// Flush, one call at a time, never concurrently. They must not call Flush or
-// Close on this Listener: both wait for the running batch, which waits for
-// them. Serve may be called once; after Close it does nothing.
+// trust and handle run on the notify reader or on a goroutine calling
+// Flush, one call at a time, never concurrently. They must be quick: while
+// they run, no other Listener of the program is read. They must not call
+// Flush or Close on this Listener: both wait for the running batch, which
+// waits for them. Serve may be called once; after Close it does nothing.
 func (l *Listener) Serve(trust func(pid int) bool, handle func(Message)) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -220,44 +209,27 @@ func (l *Listener) Serve(trust func(pid int) bool, handle func(Message)) {
 		return
 	}
 	l.trust, l.handle = trust, handle
-	l.done = make(chan struct{})
-	go l.serve()
+	l.hub = join(l)
 }
 
-func (l *Listener) serve() {
-	defer close(l.done)
-	var pause *time.Timer
-	if l.pace > 0 {
-		pause = time.NewTimer(time.Hour)
-		pause.Stop()
+// serveReady runs a batch once the hub found the socket readable, and says
+// when to poll it again: now, or at the next pace tick.
+func (l *Listener) serveReady() (pause bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closing.Load() {
+		return false
 	}
-	var hurry time.Time // until then, no pause: the socket was busy
-	// RawRead calls the function each time the netpoller reports the socket
-	// readable, and parks the goroutine in between while it returns false.
-	// It returns once Close has evicted the descriptor from the poller.
-	_ = l.raw.Read(func(fd uintptr) bool {
-		l.mu.Lock()
-		n, busy := l.batch(int(fd))
-		l.mu.Unlock()
-		if pause == nil || n == 0 || l.closing.Load() {
-			return l.closing.Load()
-		}
-		now := time.Now()
-		if busy {
-			hurry = now.Add(busyUnpaced)
-		} else if now.After(hurry) {
-			// Datagrams that come meanwhile wait in the socket; the
-			// netpoller has noted them, so the next RawRead round
-			// reads them without parking.
-			pause.Reset(now.Truncate(l.pace).Add(l.pace).Sub(now))
-			select {
-			case <-pause.C:
-			case <-l.stop:
-				pause.Stop()
-			}
-		}
-		return l.closing.Load()
-	})
+	n, busy := l.batch(l.fd)
+	if l.pace <= 0 || n == 0 {
+		return false
+	}
+	now := time.Now()
+	if busy {
+		l.hurry = now.Add(busyUnpaced)
+		return false
+	}
+	return now.After(l.hurry)
 }
 
 // busyUnpaced is how long a paced Listener reads without pause after a
@@ -268,15 +240,17 @@ const busyUnpaced = time.Second
 
 // SetPace makes a busy socket be read once per interval instead of at every
 // datagram: after a batch that found datagrams, but fewer than one receive
-// call takes (8), the next read waits for the next multiple of
-// interval of the wall clock. The first datagram after a quiet interval is
-// read at once; the ones that follow it within interval wait for at most
-// interval. Every paced Listener of the program wakes at the same instants,
-// and each wake-up reads all that its socket queued meanwhile: a wake-up of
-// the listener's goroutine and its read cost more than the datagram's own
-// work (100 tasks sending every 10 ms: 33 µs of CPU a datagram unpaced,
-// 22 µs read every 20 ms, 20 µs every 30 ms). A socket that fills a receive call (a flood, or a queue longer
-// than 8) is read without pause for a second, as an unpaced one.
+// call takes (8), the socket is not polled again until the next multiple of
+// interval of the wall clock, and datagrams that come meanwhile wake
+// nothing. The first datagram after a quiet interval is read at once; the
+// ones that follow it within interval wait for at most interval. Every
+// paced Listener of the program is polled again at the same instants, and
+// each read takes all that its socket queued meanwhile: a wake-up costs
+// more than the datagram's own work (100 tasks sending every 10 ms: 33 µs
+// of CPU a datagram unpaced, 22 µs read every 20 ms, 20 µs every 30 ms,
+// with a goroutine per socket; fewer with the one reader). A socket that
+// fills a receive call (a flood, or a queue longer than 8) is read without
+// pause for a second, as an unpaced one.
 //
 // Meanwhile datagrams queue in the kernel, at most max_dgram_qlen + 1 (11 by
 // default); a sender beyond that blocks until the next read, as sd_notify's
@@ -291,22 +265,19 @@ func (l *Listener) SetPace(interval time.Duration) {
 }
 
 // Flush delivers, before it returns, every datagram that was queued in the
-// socket when it was called, in order after those Serve has delivered
-// already: when the task's leader has exited, Flush makes its last datagrams
-// arrive before its exit is reported. If the Serve goroutine is in the middle
-// of a batch, Flush waits for it.
+// socket when it was called, in order after those already delivered: when
+// the task's leader has exited, Flush makes its last datagrams arrive before
+// its exit is reported. If the reader is in the middle of a batch of this
+// socket, Flush waits for it.
 //
 // Before Serve (no handler yet) and after Close, Flush does nothing.
 func (l *Listener) Flush() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.done == nil || l.closing.Load() {
+	if l.hub == nil || l.closing.Load() {
 		return
 	}
-	// Control does not take the descriptor's read lock, which the Serve
-	// goroutine holds while it is parked in RawRead; it only keeps the
-	// descriptor open until the function returns.
-	_ = l.raw.Control(func(fd uintptr) { _, _ = l.batch(int(fd)) })
+	_, _ = l.batch(l.fd)
 }
 
 // batch receives and dispatches datagrams until the socket is empty or the
@@ -431,25 +402,27 @@ func readControl(oob []byte) (pid int, fds []int, err error) {
 	return pid, fds, err
 }
 
-// Close stops the Serve goroutine and waits for it, closes the socket and
-// removes its file. Datagrams still queued are discarded (the kernel closes
-// the descriptors they carry). Close is idempotent; later calls return the
-// first call's result.
+// Close takes the socket from the reader, waits for a batch in progress,
+// closes the socket and removes its file. Datagrams still queued are
+// discarded (the kernel closes the descriptors they carry). Close is
+// idempotent; later calls return the first call's result.
 func (l *Listener) Close() error {
 	l.closeOnce.Do(func() {
 		l.closing.Store(true)
-		close(l.stop)
-		// Serve checks closing under mu, so after this either done is
-		// visible here or Serve will not start a goroutine.
+		// Serve checks closing under mu, so after this either hub is
+		// visible here or Serve will not join one.
 		l.mu.Lock()
-		done := l.done
+		h := l.hub
 		l.mu.Unlock()
-		// Closing the conn wakes the parked RawRead and then waits until no
-		// Read or Control is using the descriptor any more.
-		l.closeErr = l.conn.Close()
-		if done != nil {
-			<-done
+		if h != nil {
+			h.leave(l)
 		}
+		l.mu.Lock()
+		if err := unix.Close(l.fd); err != nil {
+			l.closeErr = os.NewSyscallError("close", err)
+		}
+		l.fd = -1
+		l.mu.Unlock()
 		if !l.abstract {
 			if err := os.Remove(l.path); err != nil && !errors.Is(err, os.ErrNotExist) && l.closeErr == nil {
 				l.closeErr = err

@@ -1,0 +1,180 @@
+//go:build linux
+
+package notify
+
+import (
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// hub is the program's one notify reader: one goroutine and one epoll set
+// for every served Listener, instead of a goroutine per socket in Go's
+// netpoller. Each socket is registered EPOLLONESHOT: once reported readable
+// it reports nothing more until the hub polls it again, which it does at
+// once after an unpaced read, and at the next pace tick after a paced one.
+// So the datagrams that arrive at a paced socket meanwhile wake no thread,
+// and one wake-up of the reader reads every socket due.
+//
+// The epoll descriptor itself waits in Go's netpoller, so the hub holds no
+// OS thread while idle. It ends when its last Listener closes; the next
+// Serve starts a new one.
+type hub struct {
+	mu        sync.Mutex
+	epfd      int
+	file      *os.File // epfd, in the netpoller
+	listeners map[uint64]*Listener
+	next      uint64
+	due       []*Listener // paced: polled again at the next tick
+	tick      bool        // a tick is scheduled
+	closed    bool
+}
+
+var hubs struct {
+	mu  sync.Mutex
+	cur *hub
+}
+
+// join registers l (whose mu is held) with the program's hub, starting one
+// if there is none. A hub that cannot be had (no epoll: never on Linux
+// 2.6.27+) leaves l unserved, its datagrams read only by Flush.
+func join(l *Listener) *hub {
+	hubs.mu.Lock()
+	defer hubs.mu.Unlock()
+	h := hubs.cur
+	if h == nil {
+		var err error
+		if h, err = newHub(); err != nil {
+			return nil
+		}
+		hubs.cur = h
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.next++
+	l.id = h.next
+	h.listeners[l.id] = l
+	_ = unix.EpollCtl(h.epfd, unix.EPOLL_CTL_ADD, l.fd, h.event(l))
+	return h
+}
+
+func newHub() (*hub, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("epoll_create1", err)
+	}
+	// Non-blocking, so that os.NewFile puts it in the netpoller.
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		return nil, os.NewSyscallError("fcntl", err)
+	}
+	h := &hub{epfd: epfd, file: os.NewFile(uintptr(epfd), "sd_notify epoll"), listeners: map[uint64]*Listener{}}
+	raw, err := h.file.SyscallConn()
+	if err != nil {
+		h.file.Close()
+		return nil, err
+	}
+	go h.run(raw)
+	return h, nil
+}
+
+// event is l's registration: readable, once.
+func (h *hub) event(l *Listener) *unix.EpollEvent {
+	return &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLONESHOT, Fd: int32(uint32(l.id)), Pad: int32(uint32(l.id >> 32))}
+}
+
+// run is the reader's goroutine. RawRead calls the function whenever the
+// epoll set has ready sockets, and parks in between while it returns false;
+// it returns once the hub's last Listener has closed the set.
+func (h *hub) run(raw syscall.RawConn) {
+	events := make([]unix.EpollEvent, 128)
+	_ = raw.Read(func(fd uintptr) bool {
+		for {
+			n, err := unix.EpollWait(int(fd), events, 0)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				return false
+			}
+			for _, ev := range events[:n] {
+				h.ready(uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32)
+			}
+			if n < len(events) {
+				return false
+			}
+		}
+	})
+}
+
+// ready reads the socket of listener id and polls it again, now or at the
+// next tick.
+func (h *hub) ready(id uint64) {
+	h.mu.Lock()
+	l := h.listeners[id]
+	h.mu.Unlock()
+	if l == nil {
+		return
+	}
+	pause := l.serveReady()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if pause {
+		h.due = append(h.due, l)
+		if !h.tick {
+			h.tick = true
+			now := time.Now()
+			time.AfterFunc(now.Truncate(l.pace).Add(l.pace).Sub(now), h.onTick)
+		}
+		return
+	}
+	h.rearm(l)
+}
+
+// rearm polls l's socket again: if datagrams are queued, it is reported
+// readable at once. h.mu is held; a closing Listener has left (or is about
+// to leave, under h.mu) and its descriptor may be closed: it is skipped.
+func (h *hub) rearm(l *Listener) {
+	if h.closed || l.closing.Load() {
+		return
+	}
+	_ = unix.EpollCtl(h.epfd, unix.EPOLL_CTL_MOD, l.fd, h.event(l))
+}
+
+func (h *hub) onTick() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i, l := range h.due {
+		h.rearm(l)
+		h.due[i] = nil
+	}
+	h.due, h.tick = h.due[:0], false
+}
+
+// leave takes l (closing already set) out of the hub; the last one out
+// closes it, which ends its goroutine.
+func (h *hub) leave(l *Listener) {
+	hubs.mu.Lock()
+	defer hubs.mu.Unlock()
+	h.mu.Lock()
+	if _, ok := h.listeners[l.id]; ok {
+		delete(h.listeners, l.id)
+		_ = unix.EpollCtl(h.epfd, unix.EPOLL_CTL_DEL, l.fd, nil)
+	}
+	last := len(h.listeners) == 0
+	if last {
+		h.closed = true
+		if hubs.cur == h {
+			hubs.cur = nil
+		}
+	}
+	h.mu.Unlock()
+	if last {
+		// Wakes the parked RawRead, which then returns; the descriptor is
+		// closed once it has.
+		h.file.Close()
+	}
+}
