@@ -279,28 +279,13 @@ func SubscribeEvents(system *actor.ActorSystem, handler func(TaskEvent)) (unsubs
 	return subscribeEvents(system, nil, handler)
 }
 
-// subscribeEvents runs the handler's actor on d, or on protoactor's default
-// dispatcher when d is nil.
+// subscribeEvents is subscribeAllEvents for task events only.
 func subscribeEvents(system *actor.ActorSystem, d *pooledDispatcher, handler func(TaskEvent)) (unsubscribe func()) {
-	fwd := system.Root.Spawn(onDispatcher(actor.PropsFromFunc(func(ctx actor.Context) {
-		if ev, ok := ctx.Message().(TaskEvent); ok {
+	return subscribeAllEvents(system, d, func(e Event) {
+		if ev, ok := e.(TaskEvent); ok {
 			handler(ev)
 		}
-	}), d))
-	// The EventStream calls this on the publisher's goroutine: forward only,
-	// and filter here, not with SubscribeWithPredicate (DESIGN.md §5).
-	sub := system.EventStream.Subscribe(func(evt any) {
-		if ev, ok := evt.(TaskEvent); ok {
-			system.Root.Send(fwd, ev)
-		}
 	})
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			system.EventStream.Unsubscribe(sub)
-			_ = system.Root.PoisonFuture(fwd).Wait()
-		})
-	}
 }
 
 // SubscribeAll is Subscribe for every Event, task and group events alike, in
@@ -314,12 +299,16 @@ func SubscribeAllEvents(system *actor.ActorSystem, handler func(Event)) (unsubsc
 	return subscribeAllEvents(system, nil, handler)
 }
 
+// subscribeAllEvents runs the handler on an actor of its own, on d, or on
+// protoactor's default dispatcher when d is nil.
 func subscribeAllEvents(system *actor.ActorSystem, d *pooledDispatcher, handler func(Event)) (unsubscribe func()) {
 	fwd := system.Root.Spawn(onDispatcher(actor.PropsFromFunc(func(ctx actor.Context) {
 		if ev, ok := ctx.Message().(Event); ok {
 			handler(ev)
 		}
 	}), d))
+	// The EventStream calls this on the publisher's goroutine: forward only,
+	// and filter here, not with SubscribeWithPredicate (DESIGN.md §5).
 	sub := system.EventStream.Subscribe(func(evt any) {
 		if ev, ok := evt.(Event); ok {
 			system.Root.Send(fwd, ev)
