@@ -27,17 +27,22 @@ type poller struct {
 }
 
 // pollReg is one registered descriptor. handle is called on the poller
-// goroutine with mu held; it returns true once the descriptor is done, and
-// is then removed.
+// goroutine with mu held; once the descriptor is done it returns done and,
+// optionally, then: the registration is removed from the epoll set first,
+// and then runs. Whatever may close the descriptor must happen in then, not
+// in handle: epoll_ctl(DEL) finds a registration by descriptor number, and a
+// number closed and reused by a new registration before the DEL would lose
+// the new one (a task's exit never seen, its leader a zombie).
 type pollReg struct {
 	id     uint64
 	fd     int
 	mu     sync.Mutex
 	done   bool
-	handle func(events uint32) bool
+	handle func(events uint32) (done bool, then func())
 }
 
-// pollerEnv turns the poller on when "on".
+// pollerEnv turns the poller off when "off" (each task then waits on
+// goroutines of its own, as before the poller).
 const pollerEnv = "TASKVISOR_POLLER"
 
 var (
@@ -46,15 +51,11 @@ var (
 )
 
 // thePoller returns the program's poller, started on first use; nil if it
-// could not be (then each task waits on goroutines of its own).
-//
-// It is off unless TASKVISOR_POLLER=on: with proc/notify's own epoll reader
-// in the same program, a task's pidfd registration was lost here (the
-// leader stayed a zombie, no exit reported) in the actors benchmarks;
-// until that is understood, tasks wait on goroutines.
+// could not be, or TASKVISOR_POLLER=off (then each task waits on goroutines
+// of its own).
 func thePoller() *poller {
 	pollerOnce.Do(func() {
-		if os.Getenv(pollerEnv) != "on" {
+		if os.Getenv(pollerEnv) == "off" {
 			return
 		}
 		p, err := newPoller()
@@ -128,13 +129,16 @@ func (p *poller) dispatch(id uint64, events uint32) {
 	if r.done {
 		return
 	}
-	if r.handle(events) {
+	if done, then := r.handle(events); done {
 		p.removeLocked(r)
+		if then != nil {
+			then()
+		}
 	}
 }
 
 // add registers fd, level-triggered, for reading.
-func (p *poller) add(fd int, handle func(events uint32) bool) (*pollReg, error) {
+func (p *poller) add(fd int, handle func(events uint32) (bool, func())) (*pollReg, error) {
 	p.mu.Lock()
 	p.seq++
 	r := &pollReg{id: p.seq, fd: fd, handle: handle}

@@ -88,8 +88,9 @@ func (io *polledIO) read(out *Output) {
 }
 
 // readable reads what the pipe holds, on the poller goroutine; it reports
-// true once the pipe has ended.
-func (pp *polledPipe) readable(uint32) bool {
+// done once the pipe has ended, and then, after the poller has removed it,
+// tells the task (which may then close the pipe).
+func (pp *polledPipe) readable(uint32) (bool, func()) {
 	bp := readBuffers.Get().(*[]byte)
 	defer readBuffers.Put(bp)
 	for range maxReadsPerWake {
@@ -99,14 +100,13 @@ func (pp *polledPipe) readable(uint32) bool {
 			pp.split.write((*bp)[:n])
 		case errors.Is(err, unix.EINTR):
 		case errors.Is(err, unix.EAGAIN):
-			return false // empty: wait for more
+			return false, nil // empty: wait for more
 		default: // EOF or a read error
 			pp.split.end()
-			pp.io.pipeEnded()
-			return true
+			return true, pp.io.pipeEnded
 		}
 	}
-	return false // more next round: the other tasks get theirs first
+	return false, nil // more next round: the other tasks get theirs first
 }
 
 func (io *polledIO) pipeEnded() {
@@ -161,12 +161,13 @@ func (io *polledIO) abort() {
 // exited, unreaped: until then the poller waits for it, no goroutine.
 func watchExit(w *waiter, onExit func()) {
 	if p := thePoller(); p != nil {
-		_, err := p.add(w.pidfd, func(uint32) bool {
+		_, err := p.add(w.pidfd, func(uint32) (bool, func()) {
 			if pidfdState(w.pidfd) == childRunning {
-				return false // cannot happen: readable means exited
+				return false, nil // cannot happen: readable means exited
 			}
-			go onExit()
-			return true
+			// onExit reaps and closes the pidfd: only once the poller has
+			// let go of it.
+			return true, func() { go onExit() }
 		})
 		if err == nil {
 			return
