@@ -59,7 +59,8 @@ type session struct {
 	mu     sync.Mutex
 	stderr strings.Builder
 	waited chan error
-	pids   map[int]bool // every task pid seen, to check that none survives
+	exited chan struct{} // closed once cmd.Wait has returned
+	pids   map[int]bool  // every task pid seen, to check that none survives
 }
 
 func startSession(t *testing.T, args ...string) *session {
@@ -74,7 +75,7 @@ func startSession(t *testing.T, args ...string) *session {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &session{t: t, cmd: cmd, stdin: stdin, lines: make(chan string, 10000), waited: make(chan error, 1), pids: map[int]bool{}}
+	s := &session{t: t, cmd: cmd, stdin: stdin, lines: make(chan string, 10000), waited: make(chan error, 1), exited: make(chan struct{}), pids: map[int]bool{}}
 	cmd.Stderr = writerFunc(func(b []byte) (int, error) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -90,6 +91,7 @@ func startSession(t *testing.T, args ...string) *session {
 		}
 		close(s.lines)
 		s.waited <- cmd.Wait()
+		close(s.exited)
 	}()
 	t.Cleanup(s.cleanup)
 	return s
@@ -202,11 +204,14 @@ func (s *session) finish() (rest []string, err error) {
 // cleanup kills whatever is left and fails the test if any task process
 // outlived taskvisor.
 func (s *session) cleanup() {
-	if s.cmd.ProcessState == nil {
+	// exited, not cmd.ProcessState: Wait writes that on its own goroutine.
+	select {
+	case <-s.exited:
+	default:
 		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 		_ = s.cmd.Process.Kill()
 		select {
-		case <-s.waited:
+		case <-s.exited:
 		case <-time.After(wait):
 		}
 	}
