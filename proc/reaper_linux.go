@@ -120,8 +120,10 @@ func (r *orphanReaper) loop() {
 }
 
 // reap reaps this program's children that are orphans of task runs and have
-// exited, and returns the run cgroups that still have a child of this
-// program in them (one exiting, not yet reapable).
+// exited, and returns the run cgroups that may still have a child of this
+// program in them: one exiting, not yet reapable, or one reaped, whose own
+// unreaped children were reparented here as it exited, after the look at
+// the children (the next round reaps them).
 func (r *orphanReaper) reap(t *cgroupTree) map[string]bool {
 	// Leaders are skipped before any read of /proc: their waiters reap them.
 	children := leaders.without(ownChildren())
@@ -152,12 +154,11 @@ func (r *orphanReaper) reap(t *cgroupTree) map[string]bool {
 		if leaders.has(o.pid) || t.runOf(o.pid) != o.run {
 			continue
 		}
-		if !reapOrphan(o.pid) {
-			if left == nil {
-				left = map[string]bool{}
-			}
-			left[o.run] = true
+		_ = reapOrphan(o.pid)
+		if left == nil {
+			left = map[string]bool{}
 		}
+		left[o.run] = true
 	}
 	return left
 }
