@@ -156,6 +156,16 @@ func RemoveAtExit(dir string) error {
 	return nil
 }
 
+// markedAndLive reports whether pid is a live (not zombie) process whose
+// environment holds want (NUL-prefixed).
+func markedAndLive(pid int, want []byte) bool {
+	if st, ok := readStat(pid); !ok || !st.live() {
+		return false
+	}
+	env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	return err == nil && bytes.Contains(append([]byte{0}, env...), want)
+}
+
 // killAllMarked sends SIGKILL to every process whose environment has an entry
 // starting with prefix, until a walk over /proc finds none (a process may
 // fork while it is being killed).
@@ -168,18 +178,14 @@ func killAllMarked(prefix string, deadline time.Time) {
 			if pid == self {
 				continue
 			}
-			if st, ok := readStat(pid); !ok || !st.live() {
-				continue
-			}
-			env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
-			if err != nil || !bytes.Contains(append([]byte{0}, env...), want) {
-				continue
-			}
+			// The pidfd first, then the checks: the process it pins is the
+			// one /proc shows from then on, so the signal cannot reach a
+			// pid recycled after the checks.
 			fd, err := unix.PidfdOpen(pid, 0)
 			if err != nil {
 				continue
 			}
-			if unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) == nil {
+			if markedAndLive(pid, want) && unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) == nil {
 				found = true
 			}
 			_ = unix.Close(fd)

@@ -152,7 +152,12 @@ func (p *poller) add(fd int, handle func(events uint32) (bool, func())) (*pollRe
 	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		p.mu.Lock()
 		delete(p.regs, r.id)
+		empty := len(p.regs) == 0
 		p.mu.Unlock()
+		if empty {
+			// The goroutine started for it must see that nothing is left.
+			_, _ = unix.Write(p.wake, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+		}
 		return nil, err
 	}
 	return r, nil

@@ -1,8 +1,6 @@
 package proc
 
 import (
-	"bytes"
-	"os"
 	"strconv"
 	"syscall"
 	"time"
@@ -89,20 +87,18 @@ func killMarked(marker string, leader int, deadline time.Time) bool {
 			if pid == leader {
 				continue
 			}
-			if st, ok := readStat(pid); !ok || !st.live() {
-				continue
-			}
-			env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
-			if err != nil || !bytes.Contains(append([]byte{0}, env...), append([]byte{0}, want...)) {
-				continue
-			}
-			// The pidfd pins the process: the signal cannot reach a
-			// recycled pid.
+			// The pidfd first, then the checks: the process it pins is the
+			// one /proc shows from then on, so the signal cannot reach a
+			// pid recycled after the checks.
 			fd, err := unix.PidfdOpen(pid, 0)
 			if err != nil {
 				continue
 			}
-			err = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+			if markedAndLive(pid, append([]byte{0}, want...)) {
+				err = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+			} else {
+				err = unix.ESRCH
+			}
 			_ = unix.Close(fd)
 			if err == nil {
 				killed = append(killed, pid)

@@ -129,6 +129,7 @@ func (io *polledIO) finish(deadline time.Time) {
 		// group holds it. It loses it.
 		if pp.reg != nil && io.poller.remove(pp.reg) {
 			pp.split.end()
+			io.pipeEnded() // its handler never will: a pipe read on a goroutine may wait for it
 		}
 		if pp.file != nil {
 			_ = pp.file.SetReadDeadline(time.Now())
