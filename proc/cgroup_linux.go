@@ -181,16 +181,22 @@ func removeCgroupTree(dir string, deadline time.Time) error {
 	for populated(dir) && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if e.IsDir() {
-			_ = unix.Rmdir(filepath.Join(dir, e.Name()))
-		}
-	}
-	if err := unix.Rmdir(dir); err != nil {
+	if err := rmdirCgroups(dir); err != nil {
 		return fmt.Errorf("remove cgroup %s: %w", dir, err)
 	}
 	return nil
+}
+
+// rmdirCgroups removes the empty cgroup dir and the cgroups below it, depth
+// first: a task may have made cgroups of its own inside its run's.
+func rmdirCgroups(dir string) error {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.IsDir() {
+			_ = rmdirCgroups(filepath.Join(dir, e.Name()))
+		}
+	}
+	return unix.Rmdir(dir)
 }
 
 // populated reports whether a live process is in the cgroup dir or below,
@@ -309,7 +315,7 @@ func (c *runCgroup) release() {
 // empty.
 func (c *runCgroup) remove() {
 	_ = unix.Close(c.fd)
-	_ = unix.Rmdir(c.dir())
+	_ = rmdirCgroups(c.dir())
 }
 
 // ownChildren lists this process's children, adopted orphans included, from

@@ -1,6 +1,8 @@
 package proc
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -92,3 +94,24 @@ func TestEscapeesDieWithTheirTask(t *testing.T) {
 // killPid sends SIGKILL to pid alone; the leader is unreaped until its
 // waiter reaps it, so its pid is still its own.
 func killPid(pid int) error { return unix.Kill(pid, unix.SIGKILL) }
+
+// A cgroup tree whose runs hold cgroups a task made inside them is removed
+// whole, depth first (the guard's and a new taskvisor's clean-up).
+func TestCgroupTreeWithNestedCgroupsIsRemoved(t *testing.T) {
+	tree, err := taskCgroups()
+	if err != nil {
+		t.Skipf("no cgroup v2 here: %v", err)
+	}
+	dir := filepath.Join(tree.dir, "test-nested")
+	for _, d := range []string{dir, filepath.Join(dir, "run-1"), filepath.Join(dir, "run-1", "inner")} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := removeCgroupTree(dir, time.Now().Add(5*time.Second)); err != nil {
+		t.Fatalf("remove: %v", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("%s still there: %v", dir, err)
+	}
+}
