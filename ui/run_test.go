@@ -1,10 +1,9 @@
 package ui
 
 import (
-	"bytes"
 	"context"
+	"github.com/taskvisor/taskvisor/internal/syncbuf"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -83,22 +82,8 @@ type finiScreen struct {
 
 func (f *finiScreen) Fini() { f.finis.Add(1); f.recScreen.SimulationScreen.Fini() }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a buffer safe for the printer and the test at once.
+type syncBuffer = syncbuf.Buffer
 
 // TestRunQuit: q with a live task stops it with escalation, restores the
 // screen and prints how the task ended.

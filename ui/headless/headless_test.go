@@ -1,13 +1,12 @@
 package headless
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/taskvisor/taskvisor/internal/syncbuf"
 	"io"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,23 +22,8 @@ func TestMain(m *testing.M) {
 
 const wait = 15 * time.Second
 
-// syncBuffer is a bytes.Buffer safe for the printer and the test at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a buffer safe for the printer and the test at once.
+type syncBuffer struct{ syncbuf.Buffer }
 
 // waitFor polls until the buffer holds want.
 func (s *syncBuffer) waitFor(t *testing.T, want string) {
