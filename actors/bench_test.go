@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/taskvisor/taskvisor/actors"
+	"github.com/taskvisor/taskvisor/internal/proctest"
 	"github.com/taskvisor/taskvisor/proc/notify"
 )
 
@@ -417,7 +418,7 @@ func BenchmarkNotifyThroughput(b *testing.B) {
 			waiting--
 		}
 	}
-	cpu0 := cpuTime()
+	cpu0 := proctest.CPUTime()
 	b.StartTimer()
 	start := time.Now()
 	for _, pid := range pids {
@@ -432,7 +433,7 @@ func BenchmarkNotifyThroughput(b *testing.B) {
 	}
 	elapsed := time.Since(start)
 	b.StopTimer()
-	cpu := cpuTime() - cpu0
+	cpu := proctest.CPUTime() - cpu0
 	total := float64(per * notifyTasks)
 	b.ReportMetric(total/elapsed.Seconds(), "datagrams/s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/total, "cpu-ns/datagram")
@@ -443,11 +444,4 @@ func BenchmarkNotifyThroughput(b *testing.B) {
 	for range pids {
 		waitFor(b, events, func(e actors.TaskEvent) bool { return e.State == actors.StateKilled })
 	}
-}
-
-// cpuTime is the user and system CPU time this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,9 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/taskvisor/taskvisor/actors"
+	"github.com/taskvisor/taskvisor/internal/proctest"
 )
 
 // TestScale starts N long-running children (`sleep 600`) and reports what
@@ -214,36 +212,21 @@ func scaleBare(t *testing.T, n int, pidfd bool) scaleResult {
 	kills := make([]func(), 0, n)
 	start := time.Now()
 	for range n {
-		cmd := exec.Command("sleep", "600")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
 		if !pidfd {
+			cmd := exec.Command("sleep", "600")
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
 			reaped.Go(func() { _ = cmd.Wait() })
 			kills = append(kills, func() { _ = cmd.Process.Kill() })
 			continue
 		}
-		fd, err := unix.PidfdOpen(cmd.Process.Pid, unix.PIDFD_NONBLOCK)
+		reaped.Add(1)
+		c, err := proctest.StartPidfdChild(reaped.Done, "sleep", "600")
 		if err != nil {
 			t.Fatal(err)
 		}
-		_ = cmd.Process.Release() // our pidfd owns the child from here
-		f := os.NewFile(uintptr(fd), "pidfd")
-		rc, err := f.SyscallConn()
-		if err != nil {
-			t.Fatal(err)
-		}
-		reaped.Go(func() {
-			defer f.Close()
-			_ = rc.Read(func(fd uintptr) bool {
-				var info unix.Siginfo
-				err := unix.Waitid(unix.P_PIDFD, int(fd), &info, unix.WEXITED|unix.WNOHANG, nil)
-				return !errors.Is(err, unix.EINTR) && (err != nil || info.Signo != 0)
-			})
-		})
-		kills = append(kills, func() {
-			_ = rc.Control(func(fd uintptr) { _ = unix.PidfdSendSignal(int(fd), unix.SIGKILL, nil, 0) })
-		})
+		kills = append(kills, c.Kill)
 	}
 	r.AllRunningNs = int64(time.Since(start)) // os/exec Start returns once the child runs
 	measure(t, &r)
@@ -305,7 +288,7 @@ func scaleNotify(t *testing.T, tasks, rate int, d time.Duration) scaleResult {
 		<-ready
 	}
 	runtime.GC()
-	cpu0 := cpuTime()
+	cpu0 := proctest.CPUTime()
 	start := time.Now()
 	mu.Lock()
 	for _, s := range byID {
@@ -316,7 +299,7 @@ func scaleNotify(t *testing.T, tasks, rate int, d time.Duration) scaleResult {
 		<-finished
 	}
 	elapsed := time.Since(start)
-	cpu := cpuTime() - cpu0
+	cpu := proctest.CPUTime() - cpu0
 	total := float64(tasks * per)
 	for id := 1; id <= tasks; id++ {
 		_ = rt.Kill(ctx, id)

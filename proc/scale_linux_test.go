@@ -1,9 +1,7 @@
 package proc
 
 import (
-	"errors"
 	"os"
-	"os/exec"
 	"runtime/pprof"
 	"strconv"
 	"sync"
@@ -11,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/taskvisor/taskvisor/internal/proctest"
 )
 
 // TestScaleKillAll measures proc alone, without the actors: N children of
@@ -41,57 +39,31 @@ func TestScaleKillAll(t *testing.T) {
 	}
 }
 
-// cpuTime is this process's user and system time so far.
-func cpuTime() time.Duration {
-	var ru unix.Rusage
-	_ = unix.Getrusage(unix.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func scaleBarePidfd(t *testing.T, n int) (start, kill, cpu time.Duration) {
 	var reaped sync.WaitGroup
 	kills := make([]func(), 0, n)
 	begin := time.Now()
 	for range n {
-		cmd := exec.Command("sleep", "600")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		fd, err := unix.PidfdOpen(cmd.Process.Pid, unix.PIDFD_NONBLOCK)
+		reaped.Add(1)
+		c, err := proctest.StartPidfdChild(reaped.Done, "sleep", "600")
 		if err != nil {
 			t.Fatal(err)
 		}
-		_ = cmd.Process.Release()
-		f := os.NewFile(uintptr(fd), "pidfd")
-		rc, err := f.SyscallConn()
-		if err != nil {
-			t.Fatal(err)
-		}
-		reaped.Go(func() {
-			defer f.Close()
-			_ = rc.Read(func(fd uintptr) bool {
-				var info unix.Siginfo
-				err := unix.Waitid(unix.P_PIDFD, int(fd), &info, unix.WEXITED|unix.WNOHANG, nil)
-				return !errors.Is(err, unix.EINTR) && (err != nil || info.Signo != 0)
-			})
-		})
-		kills = append(kills, func() {
-			_ = rc.Control(func(fd uintptr) { _ = unix.PidfdSendSignal(int(fd), unix.SIGKILL, nil, 0) })
-		})
+		kills = append(kills, c.Kill)
 	}
 	start = time.Since(begin)
-	c0 := cpuTime()
+	c0 := proctest.CPUTime()
 	begin = time.Now()
 	for _, k := range kills {
 		k()
 	}
 	reaped.Wait()
-	return start, time.Since(begin), cpuTime() - c0
+	return start, time.Since(begin), proctest.CPUTime() - c0
 }
 
 func scaleProc(t *testing.T, n int) (start, kill, done, startCPU, cpu time.Duration) {
 	ps := make([]*Process, 0, n)
-	c0 := cpuTime()
+	c0 := proctest.CPUTime()
 	begin := time.Now()
 	for range n {
 		p, err := Start(Spec{Argv: []string{"sleep", "600"}})
@@ -100,7 +72,7 @@ func scaleProc(t *testing.T, n int) (start, kill, done, startCPU, cpu time.Durat
 		}
 		ps = append(ps, p)
 	}
-	start, startCPU = time.Since(begin), cpuTime()-c0
+	start, startCPU = time.Since(begin), proctest.CPUTime()-c0
 	if path := os.Getenv("PROC_SCALE_PROFILE"); path != "" {
 		// The kill phase alone: PROC_SCALE_PROFILE=FILE.
 		f, err := os.Create(path)
@@ -111,7 +83,7 @@ func scaleProc(t *testing.T, n int) (start, kill, done, startCPU, cpu time.Durat
 			defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
 		}
 	}
-	c0 = cpuTime()
+	c0 = proctest.CPUTime()
 	begin = time.Now()
 	for _, p := range ps {
 		_ = p.Signal(syscall.SIGKILL)
@@ -123,5 +95,5 @@ func scaleProc(t *testing.T, n int) (start, kill, done, startCPU, cpu time.Durat
 	for _, p := range ps {
 		<-p.Done()
 	}
-	return start, kill, time.Since(begin), startCPU, cpuTime() - c0
+	return start, kill, time.Since(begin), startCPU, proctest.CPUTime() - c0
 }
