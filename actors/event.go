@@ -14,6 +14,10 @@ import (
 // keep the latest one per ID as their model of the task and never reach into
 // actors.
 type TaskEvent struct {
+	// Runtime names the runtime the task belongs to (Config.Name,
+	// "taskvisor" by default), for programs that run more than one in an
+	// actor system.
+	Runtime string
 	// ID numbers tasks 1, 2, 3 ... in the order they were started; a restart
 	// keeps the ID.
 	ID int
@@ -140,11 +144,12 @@ type jsonEvent struct {
 type Event interface {
 	fmt.Stringer
 	json.Marshaler
-	event()
+	// runtime names the runtime that published the event.
+	runtime() string
 }
 
-func (TaskEvent) event()  {}
-func (GroupEvent) event() {}
+func (e TaskEvent) runtime() string  { return e.Runtime }
+func (e GroupEvent) runtime() string { return e.Runtime }
 
 // GroupState is where a supervision group is in its life.
 type GroupState string
@@ -168,6 +173,8 @@ const (
 // supervision group: a restart by its strategy, a failure to its parent, a
 // give-up at the top.
 type GroupEvent struct {
+	// Runtime names the runtime the group belongs to (Config.Name).
+	Runtime string
 	// Group is the group's name; Parent its parent's, empty at the top.
 	Group, Parent string
 	// Strategy is the group's strategy.

@@ -43,10 +43,17 @@ func newHarness(t *testing.T, catalogue actors.Catalogue) *harness {
 func newHarnessWith(t *testing.T, system *actor.ActorSystem, cfg actors.Config) *harness {
 	t.Helper()
 	p := probe.New(t, system)
+	name := cfg.Name
+	if name == "" {
+		name = actors.DefaultName
+	}
+	// Only this runtime's: a test may run two in one system.
 	p.SubscribeEvents(func(e any) bool {
-		switch e.(type) {
-		case actors.TaskEvent, actors.GroupEvent:
-			return true
+		switch ev := e.(type) {
+		case actors.TaskEvent:
+			return ev.Runtime == name
+		case actors.GroupEvent:
+			return ev.Runtime == name
 		}
 		return false
 	})

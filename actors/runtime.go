@@ -21,6 +21,9 @@ import (
 // deadline.
 const DefaultRequestTimeout = 10 * time.Second
 
+// DefaultName is the name of a runtime whose Config.Name is empty.
+const DefaultName = "taskvisor"
+
 // Config configures a Runtime. The zero value is usable: a new quiet actor
 // system, an empty catalogue, the wall clock.
 type Config struct {
@@ -39,8 +42,10 @@ type Config struct {
 	Groups []GroupSpec
 	// Clock is the time source of the timing rules. Nil: the wall clock.
 	Clock Clock
-	// Name names the supervisor actor. Empty: "taskvisor". Two runtimes in one
-	// actor system need different names.
+	// Name names the supervisor actor and is stamped on the runtime's events
+	// (TaskEvent.Runtime, GroupEvent.Runtime). Empty: DefaultName. Two
+	// runtimes in one actor system need different names; a name is free
+	// again once its runtime has shut down.
 	Name string
 	// Subreaper makes the program a child subreaper (proc.BecomeSubreaper),
 	// so that processes orphaned by a task's death come back to taskvisor,
@@ -77,6 +82,11 @@ type Runtime struct {
 	env       *runtimeEnv
 	done      chan struct{} // closed when the supervisor has stopped
 
+	// streams are the subscriptions of Events, ended by Shutdown.
+	streamsMu     sync.Mutex
+	streams       map[*eventStream]struct{}
+	streamsClosed bool
+
 	shutdownOnce sync.Once
 	final        []TaskEvent
 	shutdownErr  error
@@ -104,7 +114,11 @@ func New(cfg Config) (*Runtime, error) {
 	if clock == nil {
 		clock = newRealClock(r.system)
 	}
-	r.env = &runtimeEnv{catalogue: cfg.Catalogue, groups: slices.Clone(cfg.Groups), clock: clock,
+	name := cfg.Name
+	if name == "" {
+		name = DefaultName
+	}
+	r.env = &runtimeEnv{name: name, catalogue: cfg.Catalogue, groups: slices.Clone(cfg.Groups), clock: clock,
 		groupMiddleware: cfg.groupMiddleware, dispatcher: newPooledDispatcher(defaultPoolWorkers()),
 		progress: &notifyFlusher{}}
 	if notify.Supported {
@@ -118,10 +132,6 @@ func New(cfg Config) (*Runtime, error) {
 		// Best effort: where there is a guard process (Linux), it removes the
 		// directory even if this program is killed with SIGKILL.
 		_ = proc.RemoveAtExit(dir)
-	}
-	name := cfg.Name
-	if name == "" {
-		name = "taskvisor"
 	}
 	// Task actors report to the top; the PID is known before the spawn, so
 	// that no actor ever reads it while it is being set.
@@ -265,64 +275,6 @@ func request[T any](ctx context.Context, r *Runtime, m any) (T, error) {
 	return v, nil
 }
 
-// Subscribe calls handler with every TaskEvent, in order per task, on an
-// actor of its own, so that a slow handler never slows the tasks. The
-// returned function unsubscribes and returns once the events already queued
-// have been handled.
-func (r *Runtime) Subscribe(handler func(TaskEvent)) (unsubscribe func()) {
-	return subscribeEvents(r.system, r.env.dispatcher, handler)
-}
-
-// SubscribeEvents is Runtime.Subscribe for any actor system, for programs
-// that watch a runtime they do not hold.
-func SubscribeEvents(system *actor.ActorSystem, handler func(TaskEvent)) (unsubscribe func()) {
-	return subscribeEvents(system, nil, handler)
-}
-
-// subscribeEvents is subscribeAllEvents for task events only.
-func subscribeEvents(system *actor.ActorSystem, d *pooledDispatcher, handler func(TaskEvent)) (unsubscribe func()) {
-	return subscribeAllEvents(system, d, func(e Event) {
-		if ev, ok := e.(TaskEvent); ok {
-			handler(ev)
-		}
-	})
-}
-
-// SubscribeAll is Subscribe for every Event, task and group events alike, in
-// the order they were published.
-func (r *Runtime) SubscribeAll(handler func(Event)) (unsubscribe func()) {
-	return subscribeAllEvents(r.system, r.env.dispatcher, handler)
-}
-
-// SubscribeAllEvents is Runtime.SubscribeAll for any actor system.
-func SubscribeAllEvents(system *actor.ActorSystem, handler func(Event)) (unsubscribe func()) {
-	return subscribeAllEvents(system, nil, handler)
-}
-
-// subscribeAllEvents runs the handler on an actor of its own, on d, or on
-// protoactor's default dispatcher when d is nil.
-func subscribeAllEvents(system *actor.ActorSystem, d *pooledDispatcher, handler func(Event)) (unsubscribe func()) {
-	fwd := system.Root.Spawn(onDispatcher(actor.PropsFromFunc(func(ctx actor.Context) {
-		if ev, ok := ctx.Message().(Event); ok {
-			handler(ev)
-		}
-	}), d))
-	// The EventStream calls this on the publisher's goroutine: forward only,
-	// and filter here, not with SubscribeWithPredicate (DESIGN.md §5).
-	sub := system.EventStream.Subscribe(func(evt any) {
-		if ev, ok := evt.(Event); ok {
-			system.Root.Send(fwd, ev)
-		}
-	})
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			system.EventStream.Unsubscribe(sub)
-			_ = system.Root.PoisonFuture(fwd).Wait()
-		})
-	}
-}
-
 // Shutdown stops every task with escalation (stop signal, then SIGKILL after
 // its grace), waits until all have ended, stops the supervisor and removes the
 // notify directory; an actor system created by New is shut down too. If ctx
@@ -341,6 +293,9 @@ func (r *Runtime) shutdown(ctx context.Context) ([]TaskEvent, error) {
 	// Its workers end; an actor still running afterwards (a subscriber not
 	// yet unsubscribed) gets a goroutine per mailbox run, as by default.
 	defer r.env.dispatcher.stop()
+	// First of the deferred: the channels of Events get every event up to
+	// here while the system still runs.
+	defer r.closeStreams()
 
 	select {
 	case <-r.done:

@@ -209,9 +209,10 @@ func (s TaskSpec) Policy() string {
 	return b.String()
 }
 
-// firstEvent is task id's event before anything has happened to it.
-func (s TaskSpec) firstEvent(id int) TaskEvent {
-	return TaskEvent{ID: id, Name: s.Name, Group: s.Group, State: StateStarting, ExitCode: -1,
+// firstEvent is task id's event before anything has happened to it, in the
+// runtime named runtime.
+func (s TaskSpec) firstEvent(runtime string, id int) TaskEvent {
+	return TaskEvent{Runtime: runtime, ID: id, Name: s.Name, Group: s.Group, State: StateStarting, ExitCode: -1,
 		Policy: s.Policy(), StopSignal: s.stopSignal(), StallAction: s.stallAction()}
 }
 

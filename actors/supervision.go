@@ -243,7 +243,7 @@ func (s *supervision) spawnTask(ctx actor.Context, m spawnTask) {
 	},
 		actor.WithReceiverMiddleware(env.taskMiddleware...))
 	pid, err := ctx.SpawnNamed(props, "task-"+strconv.Itoa(id))
-	c := &child{pid: pid, id: id, spec: spec, last: spec.firstEvent(id)}
+	c := &child{pid: pid, id: id, spec: spec, last: spec.firstEvent(s.env.name, id)}
 	if err != nil {
 		// IDs are unique, so this is a bug; the task ends failed rather than
 		// leaving its caller waiting.
@@ -704,7 +704,7 @@ func (s *supervision) publish(ctx actor.Context, state GroupState, ids []int, me
 		return
 	}
 	ctx.ActorSystem().EventStream.Publish(GroupEvent{
-		Group: s.spec.Name, Parent: s.spec.Parent, Strategy: s.spec.strategy(), State: state,
+		Runtime: s.env.name, Group: s.spec.Name, Parent: s.spec.Parent, Strategy: s.spec.strategy(), State: state,
 		Restarts: s.restarts, Tasks: ids, Message: message, Reason: reason, Time: s.env.clock.Now(),
 	})
 }

@@ -15,6 +15,8 @@ import (
 // settings fixed at creation and the tracker of process goroutines. Nothing
 // in it is mutated by Receive except through the WaitGroup.
 type runtimeEnv struct {
+	// name is the runtime's (Config.Name), stamped on its events.
+	name      string
 	catalogue Catalogue
 	groups    []GroupSpec
 	clock     Clock
@@ -178,7 +180,7 @@ func (s *runtimeSupervisor) start(ctx actor.Context, m Start) (int, error) {
 	s.nextID++
 	id := s.nextID
 	out := proc.NewOutput(spec.outputLines())
-	s.all[id] = &taskRef{output: out, last: spec.firstEvent(id)}
+	s.all[id] = &taskRef{output: out, last: spec.firstEvent(s.env.name, id)}
 	s.order = append(s.order, id)
 	msg := spawnTask{id: id, spec: spec, out: out}
 	if spec.Group == "" {

@@ -96,7 +96,7 @@ type taskActor struct {
 func newTaskActor(env *runtimeEnv, id int, spec TaskSpec, output *proc.Output) *taskActor {
 	return &taskActor{
 		env: env, id: id, spec: spec, output: output,
-		ev: spec.firstEvent(id),
+		ev: spec.firstEvent(env.name, id),
 	}
 }
 
