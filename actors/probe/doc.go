@@ -41,6 +41,27 @@
 // value of what arrived instead, so it must be called from the test
 // goroutine, one expectation at a time.
 //
+// # Testing an actor that uses taskvisor
+//
+// An actor of a program that embeds taskvisor sends commands (actors.Start,
+// actors.Cancel, actors.Restart ...) to the runtime supervisor, whose PID it
+// is given (Runtime.PID), and receives TaskEvents in its mailbox
+// (Runtime.SubscribePID). Two ways to test it:
+//
+//   - A probe stands in for the runtime supervisor. Give the actor under
+//     test the probe's PID, take each command it sends with ExpectMsg
+//     (ExpectMsg[actors.Start]) and answer with [Probe.Reply]
+//     (actors.Reply{ID: 7}); then send the actor the actors.TaskEvent values
+//     the case needs (a failure, a gave-up) and expect its next command. No
+//     process runs and no time passes. See Example_taskvisorCommands.
+//   - A real runtime in the test's system (actors.Config{System: system}),
+//     with the probe subscribed to its events (SubscribeEvents, then
+//     ExpectEvent[actors.TaskEvent] or FishForMsg with a match on ID and
+//     State), and a [Clock] as actors.Config.Clock, so that backoff, restart
+//     windows and watchdog deadlines pass when the test calls
+//     [Clock.Advance]. Real processes run: shut the runtime down
+//     (Runtime.Shutdown) before the test ends. See Example_taskvisorEvents.
+//
 // # Cleanup
 //
 // [NewSystem] and [New] register their teardown with t.Cleanup: the probe
