@@ -26,6 +26,27 @@
 // recognised and dropped. Timing rules run on a Clock that tests replace
 // (probe.Clock).
 //
-// Runtime is the facade that a program uses: it creates the supervisor in a
-// new or an existing actor system and wraps the commands in methods.
+// # Embedding
+//
+// Runtime is the facade that a program uses: New creates the supervisor in a
+// new actor system or in the program's own (Config.System), next to the
+// program's actors, and Shutdown stops every task within a context's
+// deadline and leaves a system it did not create running. Tasks and groups
+// are defined with TaskSpec and GroupSpec, the types the task-file loader
+// (package actors/taskfile) fills; every zero value means a documented
+// default. The methods Start, StartSpec, Cancel, Kill, Restart, List and
+// Output each send one command and wait for its reply; an actor of the
+// program sends the same commands (Start, Cancel, ...) to Runtime.PID and
+// gets the replies in its mailbox.
+//
+// Events reach a program four ways: a function (Runtime.Subscribe,
+// SubscribeAll), an actor's mailbox (Runtime.SubscribePID), a channel
+// (Runtime.Events), or, for every runtime in a system, SubscribeEvents and
+// SubscribeAllEvents. None of them can slow the tasks down.
+//
+// Package actors/probe tests actors that use taskvisor: a probe stands in
+// for the runtime supervisor or records its events, and probe.Clock runs
+// backoff and the watchdog without waiting. docs/embedding.md is the guide;
+// cmd/taskvisor-host is a program that hosts taskvisor beside its own
+// actors; the examples below run as tests.
 package actors
