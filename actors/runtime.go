@@ -21,8 +21,14 @@ import (
 // deadline.
 const DefaultRequestTimeout = 10 * time.Second
 
-// DefaultName is the name of a runtime whose Config.Name is empty.
-const DefaultName = "taskvisor"
+// Defaults applied to the zero values of Config.
+const (
+	// DefaultName is the name of a runtime whose Config.Name is empty.
+	DefaultName = "taskvisor"
+	// DefaultKeepEnded is how many ended top-level tasks a runtime remembers
+	// when Config.KeepEnded is zero.
+	DefaultKeepEnded = 1000
+)
 
 // Config configures a Runtime. The zero value is usable: a new quiet actor
 // system, an empty catalogue, the wall clock.
@@ -47,6 +53,16 @@ type Config struct {
 	// runtimes in one actor system need different names; a name is free
 	// again once its runtime has shut down.
 	Name string
+	// KeepEnded is how many ended top-level tasks the runtime remembers, the
+	// most recently ended ones, for List, Output and Restart. An older one is
+	// forgotten: its actor stops, its output is freed, and commands for its
+	// ID answer ErrUnknownTask; its events were published all the same. A
+	// task counts as ended once it is cancelled, killed, completed, failed
+	// or gave-up with no restart coming by its policy. Tasks in groups are
+	// always kept, since their group may start them again. Zero:
+	// DefaultKeepEnded; negative: all are kept, and a program that starts
+	// tasks without end grows without end.
+	KeepEnded int
 	// Subreaper makes the program a child subreaper (proc.BecomeSubreaper),
 	// so that processes orphaned by a task's death come back to taskvisor,
 	// which reaps them, instead of going to init. Set it when the program's
@@ -118,7 +134,7 @@ func New(cfg Config) (*Runtime, error) {
 	if name == "" {
 		name = DefaultName
 	}
-	r.env = &runtimeEnv{name: name, catalogue: cfg.Catalogue, groups: slices.Clone(cfg.Groups), clock: clock,
+	r.env = &runtimeEnv{name: name, keepEnded: cfg.KeepEnded, catalogue: cfg.Catalogue, groups: slices.Clone(cfg.Groups), clock: clock,
 		groupMiddleware: cfg.groupMiddleware, dispatcher: newPooledDispatcher(defaultPoolWorkers()),
 		progress: &notifyFlusher{}}
 	if notify.Supported {

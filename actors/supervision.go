@@ -97,6 +97,9 @@ type (
 		groups []string
 		reason string
 	}
+	// taskEnded: a top-level task has ended and nothing will start it
+	// again but a Restart.
+	taskEnded struct{ id int }
 	// toGroup carries msg down the tree to the group named group.
 	toGroup struct {
 		group string

@@ -16,7 +16,9 @@ import (
 // in it is mutated by Receive except through the WaitGroup.
 type runtimeEnv struct {
 	// name is the runtime's (Config.Name), stamped on its events.
-	name      string
+	name string
+	// keepEnded is Config.KeepEnded.
+	keepEnded int
 	catalogue Catalogue
 	groups    []GroupSpec
 	clock     Clock
@@ -49,7 +51,15 @@ type taskRef struct {
 	output *proc.Output
 	// gone: the task actor is gone; the supervisor answers for it.
 	gone bool
+	// ended: a top-level task said it has ended for good (taskEnded), and
+	// no Restart was routed to it since; endedSeq tags its place in the
+	// queue of ended tasks.
+	ended    bool
+	endedSeq int
 }
+
+// endedEntry is a place in the queue of ended tasks, oldest first.
+type endedEntry struct{ id, seq int }
 
 // runtimeSupervisor is the top of the tree. It numbers tasks, spawns the
 // top-level tasks and groups, routes commands to tasks (through their
@@ -66,12 +76,26 @@ type runtimeSupervisor struct {
 	shuttingDown bool
 	killAll      bool
 	waiters      []*actor.PID
+
+	// The ended top-level tasks, oldest first, of which the registry keeps
+	// at most keep (none forgotten when keep < 0); nEnded counts those that
+	// are still ended. A queue entry whose task was restarted since is stale
+	// and skipped.
+	keep     int
+	endedQ   []endedEntry
+	endedSeq int
+	nEnded   int
 }
 
 func newRuntimeSupervisor(env *runtimeEnv) *runtimeSupervisor {
+	keep := env.keepEnded
+	if keep == 0 {
+		keep = DefaultKeepEnded
+	}
 	return &runtimeSupervisor{
 		supervision: newSupervision(env, GroupSpec{Strategy: OneForOne, MaxRestarts: -1}, true),
 		all:         map[int]*taskRef{},
+		keep:        keep,
 	}
 }
 
@@ -92,7 +116,15 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 			respond(ctx, Reply{ID: m.ID, Err: fmt.Errorf("restart task %d: %w", m.ID, ErrShuttingDown)})
 			return
 		}
+		if t, ok := s.all[m.ID]; ok && t.ended {
+			// Not to be forgotten while it starts again; it says when it
+			// has ended anew.
+			t.ended = false
+			s.nEnded--
+		}
 		s.route(ctx, m.ID, m, "restart")
+	case taskEnded:
+		s.taskEnded(ctx, m.id)
 	case List:
 		respond(ctx, TaskList{Tasks: s.list()})
 	case GetOutput:
@@ -123,6 +155,48 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 	default:
 		s.receive(ctx, m)
 	}
+}
+
+// taskEnded records that a top-level task has ended for good, and forgets
+// the oldest ended tasks over the limit.
+func (s *runtimeSupervisor) taskEnded(ctx actor.Context, id int) {
+	t, ok := s.all[id]
+	if !ok || t.ended || !t.last.State.Ended() || s.shuttingDown || s.keep < 0 {
+		return
+	}
+	s.endedSeq++
+	t.ended, t.endedSeq = true, s.endedSeq
+	s.endedQ = append(s.endedQ, endedEntry{id: id, seq: s.endedSeq})
+	s.nEnded++
+	for s.nEnded > s.keep && len(s.endedQ) > 0 {
+		e := s.endedQ[0]
+		s.endedQ[0] = endedEntry{}
+		s.endedQ = s.endedQ[1:]
+		if t, ok := s.all[e.id]; ok && t.ended && t.endedSeq == e.seq {
+			s.forget(ctx, e.id)
+			s.nEnded--
+		}
+	}
+	if cap(s.endedQ) > 64 && len(s.endedQ) < cap(s.endedQ)/4 {
+		s.endedQ = slices.Clone(s.endedQ) // let the consumed front go
+	}
+}
+
+// forget removes an ended top-level task: the registry and the supervision
+// drop it and its actor stops, which frees its output. Commands for its ID
+// then answer ErrUnknownTask.
+func (s *runtimeSupervisor) forget(ctx actor.Context, id int) {
+	delete(s.all, id)
+	s.order = slices.DeleteFunc(s.order, func(x int) bool { return x == id })
+	c, ok := s.tasks[id]
+	if !ok {
+		return
+	}
+	delete(s.tasks, id)
+	delete(s.byActor, c.pid.Id) // so its Terminated is not news
+	delete(s.watched, c)
+	s.children = slices.DeleteFunc(s.children, func(x *child) bool { return x == c })
+	ctx.Stop(c.pid)
 }
 
 // groupGone settles the tasks of groups whose actors have stopped: they end

@@ -91,6 +91,8 @@ type taskActor struct {
 	// deferred: the first start waits for the group's groupStart, so that a
 	// group starts its children one after the other, in order.
 	deferred bool
+	// endedSaid: taskEnded was sent for the current ending.
+	endedSaid bool
 }
 
 func newTaskActor(env *runtimeEnv, id int, spec TaskSpec, output *proc.Output) *taskActor {
@@ -102,6 +104,23 @@ func newTaskActor(env *runtimeEnv, id int, spec TaskSpec, output *proc.Output) *
 
 // Receive implements actor.Actor.
 func (a *taskActor) Receive(ctx actor.Context) {
+	a.receive(ctx)
+	// A top-level task whose process has ended, with no restart coming on
+	// its own, says so once the message that ended it has been handled: an
+	// ending and the backoff after it are set in one Receive, so only now is
+	// it known. The runtime supervisor may then forget it (Config.KeepEnded).
+	// A task in a group never says so: its group may start it again.
+	if a.spec.Group == "" && a.ev.State.Ended() {
+		if !a.endedSaid {
+			a.endedSaid = true
+			ctx.Send(ctx.Parent(), taskEnded{id: a.id})
+		}
+	} else {
+		a.endedSaid = false
+	}
+}
+
+func (a *taskActor) receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		if a.deferred {
