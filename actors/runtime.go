@@ -264,8 +264,9 @@ func (r *Runtime) Output(ctx context.Context, id int) ([]proc.Line, error) {
 // ErrStopped is returned by commands sent after the runtime has shut down.
 var ErrStopped = errors.New("taskvisor runtime has stopped")
 
-// request sends m to the supervisor and waits for a reply of type T, for as
-// long as ctx allows (DefaultRequestTimeout when it has no deadline).
+// request sends m to the supervisor and waits for a reply of type T until
+// ctx is done, or for DefaultRequestTimeout when ctx has no deadline. The
+// error of a request that ctx ended wraps ctx.Err().
 func request[T any](ctx context.Context, r *Runtime, m any) (T, error) {
 	var zero T
 	select {
@@ -273,23 +274,55 @@ func request[T any](ctx context.Context, r *Runtime, m any) (T, error) {
 		return zero, ErrStopped
 	default:
 	}
-	timeout := DefaultRequestTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = time.Until(dl)
-	}
-	if err := ctx.Err(); err != nil || timeout <= 0 {
-		return zero, fmt.Errorf("%T: %w", m, context.DeadlineExceeded)
-	}
-	res, err := r.system.Root.RequestFuture(r.pid, m, timeout).Result()
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return zero, fmt.Errorf("%T: %w", m, err)
 	}
-	v, ok := res.(T)
-	if !ok {
-		return zero, fmt.Errorf("%T: unexpected reply %T", m, res)
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultRequestTimeout)
+		defer cancel()
 	}
-	return v, nil
+	// A one-shot process receives the reply, so that the wait can end with
+	// ctx; protoactor's Future can only be waited on by blocking, for its
+	// own timeout, and would need a goroutine per request to be cancelled.
+	slot := replySlot(make(chan any, 1))
+	reg := r.system.ProcessRegistry
+	to, _ := reg.Add(slot, "reply"+reg.NextId())
+	defer reg.Remove(to)
+	r.system.Root.RequestWithCustomSender(r.pid, m, to)
+	select {
+	case res := <-slot:
+		if _, ok := res.(*actor.DeadLetterResponse); ok {
+			return zero, fmt.Errorf("%T: %w", m, ErrStopped)
+		}
+		v, ok := res.(T)
+		if !ok {
+			return zero, fmt.Errorf("%T: unexpected reply %T", m, res)
+		}
+		return v, nil
+	case <-ctx.Done():
+		return zero, fmt.Errorf("%T: no reply: %w", m, ctx.Err())
+	}
 }
+
+// replySlot is a process that passes the first message sent to it to a
+// channel with room for one; later ones are dropped.
+type replySlot chan any
+
+// SendUserMessage implements actor.Process.
+func (s replySlot) SendUserMessage(_ *actor.PID, message any) {
+	_, msg, _ := actor.UnwrapEnvelope(message)
+	select {
+	case s <- msg:
+	default:
+	}
+}
+
+// SendSystemMessage implements actor.Process; a reply slot watches nothing.
+func (s replySlot) SendSystemMessage(*actor.PID, any) {}
+
+// Stop implements actor.Process; the requester removes the slot.
+func (s replySlot) Stop(*actor.PID) {}
 
 // Shutdown stops every task with escalation (stop signal, then SIGKILL after
 // its grace), waits until all have ended, stops the supervisor and removes the

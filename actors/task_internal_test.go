@@ -138,3 +138,74 @@ func TestPanickingGroupActorEndsItsTasksFailed(t *testing.T) {
 		t.Errorf("the task's process group %d still exists: %v", run.PID, err)
 	}
 }
+
+// A request ends with its context, cancelled or past its deadline, while no
+// reply comes; the process that waited for the reply is removed either way.
+func TestRequestEndsWithItsContext(t *testing.T) {
+	system := probe.NewSystem(t)
+	// The group loses every Kill routed to it: no reply ever comes.
+	rt, err := New(Config{System: system, Subreaper: true, Groups: []GroupSpec{{Name: "g"}},
+		groupMiddleware: []actor.ReceiverMiddleware{func(next actor.ReceiverFunc) actor.ReceiverFunc {
+			return func(ctx actor.ReceiverContext, env *actor.MessageEnvelope) {
+				if m, ok := env.Message.(toGroup); ok {
+					if _, ok := m.msg.(Kill); ok {
+						return
+					}
+				}
+				next(ctx, env)
+			}
+		}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if _, err := rt.Shutdown(context.Background()); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	}()
+	bg, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	events := rt.Events(bg)
+	id, err := rt.StartSpec(bg, TaskSpec{Name: "sleeper", Group: "g", Command: "exec sleep 60"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for e := range events {
+		if ev, ok := e.(TaskEvent); ok && ev.State == StateRunning {
+			break
+		}
+	}
+	processes := func() int {
+		n := 0
+		for _, m := range system.ProcessRegistry.LocalPIDs.LocalPIDs {
+			n += m.Count()
+		}
+		return n
+	}
+	before := processes()
+
+	ctx, cancel := context.WithCancel(bg)
+	time.AfterFunc(20*time.Millisecond, cancel)
+	if err := rt.Kill(ctx, id); !errors.Is(err, context.Canceled) {
+		t.Errorf("kill with a context cancelled while waiting: %v, want context.Canceled", err)
+	}
+	ctx, cancel = context.WithTimeout(bg, 20*time.Millisecond)
+	defer cancel()
+	if err := rt.Kill(ctx, id); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("kill past its context's deadline: %v, want context.DeadlineExceeded", err)
+	}
+	if err := rt.Kill(ctx, id); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("kill with a context already past its deadline: %v, want context.DeadlineExceeded", err)
+	}
+	cancelled, cancel := context.WithCancel(bg)
+	cancel()
+	if _, err := rt.List(cancelled); !errors.Is(err, context.Canceled) {
+		t.Errorf("list with a cancelled context: %v, want context.Canceled", err)
+	}
+	if after := processes(); after != before {
+		t.Errorf("%d processes in the registry after the requests, %d before", after, before)
+	}
+	if _, err := rt.List(bg); err != nil {
+		t.Errorf("list after the abandoned requests: %v", err)
+	}
+}
