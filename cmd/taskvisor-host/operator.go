@@ -1,0 +1,89 @@
+package main
+
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/taskvisor/taskvisor/actors"
+)
+
+// tasks are what the operator starts: plain sh -c commands, one for each
+// thing that can happen to a task.
+var tasks = []actors.TaskSpec{
+	// Steady work; its lines are kept by taskvisor (actors.GetOutput). It
+	// runs until the shutdown cancels it with SIGTERM.
+	{Name: "worker", Command: `i=0; while :; do i=$((i+1)); echo "step $i"; sleep 0.2; done`},
+	// Fails after a moment. taskvisor restarts it once after a short
+	// backoff; the second failure is over its limit, and it gives up.
+	{Name: "flaky", Command: `sleep 0.3; echo "flaky: something broke" >&2; exit 1`,
+		Restart: actors.RestartOnFailure, Backoff: actors.Backoff{Initial: 200 * time.Millisecond}, MaxRestarts: 1},
+	// Says one thing, then nothing. After 0.7s of silence its watchdog
+	// marks it stalled, and 0.3s later restarts it.
+	{Name: "silent", Command: `echo "working on it"; sleep 600`,
+		StallTimeout: 700 * time.Millisecond, StallGrace: 300 * time.Millisecond, StallAction: actors.StallRestart},
+}
+
+// operator drives taskvisor by messages only: the tasks' events arrive in its
+// mailbox, its commands go to the runtime supervisor, the replies come back
+// to its mailbox. Its Receive runs one message at a time, so it needs no
+// locks.
+type operator struct {
+	rt          *actors.Runtime
+	unsubscribe func()
+	decided     map[int]bool // the tasks it has acted on, once each
+}
+
+func newOperator(rt *actors.Runtime) *operator {
+	return &operator{rt: rt, decided: map[int]bool{}}
+}
+
+// Receive implements actor.Actor.
+func (o *operator) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		// Subscribe before starting anything, so that no event is missed.
+		o.unsubscribe = o.rt.SubscribePID(ctx.Self())
+		for _, spec := range tasks {
+			out.Printf("[operator] start %s (%s)", spec.Name, spec.Policy())
+			ctx.Request(o.rt.PID(), actors.Start{Spec: &spec})
+		}
+	case actors.TaskEvent:
+		out.Printf("[taskvisor] %s  (%s: %s)", m, m.Name, m.State)
+		o.react(ctx, m)
+	case actors.GroupEvent:
+		out.Printf("[taskvisor] %s", m)
+	case actors.Reply:
+		// Every command is answered. A Reply does not say which command it
+		// answers, but a refusal's error does ("kill task 3: it has
+		// already ended (killed)"), and acceptances need no action here:
+		// the events tell what happens.
+		if m.Err != nil {
+			out.Printf("[operator] taskvisor refused: %v", m.Err)
+		}
+	case *actor.Stopping:
+		// Events sent to a stopped actor would go to the dead letters.
+		o.unsubscribe()
+	}
+}
+
+// react is the operator's policy, applied to each event as it comes.
+func (o *operator) react(ctx actor.Context, ev actors.TaskEvent) {
+	if o.decided[ev.ID] {
+		return
+	}
+	switch {
+	case ev.Name == "silent" && ev.State == actors.StateStalled && ev.Generation > 1:
+		// Its watchdog restarted it once; it went quiet again.
+		o.decided[ev.ID] = true
+		out.Printf("[operator] task %d (%s) stalled again after its watchdog restart: kill it", ev.ID, ev.Name)
+		ctx.Request(o.rt.PID(), actors.Kill{ID: ev.ID})
+	case ev.Name == "flaky" && ev.State == actors.StateGaveUp:
+		// taskvisor gave up on it; the operator gives it one more chance. A
+		// restart by hand starts its policy afresh: it may be restarted
+		// once more before it gives up again.
+		o.decided[ev.ID] = true
+		out.Printf("[operator] task %d (%s) gave up: restart it once more (its policy starts afresh)", ev.ID, ev.Name)
+		ctx.Request(o.rt.PID(), actors.Restart{ID: ev.ID})
+	}
+}
