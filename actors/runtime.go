@@ -349,8 +349,8 @@ func (r *Runtime) shutdown(ctx context.Context) ([]TaskEvent, error) {
 	select {
 	case <-r.done:
 		// The supervisor has stopped already (a Shutdown sent to it
-		// directly): its tasks have ended.
-		return nil, nil
+		// directly): its tasks have ended, and it left their final events.
+		return r.env.finalTasks(), nil
 	default:
 	}
 	result := make(chan TaskList, 2)
@@ -372,6 +372,7 @@ func (r *Runtime) shutdown(ctx context.Context) ([]TaskEvent, error) {
 		select {
 		case final = <-result:
 		case <-time.After(time.Second):
+			final.Tasks = r.env.finalTasks()
 		}
 	case <-ctx.Done():
 		// As documented, not an error: the caller can tell from ctx.

@@ -334,14 +334,19 @@ func TestShutdownAfterADirectShutdown(t *testing.T) {
 	h.p.Request(h.rt.PID(), actors.Shutdown{})
 	probe.FishForMsg(h.p, func(actors.TaskList) bool { return true }, wait)
 	done := make(chan error, 1)
+	var final []actors.TaskEvent
 	go func() {
-		_, err := h.rt.Shutdown(context.Background())
+		var err error
+		final, err = h.rt.Shutdown(context.Background())
 		done <- err
 	}()
 	select {
 	case err := <-done:
 		if err != nil {
 			t.Fatalf("shutdown after a direct one: %v", err)
+		}
+		if len(final) != 1 || final[0].ID != id || !final[0].State.Ended() {
+			t.Errorf("shutdown after a direct one returned %v, want task %d ended", final, id)
 		}
 	case <-time.After(wait):
 		t.Fatal("Shutdown after a direct Shutdown does not return")

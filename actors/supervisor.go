@@ -19,6 +19,10 @@ type runtimeEnv struct {
 	name string
 	// keepEnded is Config.KeepEnded.
 	keepEnded int
+	// final holds the tasks' final events once a shutdown is over, for a
+	// Runtime.Shutdown that comes after a Shutdown message.
+	finalMu   sync.Mutex
+	final     []TaskEvent
 	catalogue Catalogue
 	groups    []GroupSpec
 	clock     Clock
@@ -42,6 +46,18 @@ type runtimeEnv struct {
 	// progress delivers the progress the tasks' notify gates hold back;
 	// nil: every datagram reaches its task actor at once.
 	progress *notifyFlusher
+}
+
+func (e *runtimeEnv) setFinal(tasks []TaskEvent) {
+	e.finalMu.Lock()
+	e.final = tasks
+	e.finalMu.Unlock()
+}
+
+func (e *runtimeEnv) finalTasks() []TaskEvent {
+	e.finalMu.Lock()
+	defer e.finalMu.Unlock()
+	return e.final
 }
 
 // taskRef is the runtime supervisor's record of one task, wherever it is in
@@ -338,6 +354,7 @@ func (s *runtimeSupervisor) finishShutdownIfDone(ctx actor.Context) {
 		}
 	}
 	tasks := s.list()
+	s.env.setFinal(tasks)
 	for _, w := range s.waiters {
 		ctx.Send(w, TaskList{Tasks: tasks})
 	}
