@@ -27,7 +27,9 @@ type Cancel struct{ ID int }
 type Kill struct{ ID int }
 
 // Restart kills a task's process group and starts a new process under the
-// same ID; a task that has ended is started again. Reply: Reply.
+// same ID. A task that has ended, or waits in backoff, is started at once,
+// with its restart policy afresh: backoff and restart limit count from zero
+// again. Reply: Reply.
 type Restart struct{ ID int }
 
 // List asks for the latest event of every task. Reply: TaskList.
@@ -42,9 +44,15 @@ type GetOutput struct{ ID int }
 type Shutdown struct{ Kill bool }
 
 // Reply answers Start, Cancel, Kill and Restart: Err is nil when the command
-// was accepted.
+// was accepted. Replies about different tasks may arrive in another order
+// than their commands were sent, and the reply to a Start may come after the
+// new task's first events: match a reply by Op and ID.
 type Reply struct {
-	ID  int
+	// Op names the command answered: "start", "cancel", "kill" or "restart".
+	Op string
+	// ID is the task's: the new task's for a Start that was accepted.
+	ID int
+	// Err says why the command was refused; nil when it was accepted.
 	Err error
 }
 

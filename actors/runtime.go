@@ -235,7 +235,8 @@ func (r *Runtime) Cancel(ctx context.Context, id int) error { return r.command(c
 func (r *Runtime) Kill(ctx context.Context, id int) error { return r.command(ctx, Kill{ID: id}) }
 
 // Restart kills task id's process group and starts a new process under the
-// same ID.
+// same ID. A task that has ended, or waits in backoff, is started at once,
+// with its restart policy afresh: backoff and restart limit count from zero.
 func (r *Runtime) Restart(ctx context.Context, id int) error { return r.command(ctx, Restart{ID: id}) }
 
 func (r *Runtime) command(ctx context.Context, m any) error {

@@ -360,9 +360,9 @@ func (s *supervision) forwardToTask(ctx actor.Context, id int, msg any, op strin
 	c, ok := s.tasks[id]
 	switch {
 	case !ok:
-		respond(ctx, Reply{ID: id, Err: fmt.Errorf("%s task %d: %w", op, id, ErrUnknownTask)})
+		respond(ctx, Reply{Op: op, ID: id, Err: fmt.Errorf("%s task %d: %w", op, id, ErrUnknownTask)})
 	case c.gone:
-		respond(ctx, Reply{ID: id, Err: &StateError{Op: op, ID: id, State: c.last.State}})
+		respond(ctx, Reply{Op: op, ID: id, Err: &StateError{Op: op, ID: id, State: c.last.State}})
 	case ctx.Sender() != nil:
 		ctx.RequestWithCustomSender(c.pid, msg, ctx.Sender())
 	default:

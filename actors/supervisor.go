@@ -122,14 +122,14 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 		s.spawnGroups(ctx)
 	case Start:
 		id, err := s.start(ctx, m)
-		respond(ctx, Reply{ID: id, Err: err})
+		respond(ctx, Reply{Op: "start", ID: id, Err: err})
 	case Cancel:
 		s.route(ctx, m.ID, m, "cancel")
 	case Kill:
 		s.route(ctx, m.ID, m, "kill")
 	case Restart:
 		if s.shuttingDown {
-			respond(ctx, Reply{ID: m.ID, Err: fmt.Errorf("restart task %d: %w", m.ID, ErrShuttingDown)})
+			respond(ctx, Reply{Op: "restart", ID: m.ID, Err: fmt.Errorf("restart task %d: %w", m.ID, ErrShuttingDown)})
 			return
 		}
 		if t, ok := s.all[m.ID]; ok && t.ended {
@@ -288,9 +288,9 @@ func (s *runtimeSupervisor) route(ctx actor.Context, id int, msg any, op string)
 	t, ok := s.all[id]
 	switch {
 	case !ok:
-		respond(ctx, Reply{ID: id, Err: fmt.Errorf("%s task %d: %w", op, id, ErrUnknownTask)})
+		respond(ctx, Reply{Op: op, ID: id, Err: fmt.Errorf("%s task %d: %w", op, id, ErrUnknownTask)})
 	case t.gone:
-		respond(ctx, Reply{ID: id, Err: &StateError{Op: op, ID: id, State: t.last.State}})
+		respond(ctx, Reply{Op: op, ID: id, Err: &StateError{Op: op, ID: id, State: t.last.State}})
 	case t.last.Group == "":
 		s.forwardToTask(ctx, id, msg, op)
 	case ctx.Sender() != nil:

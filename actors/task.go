@@ -111,9 +111,9 @@ func (a *taskActor) Receive(ctx actor.Context) {
 	// it known. The runtime supervisor may then forget it (Config.KeepEnded).
 	// A task in a group never says so: its group may start it again.
 	if a.spec.Group == "" && a.ev.State.Ended() {
-		if !a.endedSaid {
+		if parent := ctx.Parent(); parent != nil && !a.endedSaid {
 			a.endedSaid = true
-			ctx.Send(ctx.Parent(), taskEnded{id: a.id})
+			ctx.Send(parent, taskEnded{id: a.id})
 		}
 	} else {
 		a.endedSaid = false
@@ -130,11 +130,11 @@ func (a *taskActor) receive(ctx actor.Context) {
 		}
 		a.launch(ctx, "")
 	case Cancel:
-		a.respond(ctx, a.cancel(ctx))
+		a.respond(ctx, "cancel", a.cancel(ctx))
 	case Kill:
-		a.respond(ctx, a.kill(ctx))
+		a.respond(ctx, "kill", a.kill(ctx))
 	case Restart:
-		a.respond(ctx, a.restart(ctx))
+		a.respond(ctx, "restart", a.restart(ctx))
 	case stopForShutdown:
 		a.shutdown(ctx, m.kill)
 	case processExited:
@@ -182,8 +182,8 @@ func (a *taskActor) receive(ctx actor.Context) {
 	}
 }
 
-func (a *taskActor) respond(ctx actor.Context, err error) {
-	respond(ctx, Reply{ID: a.id, Err: err})
+func (a *taskActor) respond(ctx actor.Context, op string, err error) {
+	respond(ctx, Reply{Op: op, ID: a.id, Err: err})
 }
 
 // launch starts a new process generation; why is empty for the first start.
