@@ -54,12 +54,13 @@ func (o *operator) Receive(ctx actor.Context) {
 	case actors.GroupEvent:
 		out.Printf("[taskvisor] %s", m)
 	case actors.Reply:
-		// Every command is answered. A Reply does not say which command it
-		// answers, but a refusal's error does ("kill task 3: it has
-		// already ended (killed)"), and acceptances need no action here:
-		// the events tell what happens.
-		if m.Err != nil {
+		// Every command is answered; Op and ID say which. An accepted
+		// Start's reply may come after the task's first events.
+		switch {
+		case m.Err != nil:
 			out.Printf("[operator] taskvisor refused: %v", m.Err)
+		case m.Op != "start":
+			out.Printf("[operator] taskvisor accepted %s of task %d", m.Op, m.ID)
 		}
 	case *actor.Stopping:
 		// Events sent to a stopped actor would go to the dead letters.
