@@ -15,33 +15,43 @@ import (
 // is the new task's; a process that then fails to start ends the task
 // `failed`, told by an event.
 type Start struct {
-	Template string
-	Spec     *TaskSpec
+	Template string    // a catalogue template's key or name
+	Spec     *TaskSpec // a task of the caller's own
 }
 
 // Cancel stops a task gracefully: its stop signal and SIGCONT to its process
 // group, then SIGKILL when its grace period runs out. Reply: Reply.
-type Cancel struct{ ID int }
+type Cancel struct {
+	ID int // the task's
+}
 
 // Kill sends SIGKILL to a task's process group now. Reply: Reply.
-type Kill struct{ ID int }
+type Kill struct {
+	ID int // the task's
+}
 
 // Restart kills a task's process group and starts a new process under the
 // same ID. A task that has ended, or waits in backoff, is started at once,
 // with its restart policy afresh: backoff and restart limit count from zero
 // again. Reply: Reply.
-type Restart struct{ ID int }
+type Restart struct {
+	ID int // the task's
+}
 
 // List asks for the latest event of every task. Reply: TaskList.
 type List struct{}
 
 // GetOutput asks for a task's last output lines. Reply: OutputReply.
-type GetOutput struct{ ID int }
+type GetOutput struct {
+	ID int // the task's
+}
 
 // Shutdown stops every task, with escalation, then the supervisor itself.
 // With Kill set, every task gets SIGKILL at once, also during a shutdown
 // already under way. Reply: TaskList with how each task ended, once all have.
-type Shutdown struct{ Kill bool }
+type Shutdown struct {
+	Kill bool // SIGKILL at once instead of the stop signal and a grace
+}
 
 // Reply answers Start, Cancel, Kill and Restart: Err is nil when the command
 // was accepted. Replies about different tasks may arrive in another order
@@ -58,14 +68,14 @@ type Reply struct {
 
 // TaskList answers List and Shutdown: the latest event of each task, by ID.
 type TaskList struct {
-	Tasks []TaskEvent
+	Tasks []TaskEvent // ordered by ID
 }
 
 // OutputReply answers GetOutput.
 type OutputReply struct {
-	ID    int
-	Lines []proc.Line
-	Err   error
+	ID    int         // the task's
+	Lines []proc.Line // oldest first
+	Err   error       // ErrUnknownTask, or nil
 }
 
 // Errors in replies; test with errors.Is.
@@ -84,9 +94,9 @@ var (
 
 // StateError says that a command does not fit the task's state.
 type StateError struct {
-	Op    string
-	ID    int
-	State State
+	Op    string // the command refused: "cancel", "kill", "restart"
+	ID    int    // the task's
+	State State  // the state that does not fit
 }
 
 // Error says what was refused and why: "cancel task 3: it has already ended (completed)".

@@ -24,14 +24,16 @@ import (
 //   - the package: one of its files has a package doc comment (a command,
 //     package main, too);
 //   - exported functions, and exported methods of exported types;
-//   - exported types;
+//   - exported types, and the exported fields of exported struct types: a
+//     comment above the field or at the end of its line (one comment may
+//     serve a line of fields, "Step, Steps int");
 //   - exported constants and variables: the spec's own comment, or the
 //     comment of the parenthesised group it is in (as golint allowed; a
 //     group's comment, "The task states.", often says it for all). A group
 //     comment counts for types too.
 //
-// Left out: struct fields and interface methods (documented by their type's
-// comment or by their own, as the author sees fit), methods of unexported
+// Left out: embedded fields (their type is documented) and interface
+// methods (documented by the interface's comment), methods of unexported
 // types (go doc does not show them), and the exported names of package main,
 // which no other package can import. A comment counts when it has text other
 // than directives (//go:..., //nolint).
@@ -97,6 +99,17 @@ func OnlyADirective() {}
 type Gen[K comparable] struct{}
 
 func (g *Gen[K]) Get() {}
+
+// W is documented.
+type W struct {
+	A int // A has a line comment.
+	// B has a doc comment.
+	B    int
+	C, d int
+	T
+}
+
+type hidden struct{ X int }
 `,
 		"b/b.go":                    "package b\n\n// F is documented.\nfunc F() {}\n",
 		"b/b_test.go":               "package b\n\nfunc Exported() {}\n",
@@ -130,6 +143,8 @@ func (g *Gen[K]) Get() {}
 		"a/a.go:40: func OnlyADirective",
 		"a/a.go:45: method (*Gen).Get",
 		"a/a.go:7: func Bare",
+		"a/a.go:12: field T.Field",
+		"a/a.go:52: field W.C",
 		"a/a.go:17: method (*T).N",
 		"a/a.go:23: type U",
 		"b: package doc",
@@ -219,17 +234,35 @@ func missingInDir(root, dir string) ([]string, error) {
 					report(decl.Pos(), fmt.Sprintf("method (%s).%s", recv, decl.Name.Name))
 				}
 			case *ast.GenDecl:
-				if decl.Tok == token.IMPORT || documented(decl.Doc) {
+				if decl.Tok == token.IMPORT {
 					continue
 				}
 				for _, spec := range decl.Specs {
 					switch spec := spec.(type) {
 					case *ast.TypeSpec:
-						if spec.Name.IsExported() && !documented(spec.Doc) {
+						if !spec.Name.IsExported() {
+							continue
+						}
+						if !documented(decl.Doc) && !documented(spec.Doc) {
 							report(spec.Pos(), "type "+spec.Name.Name)
 						}
+						st, ok := spec.Type.(*ast.StructType)
+						if !ok {
+							continue
+						}
+						for _, f := range st.Fields.List {
+							// Embedded fields are documented by their type.
+							if len(f.Names) == 0 || documented(f.Doc) || documented(f.Comment) {
+								continue
+							}
+							for _, n := range f.Names {
+								if n.IsExported() {
+									report(n.Pos(), "field "+spec.Name.Name+"."+n.Name)
+								}
+							}
+						}
 					case *ast.ValueSpec:
-						if documented(spec.Doc) {
+						if documented(decl.Doc) || documented(spec.Doc) {
 							continue
 						}
 						for _, n := range spec.Names {

@@ -25,20 +25,20 @@ type Task struct {
 
 // OutputLine is one line of a task's output, escaped.
 type OutputLine struct {
-	Stderr bool
-	Text   string
+	Stderr bool   // written to stderr, not stdout
+	Text   string // escaped, safe to draw
 }
 
 // Template is a catalogue entry that a key starts.
 type Template struct {
-	Key, Name, Description string
+	Key, Name, Description string // as in actors.TaskSpec, escaped
 }
 
 // Notice is the footer's line for the latest event or error.
 type Notice struct {
-	Text string
-	Err  bool
-	Time time.Time
+	Text string    // escaped, safe to draw
+	Err  bool      // an error, drawn as one
+	Time time.Time // when it happened
 }
 
 // Model is everything the UI shows; Render draws it and nothing else.
@@ -61,7 +61,7 @@ type Model struct {
 
 	// OutputID is the task whose last output lines Output holds.
 	OutputID int
-	Output   []OutputLine
+	Output   []OutputLine // oldest first
 	// OutputErr says why the output could not be fetched.
 	OutputErr string
 
@@ -244,8 +244,8 @@ func (m *Model) Counts() []StateCount {
 
 // StateCount is a number of tasks in one state.
 type StateCount struct {
-	State actors.State
-	N     int
+	State actors.State // a task state
+	N     int          // how many tasks are in it
 }
 
 // stateOrder is the order of the states in the header's counts.

@@ -13,7 +13,9 @@ import (
 // every task with escalation, a second one (or one with Kill set) kills
 // what is left at once. Run sends it when its context ends (SIGTERM,
 // SIGHUP) and, with Kill, when its force context ends.
-type QuitRequest struct{ Kill bool }
+type QuitRequest struct {
+	Kill bool // kill what is left at once
+}
 
 // quitCmd is the command of an update that asks Config.Quit to run.
 type quitCmd struct{ kill bool }

@@ -14,7 +14,7 @@ import (
 
 // Stat is the part of /proc/PID/stat that tests look at.
 type Stat struct {
-	PID, PPID, PGID int
+	PID, PPID, PGID int // the process, its parent, its process group
 	// State is R, S, D, T, Z (zombie) ...
 	State byte
 }

@@ -32,7 +32,7 @@ type Message struct {
 	// HasStatus says whether the field was present. When a datagram repeats
 	// STATUS=, the last one wins.
 	Status    string
-	HasStatus bool
+	HasStatus bool // STATUS= was present
 
 	// Progress is set by X_PROGRESS=, nil when absent.
 	Progress *Progress
@@ -45,7 +45,7 @@ type Message struct {
 	// failing; HasErrno says whether the field was present, since ERRNO=0 is
 	// valid (it clears a reported error).
 	Errno    int
-	HasErrno bool
+	HasErrno bool // ERRNO= was present
 
 	// MainPID is MAINPID=, 0 when absent (a valid MAINPID is never 0).
 	MainPID int

@@ -8,7 +8,7 @@ import (
 // Offset is the displacement from a reference pixel to its neighbour, in rows
 // (down) and columns (right).
 type Offset struct {
-	Row, Col int
+	Row, Col int // rows down, columns right
 }
 
 // String returns the offset as "(row,col)".
