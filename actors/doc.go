@@ -10,7 +10,7 @@
 //	                             └── ...
 //	EventStream ──> the UI, the headless printer, tests' probes, an embedding program
 //
-// Commands (Start, Cancel, Kill, Restart, List, GetOutput, Shutdown) go to the
+// Commands (Start, Cancel, Kill, Restart, Wait, List, GetOutput, Shutdown) go to the
 // runtime supervisor, which numbers tasks, routes each command through the
 // groups to the task that owns its state, and answers with a reply saying it
 // was accepted or why not. A task whose process ends on its own applies its
@@ -34,8 +34,9 @@
 // deadline and leaves a system it did not create running. Tasks and groups
 // are defined with TaskSpec and GroupSpec, the types the task-file loader
 // (package actors/taskfile) fills; every zero value means a documented
-// default. The methods Start, StartSpec, Cancel, Kill, Restart, List and
-// Output each send one command and wait for its reply; an actor of the
+// default. The methods Start, StartSpec, Cancel, Kill, Restart, Wait, List
+// and Output each send one command and wait for its reply (Wait until the
+// task has ended for good, as os/exec's Cmd.Wait); an actor of the
 // program sends the same commands (Start, Cancel, ...) to Runtime.PID and
 // gets the replies in its mailbox.
 //

@@ -38,13 +38,15 @@ func ExampleRuntime_Start() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	events := rt.Events(ctx) // subscribe first: no event is missed
 
 	id, err := rt.Start(ctx, "hello") // by name or by key ("1")
 	if err != nil {
 		panic(err)
 	}
-	ev := until(events, id, ended)
+	ev, err := rt.Wait(ctx, id)
+	if err != nil {
+		panic(err)
+	}
 	fmt.Println(ev.Name, ev.Outcome())
 
 	lines, err := rt.Output(ctx, id)
@@ -60,6 +62,39 @@ func ExampleRuntime_Start() {
 	// Output:
 	// hello completed (exit code 0)
 	// hello from a child process
+}
+
+// Run a job and wait for its result, as with os/exec's Start and Wait; in
+// between, its restart policy runs it again after each failure, up to its
+// limit.
+func ExampleRuntime_Wait() {
+	rt, err := actors.New(actors.Config{})
+	if err != nil {
+		panic(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	id, err := rt.StartSpec(ctx, actors.TaskSpec{
+		Name:        "migrate",
+		Command:     "echo migrating; exit 3",
+		Restart:     actors.RestartOnFailure,
+		Backoff:     actors.Backoff{Initial: 10 * time.Millisecond},
+		MaxRestarts: 2,
+	})
+	if err != nil {
+		panic(err)
+	}
+	ev, err := rt.Wait(ctx, id) // not at the first failure: once it has given up
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%s: %s after %d runs\n", ev.Name, ev.Outcome(), ev.Generation)
+	if _, err := rt.Shutdown(ctx); err != nil {
+		panic(err)
+	}
+	// Output:
+	// migrate: gave-up (exit code 3) after 3 runs
 }
 
 // Kill a task that would run for a minute: SIGKILL goes to its whole

@@ -46,6 +46,14 @@ type GetOutput struct {
 	ID int // the task's
 }
 
+// Wait asks to be answered once a task has ended and no restart is pending:
+// it is cancelled, killed, completed, failed or gave-up, and neither its
+// restart policy nor its group will start it again. A task that has ended so
+// is answered at once. Reply: WaitReply.
+type Wait struct {
+	ID int // the task's
+}
+
 // Shutdown stops every task, with escalation, then the supervisor itself.
 // With Kill set, every task gets SIGKILL at once, also during a shutdown
 // already under way. Reply: TaskList with how each task ended, once all have.
@@ -69,6 +77,13 @@ type Reply struct {
 // TaskList answers List and Shutdown: the latest event of each task, by ID.
 type TaskList struct {
 	Tasks []TaskEvent // ordered by ID
+}
+
+// WaitReply answers Wait.
+type WaitReply struct {
+	ID    int       // the task's
+	Event TaskEvent // the task's event when it had ended
+	Err   error     // ErrUnknownTask, or nil
 }
 
 // OutputReply answers GetOutput.

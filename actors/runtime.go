@@ -247,6 +247,21 @@ func (r *Runtime) command(ctx context.Context, m any) error {
 	return res.Err
 }
 
+// Wait waits until task id has ended with no restart pending: it is
+// cancelled, killed, completed, failed or gave-up, and neither its restart
+// policy nor its group will start it again. It returns the task's event at
+// that point; ev.Outcome() says how it ended. A task that has ended so
+// returns at once. Unlike the other methods, Wait has no default bound: it
+// waits for as long as ctx allows, and ends with ErrStopped if the runtime
+// shuts down without the task's end being known.
+func (r *Runtime) Wait(ctx context.Context, id int) (TaskEvent, error) {
+	res, err := requestWithin[WaitReply](ctx, r, Wait{ID: id}, 0)
+	if err != nil {
+		return TaskEvent{}, err
+	}
+	return res.Event, res.Err
+}
+
 // List returns the latest event of every task, by ID.
 func (r *Runtime) List(ctx context.Context) ([]TaskEvent, error) {
 	res, err := request[TaskList](ctx, r, List{})
@@ -269,6 +284,12 @@ var ErrStopped = errors.New("taskvisor runtime has stopped")
 // ctx is done, or for DefaultRequestTimeout when ctx has no deadline. The
 // error of a request that ctx ended wraps ctx.Err().
 func request[T any](ctx context.Context, r *Runtime, m any) (T, error) {
+	return requestWithin[T](ctx, r, m, DefaultRequestTimeout)
+}
+
+// requestWithin is request with bound in place of DefaultRequestTimeout; a
+// bound of 0 waits for as long as ctx allows, or until the supervisor stops.
+func requestWithin[T any](ctx context.Context, r *Runtime, m any, bound time.Duration) (T, error) {
 	var zero T
 	select {
 	case <-r.done:
@@ -278,9 +299,9 @@ func request[T any](ctx context.Context, r *Runtime, m any) (T, error) {
 	if err := ctx.Err(); err != nil {
 		return zero, fmt.Errorf("%T: %w", m, err)
 	}
-	if _, ok := ctx.Deadline(); !ok {
+	if _, ok := ctx.Deadline(); !ok && bound > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DefaultRequestTimeout)
+		ctx, cancel = context.WithTimeout(ctx, bound)
 		defer cancel()
 	}
 	// A one-shot process receives the reply, so that the wait can end with
@@ -291,19 +312,28 @@ func request[T any](ctx context.Context, r *Runtime, m any) (T, error) {
 	to, _ := reg.Add(slot, "reply"+reg.NextId())
 	defer reg.Remove(to)
 	r.system.Root.RequestWithCustomSender(r.pid, m, to)
+	var res any
 	select {
-	case res := <-slot:
-		if _, ok := res.(*actor.DeadLetterResponse); ok {
-			return zero, fmt.Errorf("%T: %w", m, ErrStopped)
-		}
-		v, ok := res.(T)
-		if !ok {
-			return zero, fmt.Errorf("%T: unexpected reply %T", m, res)
-		}
-		return v, nil
+	case res = <-slot:
 	case <-ctx.Done():
 		return zero, fmt.Errorf("%T: no reply: %w", m, ctx.Err())
+	case <-r.done:
+		// The supervisor answers before it stops, and a reply is in the
+		// slot as soon as it is sent.
+		select {
+		case res = <-slot:
+		default:
+			return zero, fmt.Errorf("%T: %w", m, ErrStopped)
+		}
 	}
+	if _, ok := res.(*actor.DeadLetterResponse); ok {
+		return zero, fmt.Errorf("%T: %w", m, ErrStopped)
+	}
+	v, ok := res.(T)
+	if !ok {
+		return zero, fmt.Errorf("%T: unexpected reply %T", m, res)
+	}
+	return v, nil
 }
 
 // replySlot is a process that passes the first message sent to it to a

@@ -97,8 +97,8 @@ type (
 		groups []string
 		reason string
 	}
-	// taskEnded: a top-level task has ended and nothing will start it
-	// again but a Restart.
+	// taskEnded: a task has ended and no restart is pending; only a
+	// Restart starts it again.
 	taskEnded struct{ id int }
 	// toGroup carries msg down the tree to the group named group.
 	toGroup struct {

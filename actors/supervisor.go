@@ -67,11 +67,13 @@ type taskRef struct {
 	output *proc.Output
 	// gone: the task actor is gone; the supervisor answers for it.
 	gone bool
-	// ended: a top-level task said it has ended for good (taskEnded), and
-	// no Restart was routed to it since; endedSeq tags its place in the
-	// queue of ended tasks.
+	// ended: the task said it has ended for good (taskEnded), and no
+	// Restart was routed to it since; endedSeq tags a top-level task's place
+	// in the queue of ended tasks.
 	ended    bool
 	endedSeq int
+	// waiters are the senders of Wait, answered once the task has ended.
+	waiters []*actor.PID
 }
 
 // endedEntry is a place in the queue of ended tasks, oldest first.
@@ -136,11 +138,15 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 			// Not to be forgotten while it starts again; it says when it
 			// has ended anew.
 			t.ended = false
-			s.nEnded--
+			if t.last.Group == "" {
+				s.nEnded--
+			}
 		}
 		s.route(ctx, m.ID, m, "restart")
 	case taskEnded:
 		s.taskEnded(ctx, m.id)
+	case Wait:
+		s.wait(ctx, m.ID)
 	case List:
 		respond(ctx, TaskList{Tasks: s.list()})
 	case GetOutput:
@@ -156,6 +162,9 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 		if t, ok := s.all[m.ev.ID]; ok {
 			t.last = m.ev
 			t.gone = t.gone || m.gone
+			if t.gone {
+				t.answerWaiters(ctx)
+			}
 		}
 		s.receive(ctx, m) // the top-level tasks' own supervision
 		s.finishShutdownIfDone(ctx)
@@ -173,15 +182,42 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 	}
 }
 
-// taskEnded records that a top-level task has ended for good, and forgets
-// the oldest ended tasks over the limit.
+// wait answers Wait: at once for a task that has ended for good, else once
+// it has.
+func (s *runtimeSupervisor) wait(ctx actor.Context, id int) {
+	t, ok := s.all[id]
+	switch {
+	case !ok:
+		respond(ctx, WaitReply{ID: id, Err: fmt.Errorf("wait for task %d: %w", id, ErrUnknownTask)})
+	case t.ended || t.gone:
+		respond(ctx, WaitReply{ID: id, Event: t.last})
+	case ctx.Sender() != nil:
+		t.waiters = append(t.waiters, ctx.Sender())
+	}
+}
+
+// answerWaiters answers the task's Waits with its latest event.
+func (t *taskRef) answerWaiters(ctx actor.Context) {
+	for _, w := range t.waiters {
+		ctx.Send(w, WaitReply{ID: t.last.ID, Event: t.last})
+	}
+	t.waiters = nil
+}
+
+// taskEnded records that a task has ended for good, answers its Waits, and
+// forgets the oldest ended top-level tasks over the limit.
 func (s *runtimeSupervisor) taskEnded(ctx actor.Context, id int) {
 	t, ok := s.all[id]
-	if !ok || t.ended || !t.last.State.Ended() || s.shuttingDown || s.keep < 0 {
+	if !ok || t.ended || !t.last.State.Ended() {
+		return
+	}
+	t.ended = true
+	t.answerWaiters(ctx)
+	if t.last.Group != "" || s.shuttingDown || s.keep < 0 {
 		return
 	}
 	s.endedSeq++
-	t.ended, t.endedSeq = true, s.endedSeq
+	t.endedSeq = s.endedSeq
 	s.endedQ = append(s.endedQ, endedEntry{id: id, seq: s.endedSeq})
 	s.nEnded++
 	for s.nEnded > s.keep && len(s.endedQ) > 0 {
@@ -224,14 +260,14 @@ func (s *runtimeSupervisor) groupGone(ctx actor.Context, m groupGone) {
 			continue
 		}
 		t.gone = true
-		if t.last.State.Ended() {
-			continue
+		if !t.last.State.Ended() {
+			ev := t.last
+			ev.State, ev.Time, ev.Deadline = StateFailed, s.env.clock.Now(), time.Time{}
+			ev.Message, ev.Reason = "Task failed: internal error", m.reason
+			t.last = ev
+			ctx.ActorSystem().EventStream.Publish(ev)
 		}
-		ev := t.last
-		ev.State, ev.Time, ev.Deadline = StateFailed, s.env.clock.Now(), time.Time{}
-		ev.Message, ev.Reason = "Task failed: internal error", m.reason
-		t.last = ev
-		ctx.ActorSystem().EventStream.Publish(ev)
+		t.answerWaiters(ctx)
 	}
 	s.finishShutdownIfDone(ctx)
 }
@@ -355,6 +391,9 @@ func (s *runtimeSupervisor) finishShutdownIfDone(ctx actor.Context) {
 	}
 	tasks := s.list()
 	s.env.setFinal(tasks)
+	for _, t := range s.all {
+		t.answerWaiters(ctx)
+	}
 	for _, w := range s.waiters {
 		ctx.Send(w, TaskList{Tasks: tasks})
 	}

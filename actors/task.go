@@ -105,15 +105,15 @@ func newTaskActor(env *runtimeEnv, id int, spec TaskSpec, output *proc.Output) *
 // Receive implements actor.Actor.
 func (a *taskActor) Receive(ctx actor.Context) {
 	a.receive(ctx)
-	// A top-level task whose process has ended, with no restart coming on
-	// its own, says so once the message that ended it has been handled: an
-	// ending and the backoff after it are set in one Receive, so only now is
-	// it known. The runtime supervisor may then forget it (Config.KeepEnded).
-	// A task in a group never says so: its group may start it again.
-	if a.spec.Group == "" && a.ev.State.Ended() {
-		if parent := ctx.Parent(); parent != nil && !a.endedSaid {
+	// A task whose process has ended, with no restart pending (by its
+	// policy, or its group's decision), tells the runtime supervisor once the
+	// message that ended it has been handled: an ending and the backoff after
+	// it are set in one Receive, so only now is it known. The supervisor
+	// answers Wait, and may forget the task (Config.KeepEnded).
+	if a.ev.State.Ended() && a.wait == waitNone {
+		if top := a.env.top; top != nil && !a.endedSaid {
 			a.endedSaid = true
-			ctx.Send(parent, taskEnded{id: a.id})
+			ctx.Send(top, taskEnded{id: a.id})
 		}
 	} else {
 		a.endedSaid = false
