@@ -255,7 +255,10 @@ func (r *Runtime) command(ctx context.Context, m any) error {
 // waits for as long as ctx allows, and ends with ErrStopped if the runtime
 // shuts down without the task's end being known.
 func (r *Runtime) Wait(ctx context.Context, id int) (TaskEvent, error) {
-	res, err := requestWithin[WaitReply](ctx, r, Wait{ID: id}, 0)
+	res, err := requestWithin[WaitReply](ctx, r, Wait{ID: id}, 0, func(to *actor.PID) {
+		// Abandoned: the supervisor need not remember to answer it.
+		r.system.Root.Send(r.pid, unwait{id: id, who: to})
+	})
 	if err != nil {
 		return TaskEvent{}, err
 	}
@@ -284,12 +287,13 @@ var ErrStopped = errors.New("taskvisor runtime has stopped")
 // ctx is done, or for DefaultRequestTimeout when ctx has no deadline. The
 // error of a request that ctx ended wraps ctx.Err().
 func request[T any](ctx context.Context, r *Runtime, m any) (T, error) {
-	return requestWithin[T](ctx, r, m, DefaultRequestTimeout)
+	return requestWithin[T](ctx, r, m, DefaultRequestTimeout, nil)
 }
 
 // requestWithin is request with bound in place of DefaultRequestTimeout; a
 // bound of 0 waits for as long as ctx allows, or until the supervisor stops.
-func requestWithin[T any](ctx context.Context, r *Runtime, m any, bound time.Duration) (T, error) {
+// abandon, if set, is called with the reply's address when ctx ends first.
+func requestWithin[T any](ctx context.Context, r *Runtime, m any, bound time.Duration, abandon func(to *actor.PID)) (T, error) {
 	var zero T
 	select {
 	case <-r.done:
@@ -316,6 +320,9 @@ func requestWithin[T any](ctx context.Context, r *Runtime, m any, bound time.Dur
 	select {
 	case res = <-slot:
 	case <-ctx.Done():
+		if abandon != nil {
+			abandon(to)
+		}
 		return zero, fmt.Errorf("%T: no reply: %w", m, ctx.Err())
 	case <-r.done:
 		// The supervisor answers before it stops, and a reply is in the

@@ -100,6 +100,11 @@ type (
 	// taskEnded: a task has ended and no restart is pending; only a
 	// Restart starts it again.
 	taskEnded struct{ id int }
+	// unwait: the Wait sent from who for task id was abandoned.
+	unwait struct {
+		id  int
+		who *actor.PID
+	}
 	// toGroup carries msg down the tree to the group named group.
 	toGroup struct {
 		group string

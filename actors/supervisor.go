@@ -147,6 +147,10 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 		s.taskEnded(ctx, m.id)
 	case Wait:
 		s.wait(ctx, m.ID)
+	case unwait:
+		if t, ok := s.all[m.id]; ok {
+			t.waiters = slices.DeleteFunc(t.waiters, func(w *actor.PID) bool { return w.Equal(m.who) })
+		}
 	case List:
 		respond(ctx, TaskList{Tasks: s.list()})
 	case GetOutput:

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/taskvisor/taskvisor/actors"
 	"github.com/taskvisor/taskvisor/actors/probe"
 )
@@ -91,4 +93,30 @@ func TestWaitEndsWithItsContextOrTheShutdown(t *testing.T) {
 	if _, err := h.rt.Wait(h.ctx(), id); !errors.Is(err, actors.ErrStopped) {
 		t.Errorf("Wait after the shutdown: %v, want ErrStopped", err)
 	}
+}
+
+// A Wait abandoned by its context is forgotten by the runtime: when the
+// task ends, nothing is sent to the waiter that left.
+func TestAbandonedWaitIsForgotten(t *testing.T) {
+	h := newHarness(t, nil)
+	id := h.startSpec(shell("sleeper", "exec sleep 60"))
+	h.expect(id, actors.StateRunning)
+	dead := probe.New(t, h.rt.System())
+	dead.SubscribeEvents(func(e any) bool { _, ok := e.(*actor.DeadLetterEvent); return ok })
+	for i := 0; i < 3; i++ {
+		short, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+		if _, err := h.rt.Wait(short, id); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Wait: %v", err)
+		}
+		cancel()
+	}
+	if err := h.rt.Kill(h.ctx(), id); err != nil {
+		t.Fatal(err)
+	}
+	// Answered in the same round as any waiter before it: once this Wait
+	// returns, a reply to an abandoned one would have been a dead letter.
+	if ev, err := h.rt.Wait(h.ctx(), id); err != nil || ev.State != actors.StateKilled {
+		t.Fatalf("Wait: %s, %v", ev.Outcome(), err)
+	}
+	dead.ExpectNoMsg(20 * time.Millisecond)
 }
