@@ -36,7 +36,8 @@
 // (package actors/taskfile) fills; every zero value means a documented
 // default. The methods Start, StartSpec, Cancel, Kill, Restart, Wait, List
 // and Output each send one command and wait for its reply (Wait until the
-// task has ended for good, as os/exec's Cmd.Wait); an actor of the
+// task has ended for good, as os/exec's Cmd.Wait); Follow streams a task's
+// output; an actor of the
 // program sends the same commands (Start, Cancel, ...) to Runtime.PID and
 // gets the replies in its mailbox.
 //

@@ -97,6 +97,36 @@ func ExampleRuntime_Wait() {
 	// migrate: gave-up (exit code 3) after 3 runs
 }
 
+// Follow a task's output as it is written, as tail -f would; the channel
+// closes once the task has ended and its last line is out.
+func ExampleRuntime_Follow() {
+	rt, err := actors.New(actors.Config{})
+	if err != nil {
+		panic(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	id, err := rt.StartSpec(ctx, actors.TaskSpec{Name: "build", Command: "echo compiling; echo linking; echo done"})
+	if err != nil {
+		panic(err)
+	}
+	lines, err := rt.Follow(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	for l := range lines {
+		fmt.Println(l.Stream, l.Text)
+	}
+	if _, err := rt.Shutdown(ctx); err != nil {
+		panic(err)
+	}
+	// Output:
+	// stdout compiling
+	// stdout linking
+	// stdout done
+}
+
 // Kill a task that would run for a minute: SIGKILL goes to its whole
 // process group at once.
 func ExampleRuntime_Kill() {

@@ -147,6 +147,13 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 		s.taskEnded(ctx, m.id)
 	case Wait:
 		s.wait(ctx, m.ID)
+	case outputOf:
+		t, ok := s.all[m.id]
+		if !ok {
+			respond(ctx, outputBuffer{err: fmt.Errorf("follow task %d: %w", m.id, ErrUnknownTask)})
+			return
+		}
+		respond(ctx, outputBuffer{out: t.output})
 	case unwait:
 		if t, ok := s.all[m.id]; ok {
 			t.waiters = slices.DeleteFunc(t.waiters, func(w *actor.PID) bool { return w.Equal(m.who) })

@@ -62,6 +62,9 @@ type Output struct {
 	n     int
 	bytes int // the length of the kept lines' texts
 	total uint64
+	// wake is closed, and cleared, when a line is added; made by Wait for a
+	// waiter, so that a buffer nobody waits on allocates nothing per line.
+	wake chan struct{}
 }
 
 // NewOutput returns a buffer of the last maxLines lines (<= 0:
@@ -106,7 +109,52 @@ func (o *Output) add(l Line) {
 	}
 	o.n++
 	o.bytes += len(l.Text)
+	if o.wake != nil {
+		close(o.wake)
+		o.wake = nil
+	}
 }
+
+// Since returns the lines written after the first seen ones (seen as Total
+// counts them) that the buffer still holds, oldest first; total is the count
+// with them, and skipped how many lines after the first seen the buffer had
+// dropped already, which come before the lines returned.
+func (o *Output) Since(seen uint64) (lines []Line, total, skipped uint64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if seen >= o.total {
+		return nil, o.total, 0
+	}
+	fresh := o.total - seen
+	held := min(fresh, uint64(o.n))
+	lines = make([]Line, held)
+	first := o.start + o.n - int(held)
+	for i := range lines {
+		lines[i] = o.lines[(first+i)%len(o.lines)]
+	}
+	return lines, o.total, fresh - held
+}
+
+// Wait returns a channel that is closed once more than seen lines have been
+// written: at once if they have.
+func (o *Output) Wait(seen uint64) <-chan struct{} {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.total > seen {
+		return closedChan
+	}
+	if o.wake == nil {
+		o.wake = make(chan struct{})
+	}
+	return o.wake
+}
+
+// closedChan is a channel that is always closed.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 // Lines returns the buffered lines, oldest first.
 func (o *Output) Lines() []Line {

@@ -254,3 +254,51 @@ func TestOutputByteLimit(t *testing.T) {
 		t.Errorf("byte count %d, lines hold %d", o.bytes, kept)
 	}
 }
+
+func TestOutputSinceAndWait(t *testing.T) {
+	o := NewOutput(3)
+	if lines, total, skipped := o.Since(0); len(lines) != 0 || total != 0 || skipped != 0 {
+		t.Fatalf("empty: Since(0) = %v, %d, %d", lines, total, skipped)
+	}
+	woken := o.Wait(0)
+	select {
+	case <-woken:
+		t.Fatal("Wait(0) is closed before any line")
+	default:
+	}
+	addTexts(o, "1", "2")
+	select {
+	case <-woken:
+	default:
+		t.Fatal("Wait(0) is still open after a line")
+	}
+	lines, total, skipped := o.Since(0)
+	if got := texts(lines); !slices.Equal(got, []string{"1", "2"}) || total != 2 || skipped != 0 {
+		t.Errorf("Since(0) = %q, %d, %d; want [1 2], 2, 0", got, total, skipped)
+	}
+	addTexts(o, "3", "4", "5", "6")
+	// Lines 3 to 6 came after the 2 seen; the ring of 3 lost line 3.
+	lines, total, skipped = o.Since(2)
+	if got := texts(lines); !slices.Equal(got, []string{"4", "5", "6"}) || total != 6 || skipped != 1 {
+		t.Errorf("Since(2) = %q, %d, %d; want [4 5 6], 6, 1", got, total, skipped)
+	}
+	lines, _, skipped = o.Since(5)
+	if got := texts(lines); !slices.Equal(got, []string{"6"}) || skipped != 0 {
+		t.Errorf("Since(5) = %q, %d; want [6], 0", got, skipped)
+	}
+	if lines, total, _ := o.Since(6); len(lines) != 0 || total != 6 {
+		t.Errorf("Since(6) = %v, %d; want nothing new", lines, total)
+	}
+	select {
+	case <-o.Wait(5):
+	default:
+		t.Error("Wait(5) with 6 written is not closed")
+	}
+	later := o.Wait(6)
+	addTexts(o, "7")
+	select {
+	case <-later:
+	default:
+		t.Error("Wait(6) is still open after line 7")
+	}
+}
