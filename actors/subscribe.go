@@ -16,7 +16,8 @@ import (
 // Subscribe calls handler with every TaskEvent of this runtime, in order per
 // task, on an actor of its own, so that a slow handler never slows the tasks.
 // The returned function unsubscribes and returns once the events already
-// queued have been handled.
+// queued have been handled; the handler itself, which would wait for
+// itself, calls it as go unsubscribe().
 func (r *Runtime) Subscribe(handler func(TaskEvent)) (unsubscribe func()) {
 	return subscribeAllEvents(r.system, r.env.dispatcher, r.env.name, taskEventsOnly(handler))
 }
