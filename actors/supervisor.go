@@ -134,7 +134,7 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 			respond(ctx, Reply{Op: "restart", ID: m.ID, Err: fmt.Errorf("restart task %d: %w", m.ID, ErrShuttingDown)})
 			return
 		}
-		if t, ok := s.all[m.ID]; ok && t.ended {
+		if t, ok := s.all[m.ID]; ok && t.ended && !t.gone {
 			// Not to be forgotten while it starts again; it says when it
 			// has ended anew.
 			t.ended = false
