@@ -46,9 +46,7 @@ func (r *Runtime) Follow(ctx context.Context, id int) (<-chan OutputLine, error)
 	}
 	// The task's end comes as the answer to a Wait, into a slot of our own,
 	// so that one goroutine follows both the buffer and the task.
-	ended := replySlot(make(chan any, 1))
-	reg := r.system.ProcessRegistry
-	to, _ := reg.Add(ended, "follow"+reg.NextId())
+	ended, to := r.newReplySlot()
 	r.system.Root.RequestWithCustomSender(r.pid, Wait{ID: id}, to)
 
 	lines := make(chan OutputLine)
@@ -64,12 +62,8 @@ func (r *Runtime) follow(ctx context.Context, id int, out *proc.Output, lines ch
 	over := false
 	defer func() {
 		r.system.ProcessRegistry.Remove(to)
-		select {
-		case <-r.done:
-		default:
-			if !over {
-				r.system.Root.Send(r.pid, unwait{id: id, who: to})
-			}
+		if !over {
+			r.unwait(id, to)
 		}
 	}()
 	var seen uint64

@@ -255,10 +255,7 @@ func (r *Runtime) command(ctx context.Context, m any) error {
 // waits for as long as ctx allows, and ends with ErrStopped if the runtime
 // shuts down without the task's end being known.
 func (r *Runtime) Wait(ctx context.Context, id int) (TaskEvent, error) {
-	res, err := requestWithin[WaitReply](ctx, r, Wait{ID: id}, 0, func(to *actor.PID) {
-		// Abandoned: the supervisor need not remember to answer it.
-		r.system.Root.Send(r.pid, unwait{id: id, who: to})
-	})
+	res, err := requestWithin[WaitReply](ctx, r, Wait{ID: id}, 0, func(to *actor.PID) { r.unwait(id, to) })
 	if err != nil {
 		return TaskEvent{}, err
 	}
@@ -311,10 +308,8 @@ func requestWithin[T any](ctx context.Context, r *Runtime, m any, bound time.Dur
 	// A one-shot process receives the reply, so that the wait can end with
 	// ctx; protoactor's Future can only be waited on by blocking, for its
 	// own timeout, and would need a goroutine per request to be cancelled.
-	slot := replySlot(make(chan any, 1))
-	reg := r.system.ProcessRegistry
-	to, _ := reg.Add(slot, "reply"+reg.NextId())
-	defer reg.Remove(to)
+	slot, to := r.newReplySlot()
+	defer r.system.ProcessRegistry.Remove(to)
 	r.system.Root.RequestWithCustomSender(r.pid, m, to)
 	var res any
 	select {
@@ -346,6 +341,26 @@ func requestWithin[T any](ctx context.Context, r *Runtime, m any, bound time.Dur
 // replySlot is a process that passes the first message sent to it to a
 // channel with room for one; later ones are dropped.
 type replySlot chan any
+
+// newReplySlot registers a reply slot; the caller removes it from the
+// process registry when done with it.
+func (r *Runtime) newReplySlot() (replySlot, *actor.PID) {
+	slot := replySlot(make(chan any, 1))
+	reg := r.system.ProcessRegistry
+	to, _ := reg.Add(slot, "reply"+reg.NextId())
+	return slot, to
+}
+
+// unwait tells the supervisor that the Wait sent from who for task id was
+// abandoned, so that it need not remember to answer it; after the runtime
+// has stopped there is nobody to tell.
+func (r *Runtime) unwait(id int, who *actor.PID) {
+	select {
+	case <-r.done:
+	default:
+		r.system.Root.Send(r.pid, unwait{id: id, who: who})
+	}
+}
 
 // SendUserMessage implements actor.Process.
 func (s replySlot) SendUserMessage(_ *actor.PID, message any) {
