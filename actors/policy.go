@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -116,17 +117,12 @@ type Backoff struct {
 	ResetAfter time.Duration
 }
 
-func (b Backoff) initial() time.Duration { return orDuration(b.Initial, DefaultBackoffInitial) }
-func (b Backoff) max() time.Duration     { return orDuration(b.Max, DefaultBackoffMax) }
+func (b Backoff) initial() time.Duration { return cmp.Or(b.Initial, DefaultBackoffInitial) }
+func (b Backoff) max() time.Duration     { return cmp.Or(b.Max, DefaultBackoffMax) }
 func (b Backoff) resetAfter() time.Duration {
-	return orDuration(b.ResetAfter, DefaultBackoffResetAfter)
+	return cmp.Or(b.ResetAfter, DefaultBackoffResetAfter)
 }
-func (b Backoff) factor() float64 {
-	if b.Factor == 0 {
-		return DefaultBackoffFactor
-	}
-	return b.Factor
-}
+func (b Backoff) factor() float64 { return cmp.Or(b.Factor, DefaultBackoffFactor) }
 
 // Delay returns the delay before restart number n (1 for the first restart
 // after a stable run), before jitter: Initial*Factor^(n-1), capped at Max.
@@ -191,11 +187,10 @@ type GroupSpec struct {
 	RestartWindow time.Duration
 }
 
-func (g GroupSpec) strategy() Strategy {
-	if g.Strategy == "" {
-		return OneForOne
-	}
-	return g.Strategy
+func (g GroupSpec) strategy() Strategy { return cmp.Or(g.Strategy, OneForOne) }
+func (g GroupSpec) maxRestarts() int   { return cmp.Or(g.MaxRestarts, DefaultMaxRestarts) }
+func (g GroupSpec) restartWindow() time.Duration {
+	return cmp.Or(g.RestartWindow, DefaultRestartWindow)
 }
 
 // Validate reports what is wrong with the group on its own, naming the field.
@@ -283,20 +278,6 @@ func (l *restartLimit) allow(now time.Time, max int, window time.Duration) bool 
 	}
 	l.times = append(l.times, now)
 	return true
-}
-
-func orDuration(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
-}
-
-func orInt(n, def int) int {
-	if n == 0 {
-		return def
-	}
-	return n
 }
 
 // randFloat is the jitter's source; tests of jitter bounds use it as is.

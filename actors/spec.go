@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -144,48 +145,23 @@ func (s TaskSpec) Validate() error {
 	return nil
 }
 
-func (s TaskSpec) stopSignal() syscall.Signal {
-	if s.StopSignal == 0 {
-		return DefaultStopSignal
-	}
-	return s.StopSignal
-}
+func (s TaskSpec) stopSignal() syscall.Signal { return cmp.Or(s.StopSignal, DefaultStopSignal) }
 
-func (s TaskSpec) stopGrace() time.Duration {
-	if s.StopGrace == 0 {
-		return DefaultStopGrace
-	}
-	return s.StopGrace
-}
+func (s TaskSpec) stopGrace() time.Duration { return cmp.Or(s.StopGrace, DefaultStopGrace) }
 
-func (s TaskSpec) outputLines() int {
-	if s.OutputLines == 0 {
-		return DefaultOutputLines
-	}
-	return s.OutputLines
-}
+func (s TaskSpec) outputLines() int { return cmp.Or(s.OutputLines, DefaultOutputLines) }
 
-func (s TaskSpec) restartMode() RestartMode {
-	if s.Restart == "" {
-		return RestartNever
-	}
-	return s.Restart
-}
+func (s TaskSpec) restartMode() RestartMode { return cmp.Or(s.Restart, RestartNever) }
 
-func (s TaskSpec) stallAction() StallAction {
-	if s.StallAction == "" {
-		return StallWarn
-	}
-	return s.StallAction
-}
+func (s TaskSpec) stallAction() StallAction { return cmp.Or(s.StallAction, StallWarn) }
 
-func (s TaskSpec) stallGrace() time.Duration { return orDuration(s.StallGrace, DefaultStallGrace) }
+func (s TaskSpec) stallGrace() time.Duration { return cmp.Or(s.StallGrace, DefaultStallGrace) }
 func (s TaskSpec) startTimeout() time.Duration {
-	return orDuration(s.StartTimeout, DefaultStartTimeout)
+	return cmp.Or(s.StartTimeout, DefaultStartTimeout)
 }
-func (s TaskSpec) maxRestarts() int { return orInt(s.MaxRestarts, DefaultMaxRestarts) }
+func (s TaskSpec) maxRestarts() int { return cmp.Or(s.MaxRestarts, DefaultMaxRestarts) }
 func (s TaskSpec) restartWindow() time.Duration {
-	return orDuration(s.RestartWindow, DefaultRestartWindow)
+	return cmp.Or(s.RestartWindow, DefaultRestartWindow)
 }
 
 // Policy describes the task's restart and watchdog policy in a few words, for

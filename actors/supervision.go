@@ -455,9 +455,9 @@ func (s *supervision) childFailed(ctx actor.Context, c *child, delay time.Durati
 		return
 	}
 	now := s.env.clock.Now()
-	if !s.limit.allow(now, orInt(s.spec.MaxRestarts, DefaultMaxRestarts), orDuration(s.spec.RestartWindow, DefaultRestartWindow)) {
+	if !s.limit.allow(now, s.spec.maxRestarts(), s.spec.restartWindow()) {
 		s.fail(ctx, fmt.Sprintf("restart limit of %d within %s reached; last: %s",
-			orInt(s.spec.MaxRestarts, DefaultMaxRestarts), orDuration(s.spec.RestartWindow, DefaultRestartWindow), reason))
+			s.spec.maxRestarts(), s.spec.restartWindow(), reason))
 		return
 	}
 	strategy := s.spec.strategy()
