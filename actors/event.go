@@ -104,10 +104,12 @@ func (e TaskEvent) Outcome() string {
 // SignalName returns the name of the signal that ended the process
 // ("SIGKILL"), or "" when none did.
 func (e TaskEvent) SignalName() string {
-	return signalName(e.Signal)
+	return SignalName(e.Signal)
 }
 
-func signalName(sig syscall.Signal) string {
+// SignalName returns a signal's name ("SIGTERM"), "signal N" for one
+// without a name, or "" for 0.
+func SignalName(sig syscall.Signal) string {
 	if sig == 0 {
 		return ""
 	}

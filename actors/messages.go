@@ -86,6 +86,19 @@ type WaitReply struct {
 	Err   error     // ErrUnknownTask, or nil
 }
 
+// Line is a line of a task's output, Stream the pipe it came from; aliases
+// of package proc's types, so that front ends need not import proc.
+type (
+	Line   = proc.Line
+	Stream = proc.Stream
+)
+
+// The streams of a Line.
+const (
+	Stdout = proc.Stdout
+	Stderr = proc.Stderr
+)
+
 // OutputReply answers GetOutput.
 type OutputReply struct {
 	ID    int         // the task's

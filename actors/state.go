@@ -43,8 +43,9 @@ func (s State) Ended() bool {
 	return false
 }
 
-// hasProcess reports whether a task in state s owns a live process.
-func (s State) hasProcess() bool {
+// HasProcess reports whether a task in state s owns a live process: running,
+// stalled or stopping.
+func (s State) HasProcess() bool {
 	switch s {
 	case StateRunning, StateStalled, StateStopping:
 		return true

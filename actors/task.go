@@ -349,13 +349,13 @@ func (a *taskActor) beginStop(ctx actor.Context, why string) {
 	a.stopTimer()
 	a.cancelTmr = a.env.clock.SendOnce(grace, ctx.Self(), stopDeadline{gen: a.gen})
 	a.ev.Deadline = a.env.clock.Now().Add(grace)
-	a.set(ctx, StateStopping, fmt.Sprintf("Cancelling: %s sent, SIGKILL in %s", signalName(sig), grace), why)
+	a.set(ctx, StateStopping, fmt.Sprintf("Cancelling: %s sent, SIGKILL in %s", SignalName(sig), grace), why)
 }
 
 // escalate sends SIGKILL when the grace period ran out.
 func (a *taskActor) escalate(ctx actor.Context) {
 	grace := a.spec.stopGrace()
-	a.sigkill(ctx, fmt.Sprintf("Still running %s after %s: SIGKILL sent", grace, signalName(a.spec.stopSignal())),
+	a.sigkill(ctx, fmt.Sprintf("Still running %s after %s: SIGKILL sent", grace, SignalName(a.spec.stopSignal())),
 		fmt.Sprintf("stop grace of %s ran out", grace))
 }
 
