@@ -8,6 +8,7 @@ import (
 
 	"github.com/taskvisor/taskvisor/actors"
 	"github.com/taskvisor/taskvisor/proc"
+	"github.com/taskvisor/taskvisor/ui/internal/tasktext"
 )
 
 // errorNoticeHold is how long an error stays on the footer's event line
@@ -87,7 +88,7 @@ type Model struct {
 func NewModel(cat actors.Catalogue, w, h int) *Model {
 	m := &Model{index: map[int]int{}, Groups: map[string]actors.GroupEvent{}, Width: w, Height: h}
 	for _, s := range cat {
-		m.Templates = append(m.Templates, Template{Key: escape(s.Key), Name: escape(s.Name), Description: escape(s.Description)})
+		m.Templates = append(m.Templates, Template{Key: tasktext.Escape(s.Key), Name: tasktext.Escape(s.Name), Description: tasktext.Escape(s.Description)})
 	}
 	return m
 }
@@ -142,25 +143,25 @@ func (m *Model) ApplyEvent(ev actors.TaskEvent) (isNew bool) {
 	old := t.Event
 	t.Event = ev
 	if isNew || ev.Name != old.Name {
-		t.name = escape(ev.Name)
+		t.name = tasktext.Escape(ev.Name)
 		m.nameW = max(m.nameW, textWidth(t.name))
 	}
 	m.maxID = max(m.maxID, ev.ID)
 	m.maxSteps = max(m.maxSteps, ev.Steps, ev.Step)
 	if isNew || ev.Status != old.Status {
-		t.status = escape(ev.Status)
+		t.status = tasktext.Escape(ev.Status)
 	}
 	if isNew || ev.Message != old.Message {
-		t.message = escape(ev.Message)
+		t.message = tasktext.Escape(ev.Message)
 	}
 	if isNew || ev.Reason != old.Reason {
-		t.reason = escape(ev.Reason)
+		t.reason = tasktext.Escape(ev.Reason)
 	}
 	if isNew || ev.Policy != old.Policy {
-		t.policy = escape(ev.Policy)
+		t.policy = tasktext.Escape(ev.Policy)
 	}
 	if isNew || ev.Group != old.Group {
-		t.group = escape(ev.Group)
+		t.group = tasktext.Escape(ev.Group)
 	}
 	if ev.State != prevState {
 		what := t.message
@@ -175,7 +176,7 @@ func (m *Model) ApplyEvent(ev actors.TaskEvent) (isNew bool) {
 // ApplyGroup updates the model with a group's event.
 func (m *Model) ApplyGroup(ev actors.GroupEvent) {
 	m.Groups[ev.Group] = ev
-	m.note(escape(ev.String()), false, ev.Time)
+	m.note(tasktext.Escape(ev.String()), false, ev.Time)
 }
 
 // ApplyOutput keeps the output lines of a task, if it is still the one
@@ -187,11 +188,11 @@ func (m *Model) ApplyOutput(r actors.OutputReply) {
 	m.OutputID = r.ID
 	m.OutputErr = ""
 	if r.Err != nil {
-		m.OutputErr = escape(r.Err.Error())
+		m.OutputErr = tasktext.Escape(r.Err.Error())
 	}
 	m.Output = m.Output[:0]
 	for _, l := range r.Lines {
-		text := escape(l.Text)
+		text := tasktext.Escape(l.Text)
 		if l.Cut {
 			text += " [cut]"
 		}
@@ -201,7 +202,7 @@ func (m *Model) ApplyOutput(r actors.OutputReply) {
 
 // Error puts an error on the footer's event line.
 func (m *Model) Error(err error, now time.Time) {
-	m.note(escape(err.Error()), true, now)
+	m.note(tasktext.Escape(err.Error()), true, now)
 }
 
 // note sets the footer's event line; an ordinary event does not replace an

@@ -11,6 +11,7 @@ import (
 	"github.com/gdamore/tcell/v2"
 
 	"github.com/taskvisor/taskvisor/actors"
+	"github.com/taskvisor/taskvisor/ui/internal/tasktext"
 )
 
 // Render draws the model on s as it is at now; the caller shows it. It is a
@@ -551,7 +552,7 @@ func exitText(ev *actors.TaskEvent) string {
 	}
 	// The reason often says the same and more ("exit code 3", "killed by
 	// SIGKILL"): then it says it alone.
-	reason := escape(ev.Reason)
+	reason := tasktext.Escape(ev.Reason)
 	if len(parts) > 0 && (strings.Contains(reason, parts[0]) || ev.Signal != 0 && strings.Contains(reason, ev.SignalName())) {
 		return reason
 	}

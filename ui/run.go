@@ -10,6 +10,7 @@ import (
 	"github.com/gdamore/tcell/v2"
 
 	"github.com/taskvisor/taskvisor/actors"
+	"github.com/taskvisor/taskvisor/ui/internal/tasktext"
 )
 
 // ErrNoTerminal is returned by Run, before it has done anything, when the
@@ -144,6 +145,6 @@ wait:
 // printSummary says how each task ended, as the headless mode does.
 func printSummary(w io.Writer, tasks []actors.TaskEvent) {
 	for _, ev := range tasks {
-		fmt.Fprintf(w, "[Task %d] %s ended: %s\n", ev.ID, escape(ev.Name), escape(ev.Outcome()))
+		fmt.Fprintf(w, "[Task %d] %s ended: %s\n", ev.ID, tasktext.Escape(ev.Name), tasktext.Escape(ev.Outcome()))
 	}
 }

@@ -8,24 +8,6 @@ import (
 	"github.com/taskvisor/taskvisor/actors"
 )
 
-func TestEscape(t *testing.T) {
-	for in, want := range map[string]string{
-		"plain text":         "plain text",
-		"tab\there":          `tab\there`,
-		"\x1b[31mred\x1b[0m": `\x1b[31mred\x1b[0m`,
-		"bell\x07 del\x7f":   `bell\x07 del\x7f`,
-		"bad \xff\xfe utf8":  `bad \xff\xfe utf8`,
-		"rtl \u202e evil":    `rtl \u202e evil`,
-		"zero\u200bwidth":    `zero\u200bwidth`,
-		"c1 \u0085 next":     `c1 \u0085 next`,
-		"ünïcødé 日本 e\u0301": "ünïcødé 日本 e\u0301",
-	} {
-		if got := escape(in); got != want {
-			t.Errorf("escape(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestDurations(t *testing.T) {
 	for d, want := range map[time.Duration]string{
 		-time.Second: "0.0s", 400 * time.Millisecond: "0.4s", 12 * time.Second: "12s",

@@ -16,7 +16,11 @@
 //
 // A bad command prints an error on the error stream and changes nothing.
 // Task events print as "[Task N] message", a supervision group's decisions
-// as "[Group name] message"; with JSON, each is one object.
+// as "[Group name] message"; with JSON, each is one object. In text, a
+// task's text (name, STATUS=, output, the messages that quote them) is
+// escaped as the terminal UI shows it: control characters, invalid UTF-8 and
+// invisible format characters become Go escapes ("\x1b"), everything else
+// is printed as it is; JSON carries it unchanged.
 package headless
 
 import (
@@ -32,6 +36,7 @@ import (
 
 	"github.com/taskvisor/taskvisor/actors"
 	"github.com/taskvisor/taskvisor/proc"
+	"github.com/taskvisor/taskvisor/ui/internal/tasktext"
 )
 
 // Options configures Run.
@@ -57,7 +62,7 @@ func Run(ctx context.Context, rt *actors.Runtime, opts Options) error {
 	p := &printer{out: opts.Out, json: opts.JSON}
 	unsubscribe := rt.SubscribeAll(p.event)
 	if _, err := rt.Autostart(ctx); err != nil {
-		fmt.Fprintf(opts.Err, "error: %v\n", err)
+		fmt.Fprintf(opts.Err, "error: %s\n", tasktext.Escape(err.Error()))
 	}
 
 	lines := make(chan string)
@@ -99,7 +104,7 @@ func serve(ctx context.Context, rt *actors.Runtime, p *printer, errOut io.Writer
 			}
 			quit, err := execute(ctx, rt, p, line)
 			if err != nil {
-				fmt.Fprintf(errOut, "error: %v\n", err)
+				fmt.Fprintf(errOut, "error: %s\n", tasktext.Escape(err.Error()))
 			}
 			if quit {
 				return
@@ -223,7 +228,7 @@ func (p *printer) writeEvent(ev actors.Event) {
 		fmt.Fprintf(p.out, "%s\n", b)
 		return
 	}
-	fmt.Fprintln(p.out, ev.String())
+	fmt.Fprintln(p.out, tasktext.Escape(ev.String()))
 }
 
 func (p *printer) text(s string) {
@@ -248,11 +253,11 @@ func (p *printer) list(tasks []actors.TaskEvent) {
 			p.writeEvent(ev)
 			continue
 		}
-		fmt.Fprintf(p.out, "[Task %d] %s: %s", ev.ID, ev.Name, ev.State)
+		fmt.Fprintf(p.out, "[Task %d] %s: %s", ev.ID, tasktext.Escape(ev.Name), ev.State)
 		if ev.PID != 0 {
 			fmt.Fprintf(p.out, ", pid %d", ev.PID)
 		}
-		fmt.Fprintf(p.out, " - %s\n", ev.Message)
+		fmt.Fprintf(p.out, " - %s\n", tasktext.Escape(ev.Message))
 	}
 }
 
@@ -269,15 +274,8 @@ func (p *printer) output(id int, lines []proc.Line) {
 			fmt.Fprintf(p.out, "%s\n", b)
 			continue
 		}
-		fmt.Fprintf(p.out, "[Task %d %s] %s\n", id, streamName(l.Stream), escape(l.Text))
+		fmt.Fprintf(p.out, "[Task %d %s] %s\n", id, streamName(l.Stream), tasktext.Escape(l.Text))
 	}
-}
-
-// escape shows control characters and invalid UTF-8 of a task's output as Go
-// escapes, so that nothing a task writes reaches the terminal raw.
-func escape(s string) string {
-	q := strconv.Quote(s)
-	return q[1 : len(q)-1]
 }
 
 func streamName(s proc.Stream) string {
@@ -295,6 +293,6 @@ func (p *printer) summary(tasks []actors.TaskEvent) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, ev := range tasks {
-		fmt.Fprintf(p.out, "[Task %d] %s ended: %s\n", ev.ID, escape(ev.Name), escape(ev.Outcome()))
+		fmt.Fprintf(p.out, "[Task %d] %s ended: %s\n", ev.ID, tasktext.Escape(ev.Name), tasktext.Escape(ev.Outcome()))
 	}
 }

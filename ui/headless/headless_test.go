@@ -3,10 +3,11 @@ package headless
 import (
 	"context"
 	"encoding/json"
-	"github.com/taskvisor/taskvisor/internal/syncbuf"
 	"io"
 	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/taskvisor/taskvisor/actors"
 	"github.com/taskvisor/taskvisor/internal/proctest"
+	"github.com/taskvisor/taskvisor/internal/syncbuf"
 )
 
 func TestMain(m *testing.M) {
@@ -62,10 +64,16 @@ func (s *session) wait(t *testing.T) error {
 
 func start(t *testing.T, json bool) *session {
 	t.Helper()
-	rt, err := actors.New(actors.Config{Subreaper: true, Catalogue: actors.Catalogue{
+	return startWith(t, json, actors.Catalogue{
 		{Key: "1", Name: "hello", Command: "echo hello; printf 'red \\033[31mtext\\n' >&2"},
 		{Key: "2", Name: "sleeper", Command: "exec sleep 60"},
-	}})
+	})
+}
+
+// startWith is start with a catalogue of the test's own.
+func startWith(t *testing.T, json bool, cat actors.Catalogue) *session {
+	t.Helper()
+	rt, err := actors.New(actors.Config{Subreaper: true, Catalogue: cat})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,5 +185,68 @@ func TestJSONEvents(t *testing.T) {
 	}
 	if states[0] != "starting" || states[1] != "running" || states[len(states)-1] != "completed" {
 		t.Errorf("states %v", states)
+	}
+}
+
+// A task's STATUS= with an escape sequence and quotes prints in text mode
+// with the escape shown as \x1b and the quotes as they are: in the event
+// line, in list and in the summary's name.
+func TestStatusIsEscapedOnce(t *testing.T) {
+	if _, err := exec.LookPath("systemd-notify"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("systemd-notify is required in CI: %v", err)
+		}
+		t.Skipf("systemd-notify is not installed: %v", err)
+	}
+	// Without --no-block, systemd-notify waits until the status has been
+	// received: it is in an event before the task exits.
+	s := startWith(t, false, actors.Catalogue{{Key: "1", Name: "say \"hi\"",
+		Command: `systemd-notify --status="$(printf 'say \033[31m"red"\033[0m')"; exec sleep 60`}})
+	s.send(t, "start 1")
+	const status = `say \x1b[31m"red"\x1b[0m`
+	s.out.waitFor(t, "[Task 1] "+status+"\n")
+	s.send(t, "list")
+	s.out.waitFor(t, `[Task 1] say "hi": running, pid `)
+	s.out.waitFor(t, " - "+status+"\n")
+	s.finish(t)
+	out := s.out.String()
+	if strings.ContainsRune(out, 0x1b) || strings.Contains(out, `\"`) {
+		t.Errorf("raw or doubly escaped text in output:\n%s", out)
+	}
+	if want := `[Task 1] say "hi" ended: cancelled (SIGTERM)` + "\n"; !strings.HasSuffix(out, want) {
+		t.Errorf("summary: want %q at the end of:\n%s", want, out)
+	}
+}
+
+// Every piece of a task's text printed in text mode is escaped by the one
+// function the terminal UI uses; JSON carries it as it is.
+func TestPrinterEscapesTaskText(t *testing.T) {
+	const raw, shown = "\x1b]0;pwned\x07 \"q\" \u202e", `\x1b]0;pwned\x07 "q" \u202e`
+	var out strings.Builder
+	p := &printer{out: &out}
+	ev := actors.TaskEvent{ID: 3, Name: "n" + raw, State: actors.StateKilled, PID: 42, ExitCode: -1,
+		Signal: syscall.SIGKILL, Status: raw, Message: raw, Reason: raw}
+	p.event(ev)
+	p.event(actors.GroupEvent{Group: "g" + raw, Message: raw})
+	p.list([]actors.TaskEvent{ev})
+	p.output(3, []actors.Line{{Stream: actors.Stdout, Text: raw}, {Stream: actors.Stderr, Text: raw}})
+	p.summary([]actors.TaskEvent{ev, {ID: 4, Name: "m", State: actors.StateFailed, ExitCode: -1, Reason: raw}})
+	want := "[Task 3] " + shown + "\n" +
+		"[Group g" + shown + "] " + shown + "\n" +
+		"[Task 3] n" + shown + ": killed, pid 42 - " + shown + "\n" +
+		"[Task 3 stdout] " + shown + "\n" +
+		"[Task 3 stderr] " + shown + "\n" +
+		"[Task 3] n" + shown + " ended: killed (SIGKILL)\n" +
+		"[Task 4] m ended: failed (" + shown + ")\n"
+	if got := out.String(); got != want {
+		t.Errorf("text mode printed\n%s\nwant\n%s", got, want)
+	}
+
+	out.Reset()
+	p.json = true
+	p.event(ev)
+	var back struct{ Status, Message string }
+	if err := json.Unmarshal([]byte(out.String()), &back); err != nil || back.Status != raw || back.Message != raw {
+		t.Errorf("JSON mode: %q (%v), want the text as it is", out.String(), err)
 	}
 }
