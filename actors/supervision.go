@@ -99,7 +99,10 @@ type (
 	}
 	// taskEnded: a task has ended and no restart is pending; only a
 	// Restart starts it again.
-	taskEnded struct{ id int }
+	taskEnded struct {
+		id       int
+		restarts int // the Restart commands the task had handled
+	}
 	// unwait: the Wait sent from who for task id was abandoned.
 	unwait struct {
 		id  int

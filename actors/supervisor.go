@@ -1,7 +1,9 @@
 package actors
 
 import (
+	"container/list"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -67,17 +69,17 @@ type taskRef struct {
 	output *proc.Output
 	// gone: the task actor is gone; the supervisor answers for it.
 	gone bool
-	// ended: the task said it has ended for good (taskEnded), and no
-	// Restart was routed to it since; endedSeq tags a top-level task's place
-	// in the queue of ended tasks.
-	ended    bool
-	endedSeq int
+	// ended: the task said it has ended for good (taskEnded) and has not
+	// started again since; endedAt is a top-level task's place in the list
+	// of ended tasks to forget.
+	ended   bool
+	endedAt *list.Element
+	// restarts counts the Restart commands routed to the task: a taskEnded
+	// sent before the task saw the last of them is stale.
+	restarts int
 	// waiters are the senders of Wait, answered once the task has ended.
 	waiters []*actor.PID
 }
-
-// endedEntry is a place in the queue of ended tasks, oldest first.
-type endedEntry struct{ id, seq int }
 
 // runtimeSupervisor is the top of the tree. It numbers tasks, spawns the
 // top-level tasks and groups, routes commands to tasks (through their
@@ -88,21 +90,16 @@ type endedEntry struct{ id, seq int }
 type runtimeSupervisor struct {
 	supervision
 	nextID int
-	all    map[int]*taskRef
-	order  []int
+	all    map[int]*taskRef // by ID; IDs only grow, so their order is the start order
 
 	shuttingDown bool
 	killAll      bool
 	waiters      []*actor.PID
 
-	// The ended top-level tasks, oldest first, of which the registry keeps
-	// at most keep (none forgotten when keep < 0); nEnded counts those that
-	// are still ended. A queue entry whose task was restarted since is stale
-	// and skipped.
-	keep     int
-	endedQ   []endedEntry
-	endedSeq int
-	nEnded   int
+	// ended lists the IDs of the ended top-level tasks, oldest first, of
+	// which the registry keeps at most keep (all when keep < 0).
+	keep  int
+	ended *list.List
 }
 
 func newRuntimeSupervisor(env *runtimeEnv) *runtimeSupervisor {
@@ -114,6 +111,7 @@ func newRuntimeSupervisor(env *runtimeEnv) *runtimeSupervisor {
 		supervision: newSupervision(env, GroupSpec{Strategy: OneForOne, MaxRestarts: -1}, true),
 		all:         map[int]*taskRef{},
 		keep:        keep,
+		ended:       list.New(),
 	}
 }
 
@@ -134,17 +132,16 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 			respond(ctx, Reply{Op: "restart", ID: m.ID, Err: fmt.Errorf("restart task %d: %w", m.ID, ErrShuttingDown)})
 			return
 		}
-		if t, ok := s.all[m.ID]; ok && t.ended && !t.gone {
+		if t, ok := s.all[m.ID]; ok && !t.gone {
 			// Not to be forgotten while it starts again; it says when it
-			// has ended anew.
-			t.ended = false
-			if t.last.Group == "" {
-				s.nEnded--
-			}
+			// has ended anew, and a taskEnded it sent before this Restart
+			// is stale.
+			t.restarts++
+			s.unmarkEnded(t)
 		}
 		s.route(ctx, m.ID, m, "restart")
 	case taskEnded:
-		s.taskEnded(ctx, m.id)
+		s.taskEnded(ctx, m)
 	case Wait:
 		s.wait(ctx, m.ID)
 	case outputOf:
@@ -175,6 +172,9 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 			t.gone = t.gone || m.gone
 			if t.gone {
 				t.answerWaiters(ctx)
+			}
+			if !m.ev.State.Ended() {
+				s.unmarkEnded(t) // started again, by its group
 			}
 		}
 		s.receive(ctx, m) // the top-level tasks' own supervision
@@ -217,9 +217,9 @@ func (t *taskRef) answerWaiters(ctx actor.Context) {
 
 // taskEnded records that a task has ended for good, answers its Waits, and
 // forgets the oldest ended top-level tasks over the limit.
-func (s *runtimeSupervisor) taskEnded(ctx actor.Context, id int) {
-	t, ok := s.all[id]
-	if !ok || t.ended || !t.last.State.Ended() {
+func (s *runtimeSupervisor) taskEnded(ctx actor.Context, m taskEnded) {
+	t, ok := s.all[m.id]
+	if !ok || t.ended || !t.last.State.Ended() || m.restarts < t.restarts {
 		return
 	}
 	t.ended = true
@@ -227,30 +227,27 @@ func (s *runtimeSupervisor) taskEnded(ctx actor.Context, id int) {
 	if t.last.Group != "" || s.shuttingDown || s.keep < 0 {
 		return
 	}
-	s.endedSeq++
-	t.endedSeq = s.endedSeq
-	s.endedQ = append(s.endedQ, endedEntry{id: id, seq: s.endedSeq})
-	s.nEnded++
-	for s.nEnded > s.keep && len(s.endedQ) > 0 {
-		e := s.endedQ[0]
-		s.endedQ[0] = endedEntry{}
-		s.endedQ = s.endedQ[1:]
-		if t, ok := s.all[e.id]; ok && t.ended && t.endedSeq == e.seq {
-			s.forget(ctx, e.id)
-			s.nEnded--
-		}
+	t.endedAt = s.ended.PushBack(m.id)
+	for s.ended.Len() > s.keep {
+		s.forget(ctx, s.ended.Remove(s.ended.Front()).(int))
 	}
-	if cap(s.endedQ) > 64 && len(s.endedQ) < cap(s.endedQ)/4 {
-		s.endedQ = slices.Clone(s.endedQ) // let the consumed front go
+}
+
+// unmarkEnded takes a task that starts again off the list of ended tasks.
+func (s *runtimeSupervisor) unmarkEnded(t *taskRef) {
+	t.ended = false
+	if t.endedAt != nil {
+		s.ended.Remove(t.endedAt)
+		t.endedAt = nil
 	}
 }
 
 // forget removes an ended top-level task: the registry and the supervision
 // drop it and its actor stops, which frees its output. Commands for its ID
-// then answer ErrUnknownTask.
+// then answer ErrUnknownTask. Poison, not Stop: a command already routed to
+// the actor is still answered.
 func (s *runtimeSupervisor) forget(ctx actor.Context, id int) {
 	delete(s.all, id)
-	s.order = slices.DeleteFunc(s.order, func(x int) bool { return x == id })
 	c, ok := s.tasks[id]
 	if !ok {
 		return
@@ -259,13 +256,13 @@ func (s *runtimeSupervisor) forget(ctx actor.Context, id int) {
 	delete(s.byActor, c.pid.Id) // so its Terminated is not news
 	delete(s.watched, c)
 	s.children = slices.DeleteFunc(s.children, func(x *child) bool { return x == c })
-	ctx.Stop(c.pid)
+	ctx.Poison(c.pid)
 }
 
 // groupGone settles the tasks of groups whose actors have stopped: they end
 // failed, so that nobody waits for them.
 func (s *runtimeSupervisor) groupGone(ctx actor.Context, m groupGone) {
-	for _, id := range s.order {
+	for _, id := range s.ids() {
 		t := s.all[id]
 		if t.gone || !slices.Contains(m.groups, t.last.Group) {
 			continue
@@ -318,7 +315,6 @@ func (s *runtimeSupervisor) start(ctx actor.Context, m Start) (int, error) {
 	id := s.nextID
 	out := proc.NewOutput(spec.outputLines())
 	s.all[id] = &taskRef{output: out, last: spec.firstEvent(s.env.name, id)}
-	s.order = append(s.order, id)
 	msg := spawnTask{id: id, spec: spec, out: out}
 	if spec.Group == "" {
 		s.spawnTask(ctx, msg)
@@ -357,9 +353,12 @@ func respond(ctx actor.Context, msg any) {
 	}
 }
 
+// ids returns the IDs of the tasks the registry holds, in start order.
+func (s *runtimeSupervisor) ids() []int { return slices.Sorted(maps.Keys(s.all)) }
+
 func (s *runtimeSupervisor) list() []TaskEvent {
-	out := make([]TaskEvent, 0, len(s.order))
-	for _, id := range s.order {
+	out := make([]TaskEvent, 0, len(s.all))
+	for _, id := range s.ids() {
 		out = append(out, s.all[id].last)
 	}
 	return out

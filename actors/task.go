@@ -93,6 +93,8 @@ type taskActor struct {
 	deferred bool
 	// endedSaid: taskEnded was sent for the current ending.
 	endedSaid bool
+	// restarts counts the Restart commands handled, for taskEnded.
+	restarts int
 }
 
 func newTaskActor(env *runtimeEnv, id int, spec TaskSpec, output *proc.Output) *taskActor {
@@ -113,7 +115,7 @@ func (a *taskActor) Receive(ctx actor.Context) {
 	if a.ev.State.Ended() && a.wait == waitNone {
 		if top := a.env.top; top != nil && !a.endedSaid {
 			a.endedSaid = true
-			ctx.Send(top, taskEnded{id: a.id})
+			ctx.Send(top, taskEnded{id: a.id, restarts: a.restarts})
 		}
 	} else {
 		a.endedSaid = false
@@ -134,6 +136,8 @@ func (a *taskActor) receive(ctx actor.Context) {
 	case Kill:
 		a.respond(ctx, "kill", a.kill(ctx))
 	case Restart:
+		a.restarts++
+		a.endedSaid = false // an ending in this Receive (a failed start) is news
 		a.respond(ctx, "restart", a.restart(ctx))
 	case stopForShutdown:
 		a.shutdown(ctx, m.kill)
