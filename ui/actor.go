@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/asynkron/protoactor-go/eventstream"
 	"github.com/gdamore/tcell/v2"
 
 	"github.com/taskvisor/taskvisor/actors"
@@ -30,9 +29,8 @@ const (
 	outputPatience = 3 * time.Second
 )
 
-// Config configures the UI actor. The actor subscribes to the TaskEvents and
-// GroupEvents of its actor system's EventStream itself, from its start to
-// its stop.
+// Config configures the UI actor. The actor subscribes to the events of its
+// runtime with Subscribe, from its start to its stop.
 type Config struct {
 	// Screen is drawn on by the UI actor only. The caller initialises and
 	// finalises it, and forwards its events (keys, mouse, resize) to the
@@ -43,6 +41,13 @@ type Config struct {
 	// Supervisor receives the commands (actors.Start, Cancel, Kill, Restart,
 	// GetOutput, List) and answers them. Required.
 	Supervisor *actor.PID
+	// Subscribe sends the runtime's events (actors.TaskEvent, GroupEvent) to
+	// the UI actor, self, until unsubscribe is called: Runtime.SubscribePID,
+	// which forwards only that runtime's events, so that a second runtime
+	// in the actor system does not mix its tasks in. The actor calls it when
+	// it starts, before it asks for the list of tasks, and unsubscribes
+	// when it stops. Nil: the actor shows only the events sent to it.
+	Subscribe func(self *actor.PID) (unsubscribe func())
 	// Catalogue lists the templates the keys 1-9 start, for the help and
 	// the empty screen. Nil: none known; the keys are sent regardless.
 	Catalogue actors.Catalogue
@@ -82,9 +87,9 @@ type uiActor struct {
 	theme Theme
 	m     *Model
 
-	self *actor.PID
-	root *actor.RootContext
-	sub  *eventstream.Subscription
+	self        *actor.PID
+	root        *actor.RootContext
+	unsubscribe func()
 
 	framePending bool
 	frameTimer   *time.Timer
@@ -118,6 +123,14 @@ func newUIActor(cfg Config) *uiActor {
 // Receive implements actor.Actor: it updates the model, sends the commands
 // the update asks for, and schedules a frame.
 func (u *uiActor) Receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(*actor.Stopping); ok {
+		// Also when broken: no event is to reach a stopped actor.
+		if u.unsubscribe != nil {
+			u.unsubscribe()
+		}
+		u.stopTimers()
+		return
+	}
 	if u.broken {
 		return
 	}
@@ -133,15 +146,9 @@ func (u *uiActor) Receive(ctx actor.Context) {
 		u.self, u.root = ctx.Self(), ctx.ActorSystem().Root
 		// Subscribe before asking for the list, so that no event falls
 		// between the two; events older than the model's are ignored.
-		self, root := u.self, u.root
-		u.sub = ctx.ActorSystem().EventStream.Subscribe(func(evt any) {
-			// Runs on the publisher's goroutine: forward only, and filter
-			// here (DESIGN.md §5).
-			switch evt.(type) {
-			case actors.TaskEvent, actors.GroupEvent:
-				root.Send(self, evt)
-			}
-		})
+		if u.cfg.Subscribe != nil {
+			u.unsubscribe = u.cfg.Subscribe(u.self)
+		}
 		ctx.Request(u.cfg.Supervisor, actors.List{})
 		if u.cfg.Autostart {
 			// Now that the UI listens: in catalogue order, so the ids
@@ -154,12 +161,6 @@ func (u *uiActor) Receive(ctx actor.Context) {
 		}
 		u.draw()
 		u.armTick()
-		return
-	case *actor.Stopping:
-		if u.sub != nil {
-			ctx.ActorSystem().EventStream.Unsubscribe(u.sub)
-		}
-		u.stopTimers()
 		return
 	case *actor.Stopped, *actor.Restarting:
 		return

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -34,7 +35,12 @@ var testCatalogue = actors.Catalogue{
 // supervisor, and answers its first List with tasks.
 func startUI(t *testing.T, screen tcell.SimulationScreen, tasks ...actors.TaskEvent) *uiUnderTest {
 	t.Helper()
-	system := probe.NewSystem(t)
+	return startUIIn(t, probe.NewSystem(t), nil, screen, tasks...)
+}
+
+// startUIIn is startUI in system, with Config.Subscribe set to subscribe.
+func startUIIn(t *testing.T, system *actor.ActorSystem, subscribe func(*actor.PID) func(), screen tcell.SimulationScreen, tasks ...actors.TaskEvent) *uiUnderTest {
+	t.Helper()
 	u := &uiUnderTest{t: t, system: system, sup: probe.New(t, system), quits: make(chan bool, 8), fails: make(chan error, 1)}
 	if screen == nil {
 		screen = newScreen(t, 120, 30)
@@ -42,7 +48,7 @@ func startUI(t *testing.T, screen tcell.SimulationScreen, tasks ...actors.TaskEv
 	u.screen = &recScreen{SimulationScreen: screen}
 	th := NewTheme(false, false)
 	u.pid = system.Root.Spawn(Props(Config{
-		Screen: u.screen, Theme: &th, Supervisor: u.sup.PID(), Catalogue: testCatalogue,
+		Screen: u.screen, Theme: &th, Supervisor: u.sup.PID(), Subscribe: subscribe, Catalogue: testCatalogue,
 		Quit:   func(kill bool) { u.quits <- kill },
 		Failed: func(err error) { u.fails <- err },
 	}))
@@ -248,6 +254,53 @@ func TestQuitKeys(t *testing.T) {
 		u.send(QuitRequest{Kill: true})
 		u.expectQuit(true)
 	})
+}
+
+// TestOnlyItsRuntimesEvents: with Subscribe set to Runtime.SubscribePID, the
+// UI shows the events of its runtime and ignores those of another runtime in
+// the same actor system, task and group events alike.
+func TestOnlyItsRuntimesEvents(t *testing.T) {
+	system := probe.NewSystem(t)
+	rt, err := actors.New(actors.Config{System: system, Name: "mine"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := rt.Shutdown(context.Background()); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	u := startUIIn(t, system, rt.SubscribePID, nil)
+	ours := running(2, "ours")
+	ours.Runtime, ours.Group = "mine", "g"
+	publish := system.EventStream.Publish
+	publish(ours)
+	publish(actors.GroupEvent{Runtime: "mine", Group: "g", Strategy: actors.OneForOne, State: actors.GroupRunning,
+		Restarts: 1, Message: "ours restarted", Time: time.Now()})
+	theirs := running(1, "theirs")
+	theirs.Runtime = "other"
+	publish(theirs)
+	publish(actors.GroupEvent{Runtime: "other", Group: "g", Strategy: actors.OneForAll, State: actors.GroupFailed,
+		Restarts: 99, Message: "theirs failed", Time: time.Now()})
+	// The last event, of the same state: the notice stays the group's.
+	ours.Message, ours.Time = "ours again", time.Now()
+	publish(ours)
+
+	u.key(tcell.KeyTab, 0)
+	if got := probe.ExpectMsg[actors.GetOutput](u.sup, wait); got.ID != 2 {
+		t.Errorf("output of %d, want 2", got.ID)
+	}
+	u.sup.Reply(actors.OutputReply{ID: 2})
+	rows := u.screen.waitFor(t, "event   ours again")
+	frame := strings.Join(rows, "\n")
+	for _, want := range []string{"2 ● running   ours", "group   g (one-for-one, running, 1 restarts)", "[Group g] ours restarted"} {
+		if !strings.Contains(frame, want) {
+			t.Errorf("frame lacks %q:\n%s", want, frame)
+		}
+	}
+	if strings.Contains(frame, "theirs") || strings.Contains(frame, "99") {
+		t.Errorf("another runtime's events shown:\n%s", frame)
+	}
 }
 
 // TestHelpOverlay: ? shows the keys; q closes the help without quitting.

@@ -57,6 +57,7 @@ func Run(ctx, force context.Context, rt *actors.Runtime, opts Options) (err erro
 		Screen:     screen,
 		Theme:      opts.Theme,
 		Supervisor: rt.PID(),
+		Subscribe:  rt.SubscribePID,
 		Catalogue:  rt.Catalogue(),
 		Autostart:  true,
 		Quit: func(kill bool) {
