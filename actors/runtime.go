@@ -406,32 +406,37 @@ func (r *Runtime) shutdown(ctx context.Context) ([]TaskEvent, error) {
 		return r.env.finalTasks(), nil
 	default:
 	}
-	result := make(chan TaskList, 2)
-	waiter := r.system.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
-		if l, ok := c.Message().(TaskList); ok {
-			result <- l
+	slot, to := r.newReplySlot()
+	defer r.system.ProcessRegistry.Remove(to)
+	r.system.Root.RequestWithCustomSender(r.pid, Shutdown{}, to)
+	// The supervisor answers before it stops, and a reply is in the slot as
+	// soon as it is sent; a request that came after another caller's
+	// Shutdown gets a dead letter, and the final events the supervisor left.
+	finalOf := func(res any) []TaskEvent {
+		if l, ok := res.(TaskList); ok {
+			return l.Tasks
 		}
-	}))
-	defer r.system.Root.Stop(waiter)
-	r.system.Root.RequestWithCustomSender(r.pid, Shutdown{}, waiter)
+		return r.env.finalTasks()
+	}
 
 	var errs []error
-	var final TaskList
+	var final []TaskEvent
 	select {
-	case final = <-result:
+	case res := <-slot:
+		final = finalOf(res)
 	case <-r.done:
-		// Stopped: our answer is on its way, or our request came too late,
-		// after another caller's Shutdown.
 		select {
-		case final = <-result:
-		case <-time.After(time.Second):
-			final.Tasks = r.env.finalTasks()
+		case res := <-slot:
+			final = finalOf(res)
+		default:
+			final = r.env.finalTasks()
 		}
 	case <-ctx.Done():
 		// As documented, not an error: the caller can tell from ctx.
 		r.system.Root.Send(r.pid, Shutdown{Kill: true})
 		select {
-		case final = <-result:
+		case res := <-slot:
+			final = finalOf(res)
 		case <-time.After(DefaultRequestTimeout):
 			errs = append(errs, errors.New("shutdown: tasks did not end after SIGKILL"))
 		}
@@ -448,7 +453,7 @@ func (r *Runtime) shutdown(ctx context.Context) ([]TaskEvent, error) {
 	case <-time.After(DefaultRequestTimeout):
 		errs = append(errs, errors.New("shutdown: process goroutines did not end"))
 	}
-	return final.Tasks, errors.Join(errs...)
+	return final, errors.Join(errs...)
 }
 
 func (r *Runtime) removeNotifyDir() {
