@@ -12,7 +12,6 @@ import (
 
 	"github.com/taskvisor/taskvisor/actors"
 	"github.com/taskvisor/taskvisor/actors/probe"
-	"github.com/taskvisor/taskvisor/proc"
 )
 
 // uiUnderTest is a UI actor whose supervisor is a probe.
@@ -188,7 +187,7 @@ func TestDetailPaneFetchesOutput(t *testing.T) {
 	if got := probe.ExpectMsg[actors.GetOutput](u.sup, wait); got.ID != 2 {
 		t.Errorf("output of %d, want 2", got.ID)
 	}
-	u.sup.Reply(actors.OutputReply{ID: 2, Lines: []proc.Line{outLine(false, "hello"), outLine(true, "oops \x1b[31m")}})
+	u.sup.Reply(actors.OutputReply{ID: 2, Lines: []actors.Line{outLine(false, "hello"), outLine(true, "oops \x1b[31m")}})
 	u.screen.waitFor(t, `E│ oops \x1b[31m`)
 	u.screen.waitFor(t, "─ Task 2 standard ● running")
 

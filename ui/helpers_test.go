@@ -11,7 +11,6 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/taskvisor/taskvisor/actors"
-	"github.com/taskvisor/taskvisor/proc"
 )
 
 func TestMain(m *testing.M) {
@@ -171,10 +170,10 @@ func (r *recScreen) waitFor(t testing.TB, want string) []string {
 }
 
 // outLine is a line of output on stdout or stderr.
-func outLine(stderr bool, text string) proc.Line {
-	l := proc.Line{Stream: proc.Stdout, Text: text}
+func outLine(stderr bool, text string) actors.Line {
+	l := actors.Line{Stream: actors.Stdout, Text: text}
 	if stderr {
-		l.Stream = proc.Stderr
+		l.Stream = actors.Stderr
 	}
 	return l
 }

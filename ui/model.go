@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/taskvisor/taskvisor/actors"
-	"github.com/taskvisor/taskvisor/proc"
 	"github.com/taskvisor/taskvisor/ui/internal/tasktext"
 )
 
@@ -196,7 +195,7 @@ func (m *Model) ApplyOutput(r actors.OutputReply) {
 		if l.Cut {
 			text += " [cut]"
 		}
-		m.Output = append(m.Output, OutputLine{Stderr: l.Stream == proc.Stderr, Text: text})
+		m.Output = append(m.Output, OutputLine{Stderr: l.Stream == actors.Stderr, Text: text})
 	}
 }
 

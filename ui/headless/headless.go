@@ -35,7 +35,6 @@ import (
 	"time"
 
 	"github.com/taskvisor/taskvisor/actors"
-	"github.com/taskvisor/taskvisor/proc"
 	"github.com/taskvisor/taskvisor/ui/internal/tasktext"
 )
 
@@ -261,7 +260,7 @@ func (p *printer) list(tasks []actors.TaskEvent) {
 	}
 }
 
-func (p *printer) output(id int, lines []proc.Line) {
+func (p *printer) output(id int, lines []actors.Line) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, l := range lines {
@@ -270,19 +269,12 @@ func (p *printer) output(id int, lines []proc.Line) {
 				Task   int    `json:"task"`
 				Stream string `json:"stream"`
 				Text   string `json:"text"`
-			}{id, streamName(l.Stream), l.Text})
+			}{id, l.Stream.String(), l.Text})
 			fmt.Fprintf(p.out, "%s\n", b)
 			continue
 		}
-		fmt.Fprintf(p.out, "[Task %d %s] %s\n", id, streamName(l.Stream), tasktext.Escape(l.Text))
+		fmt.Fprintf(p.out, "[Task %d %s] %s\n", id, l.Stream.String(), tasktext.Escape(l.Text))
 	}
-}
-
-func streamName(s proc.Stream) string {
-	if s == proc.Stderr {
-		return "stderr"
-	}
-	return "stdout"
 }
 
 // summary prints how each task ended, after the shutdown.
