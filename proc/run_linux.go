@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"errors"
 	"strconv"
 	"syscall"
 	"time"
@@ -69,10 +70,11 @@ func (r *taskRun) settle(leader, pgid int, deadline time.Time) bool {
 	return killMarked(r.marker, leader, deadline) && ok
 }
 
-// killMarked kills the live processes whose environment holds marker and
-// reaps them. It looks among this process's children when it is a subreaper
-// (every escapee of a dead leader is reparented here, its descendants then
-// follow as it dies), else among all processes. A process that cleared its
+// killMarked kills the live processes whose environment holds marker, waits
+// until they have exited and reaps those that are this process's children.
+// It looks among this process's children when it is a subreaper (every
+// escapee of a dead leader is reparented here, its descendants then follow as
+// it dies), else among all processes. A process that cleared its
 // environment, or exited by itself after its parent died, is missed: the
 // cgroup is the exact mechanism.
 func killMarked(marker string, leader int, deadline time.Time) bool {
@@ -82,7 +84,8 @@ func killMarked(marker string, leader int, deadline time.Time) bool {
 		if !isSubreaper() {
 			candidates = allPids()
 		}
-		var killed []int
+		type kill struct{ pid, fd int }
+		var killed []kill
 		for _, pid := range candidates {
 			if pid == leader {
 				continue
@@ -94,24 +97,37 @@ func killMarked(marker string, leader int, deadline time.Time) bool {
 			if err != nil {
 				continue
 			}
-			if markedAndLive(pid, append([]byte{0}, want...)) {
-				err = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
-			} else {
-				err = unix.ESRCH
+			if markedAndLive(pid, append([]byte{0}, want...)) && unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) == nil {
+				killed = append(killed, kill{pid, fd})
+				continue
 			}
 			_ = unix.Close(fd)
-			if err == nil {
-				killed = append(killed, pid)
-			}
 		}
 		if len(killed) == 0 {
 			return true
 		}
-		for _, pid := range killed {
-			reapKilled(pid, deadline)
+		for _, k := range killed {
+			// Its environment is gone before it has finished exiting: the
+			// next look would miss it, and it would outlive settle.
+			awaitExit(k.fd, deadline)
+			_ = unix.Close(k.fd)
+			reapKilled(k.pid, deadline)
 		}
 		if time.Now().After(deadline) {
 			return false
+		}
+	}
+}
+
+// awaitExit waits until the process of pidfd fd has exited (is a zombie or
+// gone), or until deadline.
+func awaitExit(fd int, deadline time.Time) {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		ms := max(time.Until(deadline).Milliseconds(), 0)
+		_, err := unix.Poll(fds, int(min(ms, 1<<30)))
+		if !errors.Is(err, unix.EINTR) {
+			return
 		}
 	}
 }
