@@ -81,6 +81,14 @@ type TaskEvent struct {
 	NotifyDropped uint64
 }
 
+// failedInternally is ev ended failed at now because taskvisor itself
+// failed it (its actor could not be spawned or stopped), for reason.
+func (e TaskEvent) failedInternally(now time.Time, reason string) TaskEvent {
+	e.State, e.Time, e.Deadline = StateFailed, now, time.Time{}
+	e.Message, e.Reason = "Task failed: internal error", reason
+	return e
+}
+
 // String reads as a line of the original demo: "[Task 1] Processing step 1/7 (14%)".
 func (e TaskEvent) String() string {
 	return fmt.Sprintf("[Task %d] %s", e.ID, e.Message)

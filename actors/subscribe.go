@@ -48,14 +48,23 @@ func SubscribeAllEvents(system *actor.ActorSystem, handler func(Event)) (unsubsc
 // Events sent to an actor that has stopped go to the dead letters, so
 // unsubscribe when it stops.
 func (r *Runtime) SubscribePID(pid *actor.PID) (unsubscribe func()) {
-	system, name := r.system, r.env.name
+	var once sync.Once
+	stop := forwardEvents(r.system, r.env.name, pid)
+	return func() { once.Do(stop) }
+}
+
+// forwardEvents sends the events of the runtime named runtime (of every
+// runtime when it is "") to pid, until the returned function is called. The
+// EventStream calls the subscription on the publisher's goroutine: it only
+// forwards, and filters itself, not with SubscribeWithPredicate (DESIGN.md
+// §5).
+func forwardEvents(system *actor.ActorSystem, runtime string, pid *actor.PID) (stop func()) {
 	sub := system.EventStream.Subscribe(func(evt any) {
-		if ev, ok := evt.(Event); ok && ev.runtime() == name {
+		if ev, ok := evt.(Event); ok && (runtime == "" || ev.runtime() == runtime) {
 			system.Root.Send(pid, ev)
 		}
 	})
-	var once sync.Once
-	return func() { once.Do(func() { system.EventStream.Unsubscribe(sub) }) }
+	return func() { system.EventStream.Unsubscribe(sub) }
 }
 
 // Events returns a channel that receives every Event of this runtime from
@@ -207,17 +216,11 @@ func subscribeAllEvents(system *actor.ActorSystem, d *pooledDispatcher, runtime 
 			handler(ev)
 		}
 	}), d))
-	// The EventStream calls this on the publisher's goroutine: forward only,
-	// and filter here, not with SubscribeWithPredicate (DESIGN.md §5).
-	sub := system.EventStream.Subscribe(func(evt any) {
-		if ev, ok := evt.(Event); ok && (runtime == "" || ev.runtime() == runtime) {
-			system.Root.Send(fwd, ev)
-		}
-	})
+	stop := forwardEvents(system, runtime, fwd)
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			system.EventStream.Unsubscribe(sub)
+			stop()
 			_ = system.Root.PoisonFuture(fwd).Wait()
 		})
 	}

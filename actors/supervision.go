@@ -259,8 +259,7 @@ func (s *supervision) spawnTask(ctx actor.Context, m spawnTask) {
 		// IDs are unique, so this is a bug; the task ends failed rather than
 		// leaving its caller waiting.
 		c.gone = true
-		c.last.State, c.last.Message, c.last.Reason = StateFailed, "Task failed: internal error", err.Error()
-		c.last.Time = s.env.clock.Now()
+		c.last = c.last.failedInternally(s.env.clock.Now(), err.Error())
 		s.tasks[id] = c
 		s.children = append(s.children, c)
 		ctx.ActorSystem().EventStream.Publish(c.last)
@@ -420,13 +419,11 @@ func (s *supervision) childStopped(ctx actor.Context, who *actor.PID) {
 			}
 			return
 		}
-		ev := c.last
-		ev.State, ev.Time, ev.Deadline = StateFailed, s.env.clock.Now(), time.Time{}
-		ev.Message = "Task failed: internal error"
-		ev.Reason = fmt.Sprintf("task actor stopped: %v", c.crash)
+		reason := fmt.Sprintf("task actor stopped: %v", c.crash)
 		if s.stopping && c.crash == nil {
-			ev.Reason = fmt.Sprintf("the actor of group %s stopped", s.spec.Name)
+			reason = fmt.Sprintf("the actor of group %s stopped", s.spec.Name)
 		}
+		ev := c.last.failedInternally(s.env.clock.Now(), reason)
 		c.last = ev
 		c.wd = watch{}
 		delete(s.watched, c)

@@ -6,7 +6,6 @@ import (
 	"maps"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -269,11 +268,8 @@ func (s *runtimeSupervisor) groupGone(ctx actor.Context, m groupGone) {
 		}
 		t.gone = true
 		if !t.last.State.Ended() {
-			ev := t.last
-			ev.State, ev.Time, ev.Deadline = StateFailed, s.env.clock.Now(), time.Time{}
-			ev.Message, ev.Reason = "Task failed: internal error", m.reason
-			t.last = ev
-			ctx.ActorSystem().EventStream.Publish(ev)
+			t.last = t.last.failedInternally(s.env.clock.Now(), m.reason)
+			ctx.ActorSystem().EventStream.Publish(t.last)
 		}
 		t.answerWaiters(ctx)
 	}

@@ -82,9 +82,7 @@ func (p *Probe) Send(target *actor.PID, msg any) {
 // Request is Send under protoactor's name for a message that expects a
 // response: msg goes to target with the probe as sender. If target does
 // not exist, the probe receives an *actor.DeadLetterResponse.
-func (p *Probe) Request(target *actor.PID, msg any) {
-	p.system.Root.RequestWithCustomSender(target, msg, p.pid)
-}
+func (p *Probe) Request(target *actor.PID, msg any) { p.Send(target, msg) }
 
 // LastSender is the sender of the message last returned by ExpectMsg,
 // FishFor, FishForMsg or ExpectEvent; nil before the first, or if that
