@@ -69,6 +69,9 @@ func TestHostActorsKeepWorkingBesideTaskvisor(t *testing.T) {
 	pingErr := make(chan error, 1)
 	stopPinging := make(chan struct{})
 	var pinging sync.WaitGroup
+	var stopOnce sync.Once
+	endPinging := func() { stopOnce.Do(func() { close(stopPinging) }); pinging.Wait() }
+	t.Cleanup(endPinging) // on an early failure too
 	pinging.Add(1)
 	go func() {
 		defer pinging.Done()
@@ -151,8 +154,7 @@ func TestHostActorsKeepWorkingBesideTaskvisor(t *testing.T) {
 			return ev.Group == "pair" && ev.State == actors.GroupRunning && ev.Restarts == i
 		}, wait)
 	}
-	close(stopPinging)
-	pinging.Wait()
+	endPinging()
 	if err := <-pingErr; err != nil {
 		t.Fatalf("the host's counter failed while tasks were killed: %v", err)
 	}
