@@ -16,18 +16,21 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(sleeperEnv) == "1" {
-		// The test binary as a multi-threaded child that sleeps until killed.
-		time.Sleep(time.Hour)
-		os.Exit(0)
-	}
 	if n, err := strconv.Atoi(os.Getenv(notifyFloodEnv)); err == nil {
-		// The test binary as a task that floods its notify socket.
+		// The test binary as a task that floods its notify socket, then
+		// exits, or sleeps with sleeperEnv.
 		for i := range n {
 			if err := notify.Send("STATUS=flood " + strconv.Itoa(i)); err != nil {
 				os.Exit(1)
 			}
 		}
+		if os.Getenv(sleeperEnv) != "1" {
+			os.Exit(0)
+		}
+	}
+	if os.Getenv(sleeperEnv) == "1" {
+		// The test binary as a multi-threaded child that sleeps until killed.
+		time.Sleep(time.Hour)
 		os.Exit(0)
 	}
 	goleak.VerifyTestMain(m)

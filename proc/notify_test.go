@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/taskvisor/taskvisor/internal/proctest"
 	"github.com/taskvisor/taskvisor/proc/notify"
 )
 
@@ -145,5 +146,88 @@ func TestNotifyDirMissing(t *testing.T) {
 	_, err := Start(Spec{Name: "t", Argv: []string{"true"}, NotifyDir: "/nonexistent-notify-dir"})
 	if err == nil || !strings.Contains(err.Error(), "start t: notify socket") {
 		t.Errorf("Start with a missing NotifyDir: %v", err)
+	}
+}
+
+// A daemon of the task (forked twice, setsid, its parent gone) is neither in
+// the task's group nor below its leader, but it is one of the task's
+// processes as the kill path sees them, in the run's cgroup or carrying its
+// marker: its datagrams are delivered. One from outside the task is still
+// dropped.
+func TestNotifyFromDaemonOfTheTask(t *testing.T) {
+	for _, mode := range []struct {
+		name     string
+		noCgroup bool
+	}{{"cgroup", false}, {"marker", true}} {
+		t.Run(mode.name, func(t *testing.T) {
+			if _, err := taskCgroups(); err != nil && !mode.noCgroup {
+				t.Skipf("no cgroups here: %v", err)
+			}
+			var log eventLog
+			out := NewOutput(0)
+			p := startT(t, Spec{
+				// The daemon waits until its parent, the subshell, is gone
+				// (its parent is neither the leader L nor a child of L),
+				// then becomes the test binary, which sends one datagram
+				// and sleeps.
+				Shell: `echo "$NOTIFY_SOCKET"; export L=$$
+					( setsid sh -c 'ppid() { cut -d" " -f4 /proc/$1/stat; }
+						while p=$(ppid $$); [ "$p" = "$L" ] || [ "$(ppid "$p")" = "$L" ]; do sleep 0.01; done
+						echo $$; exec "$BIN"' & )
+					exec sleep 100`,
+				Env:       []string{"BIN=" + os.Args[0], notifyFloodEnv + "=1", sleeperEnv + "=1"},
+				Output:    out,
+				NotifyDir: notifyDir(t),
+				OnNotify:  log.onNotify,
+				noCgroup:  mode.noCgroup,
+			})
+			var sock string
+			daemon := 0
+			proctest.Eventually(t, 5*time.Second, "the socket and the daemon's pid on stdout", func() bool {
+				lines := out.Lines()
+				if len(lines) < 2 {
+					return false
+				}
+				sock = lines[0].Text
+				var err error
+				daemon, err = parsePid(lines[1].Text)
+				return err == nil
+			})
+			t.Cleanup(func() { killEscapee(t, daemon, "proc.test") })
+			proctest.Eventually(t, 5*time.Second, "the daemon's datagram handled", func() bool {
+				s := p.NotifyStats() // Received is counted first
+				return s.Received >= 1 && s.Received == s.Delivered+s.Dropped()
+			})
+			if st, ok := readStat(daemon); !ok || st.pgrp == p.Pgid() || st.ppid == p.Pid() || descendsFrom(daemon, p.Pid()) {
+				t.Fatalf("daemon %d (%+v, %v) is not a daemon: the test proves nothing", daemon, st, ok)
+			}
+			if s := p.NotifyStats(); s != (notify.Stats{Received: 1, Delivered: 1}) {
+				t.Errorf("stats %+v, want the daemon's datagram delivered", s)
+			}
+			if got := log.get(); len(got) != 1 || got[0] != "STATUS=flood 0" {
+				t.Errorf("OnNotify got %q, want the daemon's STATUS=flood 0", got)
+			}
+			if !p.Contains(daemon) {
+				t.Errorf("Contains(daemon %d) = false", daemon)
+			}
+			// The test itself is outside the task.
+			if p.Contains(os.Getpid()) {
+				t.Errorf("Contains(the test %d) = true", os.Getpid())
+			}
+			if err := notify.SendTo(sock, "READY=1"); err != nil {
+				t.Fatalf("SendTo: %v", err)
+			}
+			proctest.Eventually(t, 5*time.Second, "the test's datagram dropped as foreign", func() bool {
+				return p.NotifyStats() == notify.Stats{Received: 2, Delivered: 1, Foreign: 1}
+			})
+			_ = p.Kill()
+			waitDone(t, p, 5*time.Second)
+			if liveProcess(daemon) {
+				t.Errorf("daemon %d outlived its task", daemon)
+			}
+			if got := log.get(); len(got) != 1 {
+				t.Errorf("OnNotify got %q, want the daemon's datagram only", got)
+			}
+		})
 	}
 }

@@ -292,11 +292,14 @@ func (p *Process) NotifyStats() notify.Stats {
 	return p.sock.Stats()
 }
 
-// Contains reports whether pid belongs to the process's tree: it is the
-// leader, or it is in the leader's process group, or the leader is among its
-// ancestors (a descendant that left the group, while its parent lives). It is
-// how the credentials of sd_notify senders are checked. Once the leader has
-// been reaped its ids may be recycled, and Contains reports false.
+// Contains reports whether pid is one of the process's: it is the leader, or
+// in the leader's process group, or one of the run's processes as the kill
+// path finds them (in the run's cgroup, or without one carrying the run's
+// marker: a daemon that left the group and lost its parent), or the leader is
+// among its ancestors (a descendant that left the group, while its parent
+// lives). It is how the credentials of sd_notify senders are checked. Once
+// the leader has been reaped its ids may be recycled, and Contains reports
+// false.
 func (p *Process) Contains(pid int) bool {
 	if pid <= 0 {
 		return false
@@ -313,7 +316,7 @@ func (p *Process) Contains(pid int) bool {
 	if pgid, err := unix.Getpgid(pid); err == nil && pgid == p.pgid {
 		return true
 	}
-	return descendsFrom(pid, p.pid)
+	return p.run.owns(pid) || descendsFrom(pid, p.pid)
 }
 
 // GroupAlive reports whether a process of the group is still running. A

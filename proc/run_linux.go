@@ -16,16 +16,37 @@ import (
 // usable, else its run marker.
 type taskRun struct {
 	marker string     // RunEnv=<our pid>.<seq>, in the child's environment
-	cg     *runCgroup // nil: the marker fallback
+	cg     *runCgroup // nil: the marker fallback; settle clears it
+
+	// What owns reads, set by newRun and never changed after, as owns runs
+	// on the notify reader while settle clears cg.
+	tree   *cgroupTree // the run cgroup's tree; nil: the marker fallback
+	cgName string      // the run cgroup's name
+	want   []byte      // the marker as found in /proc/PID/environ: NUL, marker, NUL
 }
 
 func newRun(spec *Spec) *taskRun {
-	r := &taskRun{marker: RunEnv + "=" + runPrefix() + strconv.FormatUint(runSeq.Add(1), 10)}
+	marker := RunEnv + "=" + runPrefix() + strconv.FormatUint(runSeq.Add(1), 10)
+	r := &taskRun{marker: marker, want: []byte("\x00" + marker + "\x00")}
 	if t, err := taskCgroups(); err == nil && !spec.noCgroup {
 		// A failure here (out of cgroups, say) falls back for this run.
-		r.cg, _ = t.take()
+		if cg, err := t.take(); err == nil {
+			r.cg, r.tree, r.cgName = cg, t, cg.name
+		}
 	}
 	return r
+}
+
+// owns reports whether pid is one of the run's processes as killRest and
+// settle see them: in its run cgroup (or one the task made below it), or,
+// without a cgroup, live and carrying its marker. A daemon of the task
+// (setsid, its parent gone) is one, though neither in the group nor below the
+// leader. It is safe to call concurrently with settle.
+func (r *taskRun) owns(pid int) bool {
+	if r.tree != nil {
+		return r.tree.runOf(pid) == r.cgName
+	}
+	return markedAndLive(pid, r.want)
 }
 
 // sysProcAttr puts the child in a new process group and, with a cgroup, into

@@ -20,6 +20,10 @@ func newRun(*Spec) *taskRun {
 	return &taskRun{marker: RunEnv + "=" + runPrefix() + strconv.FormatUint(runSeq.Add(1), 10)}
 }
 
+// owns finds no process of the run outside its group: without /proc there
+// is no marker to look for.
+func (r *taskRun) owns(pid int) bool { return false }
+
 func (r *taskRun) sysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
 
 func (r *taskRun) startFailed() {}
