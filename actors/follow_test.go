@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/taskvisor/taskvisor/actors"
+	"github.com/taskvisor/taskvisor/actors/probe"
 	"github.com/taskvisor/taskvisor/proc"
 )
 
@@ -137,5 +138,26 @@ func TestFollowEndsWithTheShutdown(t *testing.T) {
 	// "Terminated" on stderr as well.
 	if got := lineTexts(collect(t, lines)); !slices.Contains(got, "bye") {
 		t.Errorf("after the shutdown the channel gave %q, want the task's last line, bye", got)
+	}
+}
+
+// GetOutput with Last answers only the last lines, for a front end that
+// shows a few; without it, all the task keeps.
+func TestGetOutputLast(t *testing.T) {
+	h := newHarness(t, nil)
+	id := h.startSpec(shell("five", "for i in 1 2 3 4 5; do echo $i; done"))
+	if _, err := h.rt.Wait(h.ctx(), id); err != nil {
+		t.Fatal(err)
+	}
+	for last, want := range map[int][]string{2: {"4", "5"}, 0: {"1", "2", "3", "4", "5"}, 9: {"1", "2", "3", "4", "5"}} {
+		h.p.Request(h.rt.PID(), actors.GetOutput{ID: id, Last: last})
+		r := probe.FishForMsg(h.p, func(actors.OutputReply) bool { return true }, wait)
+		var got []string
+		for _, l := range r.Lines {
+			got = append(got, l.Text)
+		}
+		if r.Err != nil || !slices.Equal(got, want) {
+			t.Errorf("GetOutput Last %d: %q, %v; want %q", last, got, r.Err, want)
+		}
 	}
 }

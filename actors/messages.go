@@ -43,7 +43,8 @@ type List struct{}
 
 // GetOutput asks for a task's last output lines. Reply: OutputReply.
 type GetOutput struct {
-	ID int // the task's
+	ID   int // the task's
+	Last int // at most this many of the last lines; zero: all the task keeps
 }
 
 // Wait asks to be answered once a task has ended and no restart is pending:

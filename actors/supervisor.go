@@ -162,7 +162,11 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 			respond(ctx, OutputReply{ID: m.ID, Err: fmt.Errorf("output of task %d: %w", m.ID, ErrUnknownTask)})
 			return
 		}
-		respond(ctx, OutputReply{ID: m.ID, Lines: t.output.Lines()})
+		n := m.Last
+		if n <= 0 {
+			n = -1 // all
+		}
+		respond(ctx, OutputReply{ID: m.ID, Lines: t.output.Last(n)})
 	case Shutdown:
 		s.shutdownAll(ctx, m)
 	case taskUpdate:
