@@ -1,8 +1,8 @@
 package ui
 
 import (
+	"cmp"
 	"fmt"
-	"golang.org/x/sys/unix"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,7 +11,6 @@ import (
 	"github.com/gdamore/tcell/v2"
 
 	"github.com/taskvisor/taskvisor/actors"
-	"github.com/taskvisor/taskvisor/ui/internal/tasktext"
 )
 
 // Render draws the model on s as it is at now; the caller shows it. It is a
@@ -278,7 +277,7 @@ func renderRow(s tcell.Screen, th Theme, cols []column, y int, t *Task, selected
 				putRight(s, c.x, y, c.w, wholeDuration(d), base, "")
 			}
 		case colIdle:
-			if hasLiveProcess(ev.State) && !ev.LastActivity.IsZero() {
+			if ev.State.HasProcess() && !ev.LastActivity.IsZero() {
 				st := base
 				if ev.State == actors.StateStalled {
 					st = stateStyle
@@ -320,22 +319,13 @@ func renderBar(s tcell.Screen, th Theme, x, y, w int, ev *actors.TaskEvent, full
 	}
 }
 
-// hasLiveProcess reports whether a task in state st runs a process now.
-func hasLiveProcess(st actors.State) bool {
-	switch st {
-	case actors.StateRunning, actors.StateStalled, actors.StateStopping:
-		return true
-	}
-	return false
-}
-
 // runTime is how long the task's current process has run, or its last one
 // ran when it has ended.
 func runTime(ev *actors.TaskEvent, now time.Time) (time.Duration, bool) {
 	if ev.Started.IsZero() {
 		return 0, false
 	}
-	if hasLiveProcess(ev.State) {
+	if ev.State.HasProcess() {
 		return now.Sub(ev.Started), true
 	}
 	if ev.Time.After(ev.Started) {
@@ -376,7 +366,7 @@ func describe(t *Task, now time.Time, short bool) (text string, emphasised bool)
 		if ev.Deadline.IsZero() {
 			return "SIGKILL sent, waiting for the process group to end", true
 		}
-		return stopSignal(ev) + " sent, SIGKILL in " + countdown(ev.Deadline, now), true
+		return cmp.Or(actors.SignalName(ev.StopSignal), "stop signal") + " sent, SIGKILL in " + countdown(ev.Deadline, now), true
 	case actors.StateBackoff:
 		text = "next start"
 		if !ev.Deadline.IsZero() {
@@ -415,17 +405,6 @@ func stallAction(ev *actors.TaskEvent) string {
 		return "stall action"
 	}
 	return string(ev.StallAction)
-}
-
-// stopSignal names the signal a stopping task was sent first.
-func stopSignal(ev *actors.TaskEvent) string {
-	if ev.StopSignal == 0 {
-		return "stop signal"
-	}
-	if name := unix.SignalName(ev.StopSignal); name != "" {
-		return name
-	}
-	return "signal " + strconv.Itoa(int(ev.StopSignal))
 }
 
 func emptyHint(m *Model) string {
@@ -467,7 +446,7 @@ func renderDetail(s tcell.Screen, m *Model, th Theme, l layout, now time.Time) {
 	if d, ok := runTime(ev, now); ok {
 		fmt.Fprintf(&b, "run %s  ", wholeDuration(d))
 	}
-	if hasLiveProcess(ev.State) && !ev.LastActivity.IsZero() {
+	if ev.State.HasProcess() && !ev.LastActivity.IsZero() {
 		fmt.Fprintf(&b, "idle %s  ", wholeDuration(now.Sub(ev.LastActivity)))
 	}
 	fmt.Fprintf(&b, "restarts %d  process %d", ev.Restarts, ev.Generation)
@@ -486,7 +465,7 @@ func renderDetail(s tcell.Screen, m *Model, th Theme, l layout, now time.Time) {
 	if t.message != "" {
 		info = append(info, "event   "+t.message)
 	}
-	if ended := exitText(ev); ended != "" {
+	if ended := exitText(t); ended != "" {
 		info = append(info, "exit    "+ended)
 	}
 	if ev.Group != "" {
@@ -539,7 +518,8 @@ func renderDetail(s tcell.Screen, m *Model, th Theme, l layout, now time.Time) {
 }
 
 // exitText says how the task's last process ended.
-func exitText(ev *actors.TaskEvent) string {
+func exitText(t *Task) string {
+	ev := &t.Event
 	var parts []string
 	switch {
 	case ev.Signal != 0:
@@ -552,7 +532,7 @@ func exitText(ev *actors.TaskEvent) string {
 	}
 	// The reason often says the same and more ("exit code 3", "killed by
 	// SIGKILL"): then it says it alone.
-	reason := tasktext.Escape(ev.Reason)
+	reason := t.reason
 	if len(parts) > 0 && (strings.Contains(reason, parts[0]) || ev.Signal != 0 && strings.Contains(reason, ev.SignalName())) {
 		return reason
 	}

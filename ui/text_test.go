@@ -35,8 +35,12 @@ func TestExitText(t *testing.T) {
 		{actors.TaskEvent{State: actors.StateCancelled, ExitCode: 143, Reason: "cancel asked"}, "exit code 143; cancel asked"},
 		{actors.TaskEvent{State: actors.StateRunning, ExitCode: -1, Reason: "started"}, ""},
 		{actors.TaskEvent{State: actors.StateFailed, ExitCode: -1, Reason: "exec: no such file"}, "exec: no such file"},
+		{actors.TaskEvent{State: actors.StateKilled, ExitCode: -1, Signal: syscall.SIGKILL}, "signal SIGKILL"},
+		{actors.TaskEvent{State: actors.StateFailed, ExitCode: 2, Reason: "bad \x1b[31m\"arg\""}, `exit code 2; bad \x1b[31m"arg"`},
 	} {
-		if got := exitText(&c.ev); got != c.want {
+		m := NewModel(nil, 80, 20)
+		m.ApplyEvent(c.ev)
+		if got := exitText(m.Task(c.ev.ID)); got != c.want {
 			t.Errorf("exitText(%s, %q) = %q, want %q", c.ev.State, c.ev.Reason, got, c.want)
 		}
 	}
