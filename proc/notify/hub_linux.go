@@ -39,27 +39,49 @@ var hubs struct {
 }
 
 // join registers l (whose mu is held) with the program's hub, starting one
-// if there is none. A hub that cannot be had (no epoll: never on Linux
-// 2.6.27+) leaves l unserved, its datagrams read only by Flush.
-func join(l *Listener) *hub {
+// if there is none, and returns it. It returns why not when no hub can be
+// had (no epoll: never on Linux 2.6.27+) or the hub cannot watch l's socket
+// (ENOSPC: the user's epoll watches are used up); l is then not served by a
+// hub, and a hub started for it alone is closed.
+func join(l *Listener) (*hub, error) {
 	hubs.mu.Lock()
 	defer hubs.mu.Unlock()
 	h := hubs.cur
 	if h == nil {
 		var err error
-		if h, err = newHub(); err != nil {
-			return nil
+		if h, err = startHub(); err != nil {
+			return nil, err
 		}
 		hubs.cur = h
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.next++
-	l.id = h.next
-	h.listeners[l.id] = l
-	_ = unix.EpollCtl(h.epfd, unix.EPOLL_CTL_ADD, l.fd, h.event(l))
-	return h
+	id := h.next
+	if err := epollAdd(h.epfd, l.fd, h.event(id)); err != nil {
+		unused := len(h.listeners) == 0
+		if unused {
+			h.closed = true
+			hubs.cur = nil
+		}
+		h.mu.Unlock()
+		if unused {
+			h.file.Close() // ends its goroutine, as leave does
+		}
+		return nil, os.NewSyscallError("epoll_ctl", err)
+	}
+	l.id = id
+	h.listeners[id] = l
+	h.mu.Unlock()
+	return h, nil
 }
+
+// startHub and epollAdd are newHub and EPOLL_CTL_ADD; tests make them fail.
+var (
+	startHub = newHub
+	epollAdd = func(epfd, fd int, ev *unix.EpollEvent) error {
+		return unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, fd, ev)
+	}
+)
 
 func newHub() (*hub, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
@@ -81,9 +103,9 @@ func newHub() (*hub, error) {
 	return h, nil
 }
 
-// event is l's registration: readable, once.
-func (h *hub) event(l *Listener) *unix.EpollEvent {
-	return &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLONESHOT, Fd: int32(uint32(l.id)), Pad: int32(uint32(l.id >> 32))}
+// event is the registration of listener id: readable, once.
+func (h *hub) event(id uint64) *unix.EpollEvent {
+	return &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLONESHOT, Fd: int32(uint32(id)), Pad: int32(uint32(id >> 32))}
 }
 
 // run is the reader's goroutine. RawRead calls the function whenever the
@@ -141,7 +163,7 @@ func (h *hub) rearm(l *Listener) {
 	if h.closed || l.closing.Load() {
 		return
 	}
-	_ = unix.EpollCtl(h.epfd, unix.EPOLL_CTL_MOD, l.fd, h.event(l))
+	_ = unix.EpollCtl(h.epfd, unix.EPOLL_CTL_MOD, l.fd, h.event(l.id))
 }
 
 func (h *hub) onTick() {

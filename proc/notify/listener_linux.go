@@ -3,6 +3,7 @@
 package notify
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -109,10 +110,15 @@ type Listener struct {
 	fd      int
 	trust   func(pid int) bool
 	handle  func(Message)
-	hub     *hub   // the reader serving it; nil before Serve
+	hub     *hub   // the reader serving it; nil before Serve, or if join failed
 	id      uint64 // its key in hub
 	oobLen  int    // how much of the pooled oob buffer to offer; tests shrink it
 	serving bool
+
+	// Without a hub (ServeErr), a goroutine of its own reads the socket
+	// until Close closes pollStop; it closes pollDone as it ends.
+	serveErr           error
+	pollStop, pollDone chan struct{}
 
 	// closing is set first thing by Close; a batch checks it between
 	// datagrams so that a flood cannot hold Close up.
@@ -184,7 +190,8 @@ func (l *Listener) Path() string { return l.path }
 // Serve hands the socket to the program's notify reader, and returns at
 // once. One goroutine reads every served socket of the program (see hub);
 // it waits in the netpoller, not in a blocking system call, so a thousand
-// idle listeners cost no OS thread and no goroutine each.
+// idle listeners cost no OS thread and no goroutine each. A socket the
+// reader cannot take gets a goroutine of its own instead (see ServeErr).
 //
 // For each datagram, in arrival order: if it has no credentials, or trust
 // rejects the sender's pid, it is dropped as Foreign; every descriptor it
@@ -193,8 +200,8 @@ func (l *Listener) Path() string { return l.path }
 // receives it with Sender set.
 // A nil trust accepts every sender; a nil handle discards messages.
 //
-// trust and handle run on the notify reader or on a goroutine calling
-// Flush, one call at a time, never concurrently. They must be quick: while
+// trust and handle run on the notify reader (or the socket's own goroutine)
+// or on a goroutine calling Flush, one call at a time, never concurrently. They must be quick: while
 // they run, no other Listener of the program is read. They must not call
 // Flush or Close on this Listener: both wait for the running batch, which
 // waits for them. Serve may be called once; after Close it does nothing.
@@ -209,7 +216,47 @@ func (l *Listener) Serve(trust func(pid int) bool, handle func(Message)) {
 		return
 	}
 	l.trust, l.handle = trust, handle
-	l.hub = join(l)
+	h, err := join(l)
+	if err != nil {
+		l.serveErr = fmt.Errorf("sd_notify: serve %s: %w", l.path, err)
+		l.pollStop, l.pollDone = make(chan struct{}), make(chan struct{})
+		go l.pollUnserved(cmp.Or(l.pace, unservedPoll), l.pollStop, l.pollDone)
+		return
+	}
+	l.hub = h
+}
+
+// ServeErr says why the program's notify reader could not take the socket
+// (out of epoll watches, say); nil when it serves it, and before Serve. Such
+// a socket is still read: every pace interval (every 10 ms unpaced) by a
+// goroutine of its own, and by Flush.
+func (l *Listener) ServeErr() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.serveErr
+}
+
+// unservedPoll is how often a socket that the reader could not take is read
+// when it has no pace.
+const unservedPoll = 10 * time.Millisecond
+
+// pollUnserved reads the socket every interval until stop is closed.
+func (l *Listener) pollUnserved(interval time.Duration, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		l.mu.Lock()
+		if !l.closing.Load() {
+			_, _ = l.batch(l.fd)
+		}
+		l.mu.Unlock()
+	}
 }
 
 // serveReady runs a batch once the hub found the socket readable, and says
@@ -270,11 +317,12 @@ func (l *Listener) SetPace(interval time.Duration) {
 // its exit is reported. If the reader is in the middle of a batch of this
 // socket, Flush waits for it.
 //
-// Before Serve (no handler yet) and after Close, Flush does nothing.
+// Before Serve (no handler yet) and after Close, Flush does nothing. A
+// socket that the reader could not take (ServeErr) is flushed all the same.
 func (l *Listener) Flush() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.hub == nil || l.closing.Load() {
+	if !l.serving || l.closing.Load() {
 		return
 	}
 	_, _ = l.batch(l.fd)
@@ -412,10 +460,14 @@ func (l *Listener) Close() error {
 		// Serve checks closing under mu, so after this either hub is
 		// visible here or Serve will not join one.
 		l.mu.Lock()
-		h := l.hub
+		h, stop, done := l.hub, l.pollStop, l.pollDone
 		l.mu.Unlock()
 		if h != nil {
 			h.leave(l)
+		}
+		if stop != nil {
+			close(stop)
+			<-done
 		}
 		l.mu.Lock()
 		if err := unix.Close(l.fd); err != nil {

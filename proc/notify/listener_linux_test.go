@@ -607,3 +607,96 @@ func TestSetPaceAfterServePanics(t *testing.T) {
 	}()
 	l.SetPace(time.Millisecond)
 }
+
+// A Listener that no hub serves, because none could be started or the hub
+// could not watch its socket (ENOSPC: out of epoll watches), says why, and
+// its socket is still read: by Flush, and meanwhile by a goroutine of its
+// own, so a sender of more than the kernel queues is not blocked until the
+// task ends. A Listener served before is served on.
+func TestUnservedListenerIsStillRead(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		fail func(t *testing.T)
+	}{
+		{"no hub", func(t *testing.T) {
+			saved := startHub
+			startHub = func() (*hub, error) { return nil, os.NewSyscallError("epoll_create1", unix.EMFILE) }
+			t.Cleanup(func() { startHub = saved })
+		}},
+		{"epoll_ctl ADD fails", func(t *testing.T) {
+			saved := epollAdd
+			epollAdd = func(int, int, *unix.EpollEvent) error { return unix.ENOSPC }
+			t.Cleanup(func() { epollAdd = saved })
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			served := listen(t)
+			var sc collector
+			served.Serve(self, sc.handle)
+			if err := served.ServeErr(); err != nil {
+				t.Fatalf("ServeErr() = %v before the failure", err)
+			}
+			if tt.name == "no hub" {
+				// No hub to join: the served Listener's is set aside (it
+				// serves on, and closes with its last Listener).
+				hubs.mu.Lock()
+				hubs.cur = nil
+				hubs.mu.Unlock()
+			}
+			tt.fail(t)
+
+			l := listen(t)
+			var c collector
+			l.Serve(self, c.handle)
+			if err := l.ServeErr(); err == nil {
+				t.Fatal("ServeErr() = nil for a Listener no hub serves")
+			}
+			send(t, l, "STATUS=0")
+			l.Flush()
+			if got := c.get(); len(got) != 1 || got[0].Status != "0" {
+				t.Fatalf("after Flush delivered %v, want STATUS=0", got)
+			}
+			// More than the kernel queues (11): the sender blocks until read.
+			const n = 30
+			sent := make(chan error, 1)
+			go func() {
+				for i := 1; i <= n; i++ {
+					if err := SendTo(l.Path(), "STATUS="+strconv.Itoa(i)); err != nil {
+						sent <- err
+						return
+					}
+				}
+				sent <- nil
+			}()
+			select {
+			case err := <-sent:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the sender is still blocked after 10s: nothing reads the socket")
+			}
+			l.Flush()
+			got := c.get()
+			if len(got) != n+1 {
+				t.Fatalf("delivered %d messages, want %d", len(got), n+1)
+			}
+			for i, m := range got {
+				if m.Status != strconv.Itoa(i) {
+					t.Fatalf("message %d has STATUS=%s", i, m.Status)
+				}
+			}
+			wantStats(t, l, Stats{Received: n + 1, Delivered: n + 1})
+
+			send(t, served, "READY=1")
+			proctest.Eventually(t, 5*time.Second, "the served Listener read without Flush", func() bool { return len(sc.get()) == 1 })
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := served.Close(); err != nil {
+				t.Fatal(err)
+			}
+			goleak.VerifyNone(t)
+		})
+	}
+}

@@ -31,6 +31,9 @@ func (l *Listener) Path() string { return "" }
 // Serve does nothing off Linux.
 func (l *Listener) Serve(trust func(pid int) bool, handle func(Message)) {}
 
+// ServeErr returns nil off Linux.
+func (l *Listener) ServeErr() error { return nil }
+
 // Flush does nothing off Linux.
 func (l *Listener) Flush() {}
 
