@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -163,11 +162,11 @@ func (m *Model) ApplyEvent(ev actors.TaskEvent) (isNew bool) {
 		t.group = tasktext.Escape(ev.Group)
 	}
 	if ev.State != prevState {
-		what := t.message
-		if what == "" {
-			what = string(ev.State)
+		note := ev
+		if note.Message == "" {
+			note.Message = string(ev.State)
 		}
-		m.note(fmt.Sprintf("[Task %d] %s", ev.ID, what), false, ev.Time)
+		m.note(tasktext.Escape(note.String()), false, ev.Time)
 	}
 	return isNew
 }

@@ -190,6 +190,22 @@ func TestRenderEscapesTaskText(t *testing.T) {
 	}
 }
 
+// TestNoticeEscapesTaskText: the footer's event line is the event's String,
+// escaped once; a task without a message is named by its state.
+func TestNoticeEscapesTaskText(t *testing.T) {
+	ev := everyState()[1]
+	ev.Message = "bad \x1b[2J \"q\""
+	m := modelOf(80, 20, ev)
+	if want := `[Task 2] bad \x1b[2J "q"`; m.Notice.Text != want {
+		t.Errorf("notice %q, want %q", m.Notice.Text, want)
+	}
+	ev.State, ev.Message, ev.Time = actors.StateFailed, "", ev.Time.Add(time.Second)
+	m.Event(ev)
+	if want := "[Task 2] failed"; m.Notice.Text != want {
+		t.Errorf("notice %q, want %q", m.Notice.Text, want)
+	}
+}
+
 // TestRenderDetailOutput: the detail pane shows the last output lines
 // that fit, stderr marked, and how the task ended.
 func TestRenderDetailOutput(t *testing.T) {

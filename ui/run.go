@@ -138,14 +138,7 @@ wait:
 	fini()
 	<-polled
 	if opts.Out != nil {
-		printSummary(opts.Out, res.final)
+		tasktext.WriteSummary(opts.Out, res.final)
 	}
 	return errors.Join(uiErr, res.err)
-}
-
-// printSummary says how each task ended, as the headless mode does.
-func printSummary(w io.Writer, tasks []actors.TaskEvent) {
-	for _, ev := range tasks {
-		fmt.Fprintf(w, "[Task %d] %s ended: %s\n", ev.ID, tasktext.Escape(ev.Name), tasktext.Escape(ev.Outcome()))
-	}
 }

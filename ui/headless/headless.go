@@ -284,7 +284,5 @@ func (p *printer) summary(tasks []actors.TaskEvent) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, ev := range tasks {
-		fmt.Fprintf(p.out, "[Task %d] %s ended: %s\n", ev.ID, tasktext.Escape(ev.Name), tasktext.Escape(ev.Outcome()))
-	}
+	tasktext.WriteSummary(p.out, tasks)
 }

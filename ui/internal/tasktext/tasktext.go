@@ -6,9 +6,12 @@ package tasktext
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/taskvisor/taskvisor/actors"
 )
 
 // Escape makes text from a task (its output, STATUS=, messages that quote
@@ -59,4 +62,12 @@ func IsPlain(s string) bool {
 		}
 	}
 	return true
+}
+
+// WriteSummary writes how each task ended, a line each: "[Task 2] sleeper
+// ended: cancelled (SIGTERM)". Both front ends print it after the shutdown.
+func WriteSummary(w io.Writer, tasks []actors.TaskEvent) {
+	for _, ev := range tasks {
+		fmt.Fprintf(w, "[Task %d] %s ended: %s\n", ev.ID, Escape(ev.Name), Escape(ev.Outcome()))
+	}
 }
