@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +26,9 @@ type tmuxUI struct {
 // endMarker.
 const exitMarker, endMarker = "TASKVISOR-EXITED", "TASKVISOR-STTY-DONE"
 
+// tmuxRuns numbers the tmux servers that the tests start.
+var tmuxRuns atomic.Int64
+
 // startTmuxUI runs the built taskvisor in a 120x30 tmux session. When it
 // exits, the shell prints exitMarker, its status and `stty -a`, and stays,
 // so that the test can read how the terminal was left.
@@ -33,7 +37,10 @@ func startTmuxUI(t *testing.T) *tmuxUI {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Fatalf("the terminal UI tests need tmux (.ci/run installs it): %v", err)
 	}
-	u := &tmuxUI{t: t, socket: fmt.Sprintf("taskvisor-test-%d-%s", os.Getpid(), regexp.MustCompile(`\W`).ReplaceAllString(t.Name(), "_"))}
+	// A socket of its own for each run: a server just killed on the
+	// socket of the test's previous run (-count) may still be going, and
+	// then the new session fails with "server exited unexpectedly".
+	u := &tmuxUI{t: t, socket: fmt.Sprintf("taskvisor-test-%d-%d-%s", os.Getpid(), tmuxRuns.Add(1), regexp.MustCompile(`\W`).ReplaceAllString(t.Name(), "_"))}
 	script := fmt.Sprintf("%s; echo %s=$?; stty -a; echo %s; sleep 3600", shellQuote(binary), exitMarker, endMarker)
 	u.tmux("-f", "/dev/null", "new-session", "-d", "-s", "ui", "-x", "120", "-y", "30",
 		"-e", "LANG=C.UTF-8", "-e", "TERM=screen", "sh", "-c", script)
@@ -181,7 +188,10 @@ func TestUIQuitWaitsThenKills(t *testing.T) {
 	u := startTmuxUI(t)
 	u.waitFor("the empty task list", regexp.MustCompile(`No tasks yet`), nil)
 	u.keys("4")
-	m := u.waitFor("the stubborn task running", regexp.MustCompile(`(?m)^ *1 \S+ running +stubborn +.* (\d+) +\d+s`), nil)
+	// Running once started, it ignores SIGTERM only once it has set its
+	// signal handling, after which it says Ready or its first step: a
+	// Ctrl-C sooner would end it at the first SIGTERM.
+	m := u.waitFor("the stubborn task running and ready", regexp.MustCompile(`(?m)^ *1 \S+ running +stubborn +.* (\d+) +\d+s +\S+ (?:Ready: |Processing step )`), nil)
 	pid, _ := strconv.Atoi(m[1])
 	u.keys("C-c")
 	u.waitFor("the quit held up by task 1", regexp.MustCompile(`Quitting: waiting for 1 task \(q again or Q: kill now\): 1 stubborn \(SIGKILL in \d+\.\ds\)`), nil)
