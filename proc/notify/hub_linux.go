@@ -4,6 +4,7 @@ package notify
 
 import (
 	"os"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -15,9 +16,11 @@ import (
 // for every served Listener, instead of a goroutine per socket in Go's
 // netpoller. Each socket is registered EPOLLONESHOT: once reported readable
 // it reports nothing more until the hub polls it again, which it does at
-// once after an unpaced read, and at the next pace tick after a paced one.
-// So the datagrams that arrive at a paced socket meanwhile wake no thread,
-// and one wake-up of the reader reads every socket due.
+// once after an unpaced read, and at the next tick of the Listener's own
+// pace after a paced one (one timer serves every pace: it is set for the
+// earliest tick due). So the datagrams that arrive at a paced socket
+// meanwhile wake no thread, and one wake-up of the reader reads every socket
+// due.
 //
 // The epoll descriptor itself waits in Go's netpoller, so the hub holds no
 // OS thread while idle. It ends when its last Listener closes; the next
@@ -28,9 +31,17 @@ type hub struct {
 	file      *os.File // epfd, in the netpoller
 	listeners map[uint64]*Listener
 	next      uint64
-	due       []*Listener // paced: polled again at the next tick
-	tick      bool        // a tick is scheduled
+	due       []dueListener // paced: polled again at their ticks
+	tickAt    time.Time     // when timer fires; zero: not scheduled
+	timer     *time.Timer   // runs onTick
 	closed    bool
+}
+
+// dueListener is a paced Listener and when to poll it again: the next
+// multiple of its own pace.
+type dueListener struct {
+	l  *Listener
+	at time.Time
 }
 
 var hubs struct {
@@ -145,15 +156,27 @@ func (h *hub) ready(id uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if pause {
-		h.due = append(h.due, l)
-		if !h.tick {
-			h.tick = true
-			now := time.Now()
-			time.AfterFunc(now.Truncate(l.pace).Add(l.pace).Sub(now), h.onTick)
-		}
+		// now keeps its monotonic reading, so at does too.
+		now := time.Now()
+		at := now.Add(now.Truncate(l.pace).Add(l.pace).Sub(now))
+		h.due = append(h.due, dueListener{l, at})
+		h.schedule(at)
 		return
 	}
 	h.rearm(l)
+}
+
+// schedule makes the tick come at at, unless one comes earlier. h.mu is held.
+func (h *hub) schedule(at time.Time) {
+	if h.closed || !h.tickAt.IsZero() && !at.Before(h.tickAt) {
+		return
+	}
+	h.tickAt = at
+	if h.timer == nil {
+		h.timer = time.AfterFunc(time.Until(at), h.onTick)
+	} else {
+		h.timer.Reset(time.Until(at))
+	}
 }
 
 // rearm polls l's socket again: if datagrams are queued, it is reported
@@ -166,14 +189,31 @@ func (h *hub) rearm(l *Listener) {
 	_ = unix.EpollCtl(h.epfd, unix.EPOLL_CTL_MOD, l.fd, h.event(l.id))
 }
 
+// onTick polls again the Listeners whose tick has come, and schedules the
+// next tick for the others. It may run early, or twice for one tick (Reset
+// of a timer that has fired): it rearms only what is due.
 func (h *hub) onTick() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for i, l := range h.due {
-		h.rearm(l)
-		h.due[i] = nil
+	now := time.Now()
+	h.tickAt = time.Time{}
+	keep := h.due[:0]
+	var next time.Time
+	for _, d := range h.due {
+		if d.at.After(now) {
+			keep = append(keep, d)
+			if next.IsZero() || d.at.Before(next) {
+				next = d.at
+			}
+			continue
+		}
+		h.rearm(d.l)
 	}
-	h.due, h.tick = h.due[:0], false
+	clear(h.due[len(keep):])
+	h.due = keep
+	if !next.IsZero() {
+		h.schedule(next)
+	}
 }
 
 // leave takes l (closing already set) out of the hub; the last one out
@@ -186,12 +226,19 @@ func (h *hub) leave(l *Listener) {
 		delete(h.listeners, l.id)
 		_ = unix.EpollCtl(h.epfd, unix.EPOLL_CTL_DEL, l.fd, nil)
 	}
+	// Not kept until its tick, which may be an hour away.
+	h.due = slices.DeleteFunc(h.due, func(d dueListener) bool { return d.l == l })
 	last := len(h.listeners) == 0
 	if last {
 		h.closed = true
 		if hubs.cur == h {
 			hubs.cur = nil
 		}
+		if h.timer != nil {
+			h.timer.Stop()
+		}
+		clear(h.due)
+		h.due = nil
 	}
 	h.mu.Unlock()
 	if last {

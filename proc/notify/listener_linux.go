@@ -291,8 +291,8 @@ const busyUnpaced = time.Second
 // interval of the wall clock, and datagrams that come meanwhile wake
 // nothing. The first datagram after a quiet interval is read at once; the
 // ones that follow it within interval wait for at most interval. Every
-// paced Listener of the program is polled again at the same instants, and
-// each read takes all that its socket queued meanwhile: a wake-up costs
+// Listener of the program paced at the same interval is polled again at the
+// same instants, and each read takes all that its socket queued meanwhile: a wake-up costs
 // more than the datagram's own work (100 tasks sending every 10 ms: 33 µs
 // of CPU a datagram unpaced, 22 µs read every 20 ms, 20 µs every 30 ms,
 // with a goroutine per socket; fewer with the one reader). A socket that

@@ -700,3 +700,34 @@ func TestUnservedListenerIsStillRead(t *testing.T) {
 		})
 	}
 }
+
+// Listeners of different paces pausing at once are each polled again at
+// their own pace: a 5 ms one does not wait for the tick of a 1 h one that
+// paused first.
+func TestPacesDoNotWaitForEachOther(t *testing.T) {
+	slow, fast := listen(t), listen(t)
+	slow.SetPace(time.Hour)
+	fast.SetPace(5 * time.Millisecond)
+	var sc, fc collector
+	slow.Serve(self, sc.handle)
+	fast.Serve(self, fc.handle)
+	// Read at once (the socket was quiet), then the slow one pauses for
+	// up to an hour; the hub has scheduled its tick before it reads fast.
+	send(t, slow, "STATUS=slow")
+	proctest.Eventually(t, 5*time.Second, "the slow Listener's first datagram", func() bool { return len(sc.get()) == 1 })
+	for i := range 3 {
+		send(t, fast, "STATUS="+strconv.Itoa(i))
+		proctest.Eventually(t, 2*time.Second, "the fast Listener's datagram "+strconv.Itoa(i)+" without Flush", func() bool {
+			return len(fc.get()) == i+1
+		})
+	}
+	send(t, slow, "STATUS=slow again") // waits for the slow tick
+	time.Sleep(50 * time.Millisecond)
+	if got := sc.get(); len(got) != 1 {
+		t.Errorf("the slow Listener delivered %d messages during its pause, want 1", len(got))
+	}
+	slow.Flush()
+	if got := sc.get(); len(got) != 2 {
+		t.Errorf("after Flush the slow Listener delivered %d messages, want 2", len(got))
+	}
+}
