@@ -109,11 +109,11 @@ func (s *lineSplitter) write(b []byte) {
 		case s.dropping:
 			s.dropping = false
 		case len(s.partial) == 0:
-			s.out.add(makeLine(s.stream, b[:i])) // the common case: no copy
+			s.out.add(makeLine(s.stream, b[:i], false)) // the common case: no copy
 		default:
 			s.grow(b[:i])
 			if !s.dropping {
-				s.out.add(makeLine(s.stream, s.partial))
+				s.out.add(makeLine(s.stream, s.partial, false))
 			}
 			s.dropping = false
 			s.reset()
@@ -134,7 +134,9 @@ func (s *lineSplitter) grow(b []byte) {
 		return
 	}
 	s.partial = append(s.partial, b[:room]...)
-	s.out.add(makeLine(s.stream, s.partial)) // longer than MaxLineBytes: cut
+	// Longer than MaxLineBytes: cut, even when the last byte kept is a
+	// '\r' that makeLine drops (the line goes on after it).
+	s.out.add(makeLine(s.stream, s.partial, true))
 	s.dropping = true
 	s.reset()
 }
@@ -150,19 +152,19 @@ func (s *lineSplitter) reset() {
 // end keeps a last line that had no newline.
 func (s *lineSplitter) end() {
 	if s.out != nil && !s.dropping && len(s.partial) > 0 {
-		s.out.add(makeLine(s.stream, s.partial))
+		s.out.add(makeLine(s.stream, s.partial, false))
 	}
 	s.partial, s.dropping = nil, false
 }
 
 // makeLine copies b, without a trailing '\r', into a Line cut to
-// MaxLineBytes.
-func makeLine(stream Stream, b []byte) Line {
+// MaxLineBytes; cut says the line was cut already (it went on after b).
+func makeLine(stream Stream, b []byte, cut bool) Line {
 	if n := len(b); n > 0 && b[n-1] == '\r' {
 		b = b[:n-1]
 	}
-	cut := len(b) > MaxLineBytes
-	if cut {
+	cut = cut || len(b) > MaxLineBytes
+	if len(b) > MaxLineBytes {
 		b = trimPartialRune(b[:MaxLineBytes])
 	}
 	return Line{Stream: stream, Text: string(b), Time: time.Now(), Cut: cut}

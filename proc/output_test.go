@@ -111,6 +111,7 @@ func TestReadStream(t *testing.T) {
 		{"exactly MaxLineBytes", long + "\nnext\n", []Line{{Text: long}, {Text: "next"}}},
 		{"exactly MaxLineBytes crlf", long + "\r\nnext\n", []Line{{Text: long}, {Text: "next"}}},
 		{"one byte too long", long + "b\nnext\n", []Line{{Text: long, Cut: true}, {Text: "next"}}},
+		{"MaxLineBytes then a lone CR", long + "\rtail\nnext\n", []Line{{Text: long, Cut: true}, {Text: "next"}}},
 		{"much too long", long + strings.Repeat("b", 3*MaxLineBytes+7) + "\nnext\n", []Line{{Text: long, Cut: true}, {Text: "next"}}},
 		{"too long at the end", long + strings.Repeat("b", 100), []Line{{Text: long, Cut: true}}},
 		{"cut inside a rune", strings.Repeat("a", MaxLineBytes-1) + "é tail\n",
@@ -136,6 +137,20 @@ func TestReadStream(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// A line of MaxLineBytes and a '\r' in one write, its rest in the next: the
+// '\r' is not a CRLF's, the line is longer than MaxLineBytes and cut.
+func TestLineCutAfterCR(t *testing.T) {
+	o := NewOutput(10)
+	s := lineSplitter{out: o, stream: Stdout}
+	s.write([]byte(strings.Repeat("a", MaxLineBytes) + "\r"))
+	s.write([]byte("tail\n"))
+	s.end()
+	got := o.Lines()
+	if len(got) != 1 || got[0].Text != strings.Repeat("a", MaxLineBytes) || !got[0].Cut {
+		t.Fatalf("got %d lines, want one of MaxLineBytes, cut", len(got))
 	}
 }
 
