@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -27,11 +26,15 @@ type Mechanism struct {
 func Diagnose() []Mechanism {
 	var ms []Mechanism
 
-	var v int32
-	if err := unix.Prctl(unix.PR_GET_CHILD_SUBREAPER, uintptr(unsafe.Pointer(&v)), 0, 0, 0); err != nil {
-		ms = append(ms, Mechanism{"subreaper", false, fmt.Sprintf("PR_GET_CHILD_SUBREAPER: %v", err)})
-	} else {
-		ms = append(ms, Mechanism{"subreaper", true, "PR_SET_CHILD_SUBREAPER available: orphans of a task come back to taskvisor and are reaped"})
+	// In force only where this program made itself one (BecomeSubreaper, as
+	// taskvisor run does); available where the kernel has it.
+	switch on, err := subreaperState(); {
+	case err != nil:
+		ms = append(ms, Mechanism{"subreaper", false, fmt.Sprintf("not available: PR_GET_CHILD_SUBREAPER: %v; orphans of a task go to init", err)})
+	case on:
+		ms = append(ms, Mechanism{"subreaper", true, "this program is a child subreaper: orphans of a task come back to it and are reaped"})
+	default:
+		ms = append(ms, Mechanism{"subreaper", false, "available (PR_SET_CHILD_SUBREAPER), not set in this program: a program that calls BecomeSubreaper, as taskvisor run does, gets the orphans of its tasks back and reaps them"})
 	}
 
 	if t, err := taskCgroups(); err != nil {

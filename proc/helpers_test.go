@@ -187,3 +187,29 @@ func countFDs(t testing.TB) int {
 	}
 	return len(entries)
 }
+
+// setSubreaperT makes the test binary a child subreaper, or not, for the
+// rest of the test, and restores what it was when the test is over: after
+// the test's other clean-ups, which may wait for orphans to be reaped.
+func setSubreaperT(t testing.TB, on bool) {
+	t.Helper()
+	was, err := subreaperState()
+	if err != nil {
+		t.Fatalf("PR_GET_CHILD_SUBREAPER: %v", err)
+	}
+	set := func(on bool) error {
+		v := uintptr(0)
+		if on {
+			v = 1
+		}
+		return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, v, 0, 0, 0)
+	}
+	if err := set(on); err != nil {
+		t.Fatalf("PR_SET_CHILD_SUBREAPER %v: %v", on, err)
+	}
+	t.Cleanup(func() {
+		if err := set(was); err != nil {
+			t.Errorf("restore PR_SET_CHILD_SUBREAPER %v: %v", was, err)
+		}
+	})
+}

@@ -167,7 +167,16 @@ func reapKilled(pid int, deadline time.Time) {
 
 // isSubreaper reports whether this process is a child subreaper.
 func isSubreaper() bool {
+	on, err := subreaperState()
+	return err == nil && on
+}
+
+// subreaperState reports whether this process is a child subreaper, or why
+// that cannot be known (a kernel without PR_GET_CHILD_SUBREAPER).
+func subreaperState() (bool, error) {
 	var v int32
-	err := unix.Prctl(unix.PR_GET_CHILD_SUBREAPER, uintptr(unsafe.Pointer(&v)), 0, 0, 0)
-	return err == nil && v != 0
+	if err := unix.Prctl(unix.PR_GET_CHILD_SUBREAPER, uintptr(unsafe.Pointer(&v)), 0, 0, 0); err != nil {
+		return false, err
+	}
+	return v != 0, nil
 }
