@@ -50,10 +50,17 @@ autostart = true
 	}
 	// First failure: backoff, and the group restarts both in order.
 	backoff := s.expectEvent("crasher in backoff", func(e event) bool { return e.Task == 2 && e.State == "backoff" })
-	// The deadline is taken just before the event's time: 100ms, less a few µs.
-	if backoff.Deadline == nil || backoff.Deadline.Sub(backoff.Time) > 100*time.Millisecond ||
-		backoff.Deadline.Sub(backoff.Time) < 90*time.Millisecond {
-		t.Errorf("backoff event: deadline %v at %v, want 100ms later", backoff.Deadline, backoff.Time)
+	// The delay is in the message exactly. The deadline is the delay from a
+	// reading of the clock taken before the event's (a Sprintf apart, but
+	// a loaded machine may pause in between), so it is at most 100ms after
+	// the event's time, and after it unless that pause lasted 100ms.
+	if backoff.Message != "Restarting in 100ms (restart 1)" {
+		t.Errorf("backoff message %q, want %q", backoff.Message, "Restarting in 100ms (restart 1)")
+	}
+	if backoff.Deadline == nil {
+		t.Errorf("backoff event without a deadline: %+v", backoff)
+	} else if d := backoff.Deadline.Sub(backoff.Time); d <= 0 || d > 100*time.Millisecond {
+		t.Errorf("backoff event: deadline %v is %v after its time %v, want within (0, 100ms]", backoff.Deadline, d, backoff.Time)
 	}
 	var restarting groupEvent
 	s.expectLine("group restarting", func(l string) bool {
