@@ -11,8 +11,10 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/taskvisor/taskvisor/proc/notify"
 	"golang.org/x/sys/unix"
+
+	"github.com/taskvisor/taskvisor/internal/proctest"
+	"github.com/taskvisor/taskvisor/proc/notify"
 )
 
 func TestMain(m *testing.M) {
@@ -161,7 +163,8 @@ func groupMembers(pgid int) []int {
 }
 
 // killEscapee kills pid, a process that left the test's process group, through
-// a pidfd, after checking that it still runs command comm.
+// a pidfd, after checking that it still runs command comm, and reaps it if it
+// was orphaned to the test (a subreaper): no zombie of it is left.
 func killEscapee(t testing.TB, pid int, comm string) {
 	t.Helper()
 	fd, err := unix.PidfdOpen(pid, 0)
@@ -175,6 +178,12 @@ func killEscapee(t testing.TB, pid int, comm string) {
 	}
 	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil && err != unix.ESRCH {
 		t.Errorf("kill escapee %d: %v", pid, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	awaitExit(fd, deadline)
+	reapKilled(pid, deadline) // the pidfd pins it: not a recycled pid
+	if st, ok := proctest.ReadStat(pid); ok && st.PPID == os.Getpid() {
+		t.Errorf("escapee %d is still a child of the test (state %c)", pid, st.State)
 	}
 }
 
