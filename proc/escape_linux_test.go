@@ -22,9 +22,7 @@ echo $a $b $c $d
 exec sleep 1000`
 
 func TestEscapeesDieWithTheirTask(t *testing.T) {
-	if err := BecomeSubreaper(); err != nil {
-		t.Fatalf("BecomeSubreaper: %v", err)
-	}
+	setSubreaperT(t, true)
 	if _, err := taskCgroups(); err != nil {
 		t.Logf("no cgroups here (%v): both cases use the run marker", err)
 	}

@@ -3,6 +3,7 @@
 package proc
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -35,7 +36,23 @@ func TestMain(m *testing.M) {
 		time.Sleep(time.Hour)
 		os.Exit(0)
 	}
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(subreaperKept{m})
+}
+
+// subreaperKept fails the run if a test left the test binary a child
+// subreaper: every later test would then run as one (see setSubreaperT).
+type subreaperKept struct{ m *testing.M }
+
+func (k subreaperKept) Run() int {
+	was := isSubreaper()
+	code := k.m.Run()
+	if now := isSubreaper(); now != was {
+		fmt.Fprintf(os.Stderr, "the test binary is a child subreaper: %v before the tests, %v after\n", was, now)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
 }
 
 // notifyFloodEnv makes the test binary send that many notify datagrams.
@@ -207,11 +224,10 @@ func setSubreaperT(t testing.TB, on bool) {
 		t.Fatalf("PR_GET_CHILD_SUBREAPER: %v", err)
 	}
 	set := func(on bool) error {
-		v := uintptr(0)
 		if on {
-			v = 1
+			return BecomeSubreaper()
 		}
-		return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, v, 0, 0, 0)
+		return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
 	}
 	if err := set(on); err != nil {
 		t.Fatalf("PR_SET_CHILD_SUBREAPER %v: %v", on, err)

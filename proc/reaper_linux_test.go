@@ -16,9 +16,7 @@ import (
 // round's look at the children. The round must not report its run settled,
 // or they stay zombies.
 func TestOrphanReapLooksAgainAfterAnOrphanExits(t *testing.T) {
-	if err := BecomeSubreaper(); err != nil {
-		t.Fatalf("BecomeSubreaper: %v", err)
-	}
+	setSubreaperT(t, true)
 	tree, err := taskCgroups()
 	if err != nil {
 		t.Skipf("no cgroups here: %v", err)

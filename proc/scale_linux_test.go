@@ -27,9 +27,7 @@ func TestScaleKillAll(t *testing.T) {
 	}
 	rounds, _ := strconv.Atoi(os.Getenv("PROC_SCALE_ROUNDS"))
 	rounds = max(rounds, 1)
-	if err := BecomeSubreaper(); err != nil {
-		t.Fatal(err)
-	}
+	setSubreaperT(t, true)
 	for range rounds {
 		start, kill, cpu := scaleBarePidfd(t, n)
 		t.Logf("bare %d: started in %v; kill all until reaped %v (CPU %v)", n, start.Round(time.Millisecond), kill.Round(time.Millisecond), cpu.Round(time.Millisecond))

@@ -12,9 +12,7 @@ import (
 // several threads: their zombie shows in /proc before it can be reaped, the
 // case that once left one behind.
 func TestSubreaperReapsOrphansOfTheGroup(t *testing.T) {
-	if err := BecomeSubreaper(); err != nil {
-		t.Fatalf("BecomeSubreaper: %v", err)
-	}
+	setSubreaperT(t, true)
 	for round := range 5 {
 		p := startT(t, Spec{
 			Shell: `for i in 1 2 3; do "$SLEEPER" & done; wait`,
