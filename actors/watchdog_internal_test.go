@@ -153,15 +153,19 @@ func TestWatchdogPingsKeepATaskAlive(t *testing.T) {
 	h := newWDHarness(t)
 	stop := h.file("stop")
 	id := h.start(TaskSpec{Name: "pinger", StallTimeout: 10 * time.Second, Command: fmt.Sprintf(
-		"while [ ! -e %s ]; do systemd-notify WATCHDOG=1; sleep 0.05; done; echo stopped; exec sleep 1000", stop)})
+		"while [ ! -e %s ]; do systemd-notify WATCHDOG=1; sleep 0.05; done; systemd-notify STATUS=stopped; exec sleep 1000", stop)})
 	h.state(id, StateRunning)
 	for range 4 { // 24s of pings, each within the 10s timeout
 		h.freshActivity(func(a taskActivity) bool { return a.id == id })
 		h.clock.Advance(6 * time.Second)
 	}
 	touch(t, stop)
-	eventuallyOutput(t, h.rt, id, "stopped")
-	time.Sleep(300 * time.Millisecond) // pings already sent reach the watchdog
+	// The last datagram, after every ping: the task actor handles them in
+	// order, and reports the activity of the pings to the supervisor
+	// before it publishes the status; so once the event is here, no ping
+	// is left to come after the clock is advanced, which would re-arm the
+	// watchdog and keep the task from stalling.
+	h.expect(id, func(e TaskEvent) bool { return e.Status == "stopped" })
 	h.advance(10 * time.Second)
 	ev := h.state(id, StateStalled)
 	if ev.Time.Sub(h.clockStart(ev)) < 24*time.Second {
