@@ -25,6 +25,13 @@ func TestStaleGenerationMessagesAreDropped(t *testing.T) {
 	task := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor {
 		return newTaskActor(env, 1, spec, proc.NewOutput(10))
 	}))
+	// Whether the test gets to its end or not: stopped, the actor kills
+	// its process, whose goroutines then end (before the system shuts
+	// down, a cleanup registered earlier). After the end, both are done.
+	t.Cleanup(func() {
+		system.Root.Stop(task)
+		waitDone(t, env)
+	})
 	run := probe.ExpectEvent(p, func(e TaskEvent) bool { return e.State == StateRunning }, 10*time.Second)
 
 	system.Root.Send(task, processExited{gen: run.Generation - 1, exit: proc.Exit{Code: 0}})
@@ -67,6 +74,7 @@ func TestPanickingTaskActorEndsFailed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	shutDownAtEnd(t, rt)
 	rt.env.taskMiddleware = []actor.ReceiverMiddleware{func(next actor.ReceiverFunc) actor.ReceiverFunc {
 		return func(ctx actor.ReceiverContext, env *actor.MessageEnvelope) {
 			if _, ok := env.Message.(boom); ok {
@@ -116,6 +124,7 @@ func TestPanickingGroupActorEndsItsTasksFailed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	shutDownAtEnd(t, rt)
 	ctx := context.Background()
 	id, err := rt.StartSpec(ctx, TaskSpec{Name: "sleeper", Group: "g", Command: "exec sleep 60"})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -50,6 +51,14 @@ func newWDHarness(t *testing.T) *wdHarness {
 			}
 		}
 	}
+	shutDownAtEnd(t, rt)
+	return h
+}
+
+// shutDownAtEnd shuts rt down when the test ends, whether it passed or
+// failed early, and then fails it if a child process is left, which it
+// kills. A test that shuts rt down itself gets its result again.
+func shutDownAtEnd(t *testing.T, rt *Runtime) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), wdWait)
 		defer cancel()
@@ -58,9 +67,11 @@ func newWDHarness(t *testing.T) *wdHarness {
 		}
 		if left := proctest.Children(os.Getpid()); len(left) > 0 {
 			t.Errorf("processes left: %v", left)
+			for _, pid := range left {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
 		}
 	})
-	return h
 }
 
 func (h *wdHarness) start(spec TaskSpec) int {
