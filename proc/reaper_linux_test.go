@@ -56,18 +56,30 @@ func TestOrphanReapLooksAgainAfterAnOrphanExits(t *testing.T) {
 	// The reaper looks at the children while a still runs, then waits for
 	// the lock a start holds: a exits meanwhile, handing b to us.
 	leaders.forking.RLock()
-	got := make(chan map[string]bool, 1)
-	go func() { got <- orphans.reap(tree) }()
-	for leaders.forking.TryRLock() { // fails once the reaper waits for it
-		leaders.forking.RUnlock()
-		time.Sleep(100 * time.Microsecond)
+	held := true
+	unlock := func() {
+		if held {
+			held = false
+			leaders.forking.RUnlock()
+		}
 	}
+	got, reaped := make(chan map[string]bool, 1), make(chan struct{})
+	// If the test fails meanwhile, the reaper gets the lock and ends.
+	t.Cleanup(func() { unlock(); <-reaped })
+	go func() { got <- orphans.reap(tree); close(reaped) }()
+	proctest.Eventually(t, 5*time.Second, "the reaper waiting for the lock", func() bool {
+		if leaders.forking.TryRLock() { // fails once the reaper waits for it
+			leaders.forking.RUnlock()
+			return false
+		}
+		return true
+	})
 	_ = unix.Kill(a, unix.SIGKILL)
 	proctest.Eventually(t, 5*time.Second, "b reparented to us", func() bool {
 		st, ok := proctest.ReadStat(b)
 		return ok && st.PPID == unix.Getpid()
 	})
-	leaders.forking.RUnlock()
+	unlock()
 	left := <-got
 	if !left[cg.name] {
 		t.Errorf("reap reported %s settled (left %v) with %d, a zombie child of ours, in it", cg.name, left, b)

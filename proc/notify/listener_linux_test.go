@@ -584,9 +584,8 @@ func TestPacedListenerFlushAndClose(t *testing.T) {
 	var c collector
 	l.Serve(self, c.handle)
 	send(t, l, "X_PROGRESS=1/2")
-	for len(c.get()) < 1 {
-		time.Sleep(time.Millisecond) // read at once: the socket was quiet
-	}
+	// Read at once: the socket was quiet.
+	proctest.Eventually(t, 5*time.Second, "the first datagram read without Flush", func() bool { return len(c.get()) == 1 })
 	send(t, l, "X_PROGRESS=2/2") // the Serve goroutine is pausing now
 	l.Flush()
 	if got := c.get(); len(got) != 2 || got[1].Progress.Step != 2 {
