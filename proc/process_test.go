@@ -368,7 +368,10 @@ func TestContains(t *testing.T) {
 	member, escapee := pids[0], pids[1]
 	t.Cleanup(func() { killEscapee(t, escapee, "sleep") })
 	// setsid takes a moment to leave the group.
-	eventually(5*time.Second, func() bool { st, _ := readStat(escapee); return st.pgrp == escapee })
+	proctest.Eventually(t, 5*time.Second, "the setsid child in a group of its own", func() bool {
+		st, ok := readStat(escapee)
+		return ok && st.pgrp == escapee
+	})
 	for _, c := range []struct {
 		what string
 		pid  int
