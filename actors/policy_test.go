@@ -188,7 +188,13 @@ func TestRealClockOneForAll(t *testing.T) {
 		t.Fatal(err)
 	}
 	probe.ExpectEvent(h.p, func(e actors.GroupEvent) bool { return e.State == actors.GroupRunning && len(e.Tasks) == 2 }, wait)
-	list, _ := h.rt.List(h.ctx())
+	list, err := h.rt.List(h.ctx())
+	if err != nil {
+		t.Fatalf("list: %v", err)
+	}
+	if len(list) != len(pids) {
+		t.Fatalf("list after one-for-all: %d tasks, want %d: %v", len(list), len(pids), list)
+	}
 	for i, ev := range list {
 		if ev.State != actors.StateRunning || ev.PID == pids[i] || ev.Restarts != 1 {
 			t.Errorf("task %d after one-for-all: %s pid %d restarts %d", ev.ID, ev.State, ev.PID, ev.Restarts)
