@@ -255,6 +255,11 @@ func TestFlushWaitsForRunningBatch(t *testing.T) {
 	l := listen(t)
 	var c collector
 	entered, release := make(chan struct{}), make(chan struct{})
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
+	// Runs before listen's Close, which would wait for a handler still
+	// blocked if the test fails.
+	t.Cleanup(unblock)
 	l.Serve(self, func(m Message) {
 		if m.Status == "1" {
 			close(entered)
@@ -263,7 +268,11 @@ func TestFlushWaitsForRunningBatch(t *testing.T) {
 		c.handle(m)
 	})
 	send(t, l, "STATUS=1")
-	<-entered
+	select {
+	case <-entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the handler was not called within 5s")
+	}
 	send(t, l, "STATUS=2")
 	send(t, l, "STATUS=3")
 	flushed := make(chan struct{})
@@ -273,7 +282,7 @@ func TestFlushWaitsForRunningBatch(t *testing.T) {
 		t.Fatal("Flush returned while the handler of an earlier datagram was still running")
 	case <-time.After(50 * time.Millisecond):
 	}
-	close(release)
+	unblock()
 	<-flushed
 	var order []string
 	for _, m := range c.get() {
