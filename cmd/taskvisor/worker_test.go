@@ -434,7 +434,7 @@ func TestWorkerChildren(t *testing.T) {
 					t.Errorf("grandchild %d has NOTIFY_SOCKET", m)
 				}
 			}
-			want, wantStderr := 0, ""
+			want := 0
 			switch mode {
 			case "SIGTERM worker":
 				// The worker alone is signalled: it must stop its
@@ -443,13 +443,14 @@ func TestWorkerChildren(t *testing.T) {
 				w.signal(t, syscall.SIGTERM)
 				want = 143
 			case "SIGTERM group":
-				// As taskvisor stops a task: the grandchildren end too and
-				// say so on the shared stderr.
+				// As taskvisor stops a task: the grandchildren end too, and
+				// say so on the shared stderr unless the worker's SIGKILL
+				// comes first (see groupStderr).
 				expectNotify(t, w.notify, "X_PROGRESS=1/1000\nSTATUS=Processing step 1/1000")
 				if err := syscall.Kill(-pid, syscall.SIGTERM); err != nil {
 					t.Fatal(err)
 				}
-				want, wantStderr = 143, "-"
+				want = 143
 			}
 			if code := w.wait(t); code != want {
 				t.Fatalf("exit code %d, want %d", code, want)
@@ -458,19 +459,22 @@ func TestWorkerChildren(t *testing.T) {
 				t.Fatalf("processes %v left in the worker's group after it exited", left)
 			}
 			stderr := w.stderr.String()
-			if want == 143 {
-				// The worker's own line; the grandchildren's say "step N,".
-				if !regexp.MustCompile(`(?m)^cancelled at step \d+/1000, cleaning up$`).MatchString(stderr) {
-					t.Errorf("stderr lacks the worker's cancelled line:\n%s", stderr)
+			switch mode {
+			case "SIGTERM worker":
+				// The worker's own line, and nothing from the grandchildren
+				// that it killed.
+				got := regexp.MustCompile(`cancelled at step \d+/1000`).ReplaceAllString(stderr, "cancelled at step k/1000")
+				if got != "cancelled at step k/1000, cleaning up\n" {
+					t.Errorf("stderr, want only the worker's cancelled line:\n%s", stderr)
 				}
-				if wantStderr == "" {
-					wantStderr = regexp.MustCompile(`cancelled at step \d+/1000`).ReplaceAllString(stderr, "cancelled at step k/1000")
-					if wantStderr != "cancelled at step k/1000, cleaning up\n" {
-						t.Errorf("stderr:\n%s", stderr)
-					}
+			case "SIGTERM group":
+				if err := groupStderr(stderr, members, pid); err != nil {
+					t.Errorf("stderr: %v:\n%s", err, stderr)
 				}
-			} else if stderr != "" {
-				t.Errorf("stderr:\n%s", stderr)
+			default:
+				if stderr != "" {
+					t.Errorf("stderr:\n%s", stderr)
+				}
 			}
 			// Only the worker itself reported progress.
 			for len(w.notify) > 0 {
@@ -480,6 +484,51 @@ func TestWorkerChildren(t *testing.T) {
 			}
 		})
 	}
+}
+
+// groupStderr checks the stderr of a worker whose whole group, the worker
+// (pid) and its grandchildren (the other members), got SIGTERM: the
+// worker's cancelled line, once; a grandchild's own cancelled line ("step
+// N,", as it runs forever), at most once each, for those that wrote it
+// before the worker's SIGKILL reached them; and, for those that even
+// exited before the worker began to stop them, the worker's word that they
+// ended early, of the SIGTERM, at most once each and not for more than
+// wrote their line. Nothing else.
+func groupStderr(stderr string, members []int, pid int) error {
+	workerLine := regexp.MustCompile(`^cancelled at step \d+/1000, cleaning up$`)
+	childLine := regexp.MustCompile(`^cancelled at step \d+, cleaning up$`)
+	earlyLine := regexp.MustCompile(`^grandchild (\d+) ended early: exit status 143$`)
+	grandchildren := len(members) - 1
+	workers, children := 0, 0
+	early := map[int]bool{}
+	for line := range strings.Lines(stderr) {
+		line = strings.TrimSuffix(line, "\n")
+		switch {
+		case workerLine.MatchString(line):
+			workers++
+		case childLine.MatchString(line):
+			children++
+		case earlyLine.MatchString(line):
+			gc, _ := strconv.Atoi(earlyLine.FindStringSubmatch(line)[1])
+			if gc == pid || !slices.Contains(members, gc) || early[gc] {
+				return fmt.Errorf("%q: not a grandchild, or said twice", line)
+			}
+			early[gc] = true
+		default:
+			return fmt.Errorf("unexpected line %q", line)
+		}
+	}
+	switch {
+	case !strings.HasSuffix(stderr, "\n") && stderr != "":
+		return errors.New("the last line is cut short")
+	case workers != 1:
+		return fmt.Errorf("%d cancelled lines of the worker, want 1", workers)
+	case children > grandchildren:
+		return fmt.Errorf("%d cancelled lines of grandchildren, but %d grandchildren", children, grandchildren)
+	case len(early) > children:
+		return fmt.Errorf("%d grandchildren ended early of the SIGTERM, but only %d said they were cancelled", len(early), children)
+	}
+	return nil
 }
 
 // TestWorkerOutputIsLines checks that stdout stays line-based while a flood
