@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/taskvisor/taskvisor/internal/proctest"
 )
 
 // escapeeShell starts escapees of every kind, prints their pids on one line,
@@ -58,13 +61,10 @@ func TestEscapeesDieWithTheirTask(t *testing.T) {
 					t.Fatalf("want 4 pids, got %q", l.Text)
 				}
 				for _, pid := range pids[:3] {
-					left := eventually(5*time.Second, func() bool {
+					proctest.Eventually(t, 5*time.Second, fmt.Sprintf("escapee %d leaving group %d", pid, p.Pgid()), func() bool {
 						st, ok := readStat(pid)
 						return ok && st.pgrp != p.Pgid()
 					})
-					if !left {
-						t.Fatalf("escapee %d did not leave group %d", pid, p.Pgid())
-					}
 				}
 				if how == "kill" {
 					if err := p.Kill(); err != nil {

@@ -105,37 +105,22 @@ func waitDone(t testing.TB, p *Process, within time.Duration) {
 	}
 }
 
-// eventually polls cond every 10ms until it holds or within has passed.
-func eventually(within time.Duration, cond func() bool) bool {
+// waitLine waits until out holds a line for which match holds, and returns
+// it; it fails the test with the last lines of output if none comes within.
+func waitLine(t testing.TB, out *Output, within time.Duration, match func(Line) bool) Line {
+	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		if cond() {
-			return true
+		for _, l := range out.Lines() {
+			if match(l) {
+				return l
+			}
 		}
 		if time.Now().After(deadline) {
-			return false
+			t.Fatalf("no matching line within %v; last lines of output: %q", within, texts(out.Last(5)))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// waitLine waits until out holds a line for which match holds, and returns it.
-func waitLine(t testing.TB, out *Output, within time.Duration, match func(Line) bool) Line {
-	t.Helper()
-	var found Line
-	ok := eventually(within, func() bool {
-		for _, l := range out.Lines() {
-			if match(l) {
-				found = l
-				return true
-			}
-		}
-		return false
-	})
-	if !ok {
-		t.Fatalf("no matching line within %v; last lines of output: %q", within, texts(out.Last(5)))
-	}
-	return found
 }
 
 func texts(lines []Line) []string {

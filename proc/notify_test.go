@@ -122,9 +122,7 @@ func TestNotifyForeignSenderDropped(t *testing.T) {
 	if err := notify.SendTo(sock, "READY=1"); err != nil {
 		t.Fatalf("SendTo: %v", err)
 	}
-	if !eventually(5*time.Second, func() bool { return p.NotifyStats().Foreign == 1 }) {
-		t.Errorf("stats %+v, want one foreign datagram", p.NotifyStats())
-	}
+	proctest.Eventually(t, 5*time.Second, "one foreign datagram", func() bool { return p.NotifyStats().Foreign == 1 })
 	_ = p.Kill()
 	waitDone(t, p, 5*time.Second)
 	if got := log.get(); len(got) != 0 {

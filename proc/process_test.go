@@ -4,6 +4,7 @@ package proc
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -237,9 +238,9 @@ func TestTerminateStoppedTask(t *testing.T) {
 func TestKillTakesTheWholeGroup(t *testing.T) {
 	t.Parallel()
 	p := startT(t, Spec{Shell: `sleep 100 & sleep 100 & wait`})
-	if !eventually(5*time.Second, func() bool { return len(groupMembers(p.Pgid())) == 3 }) {
-		t.Fatalf("group %d has %v, want the shell and two sleeps", p.Pgid(), groupMembers(p.Pgid()))
-	}
+	proctest.Eventually(t, 5*time.Second, fmt.Sprintf("the shell and two sleeps in group %d", p.Pgid()), func() bool {
+		return len(groupMembers(p.Pgid())) == 3
+	})
 	if err := p.Kill(); err != nil {
 		t.Fatalf("Kill: %v", err)
 	}
@@ -340,9 +341,7 @@ func TestEscapeeFloodingStdoutDoesNotDelayDone(t *testing.T) {
 	t.Cleanup(func() { killEscapee(t, escapee, "yes") })
 	waitDone(t, p, 5*time.Second)
 	// Done closed the pipe's read end: the flood dies of SIGPIPE.
-	if !eventually(5*time.Second, func() bool { return !liveProcess(escapee) }) {
-		t.Errorf("escapee %d still alive after its pipe was closed", escapee)
-	}
+	proctest.Eventually(t, 5*time.Second, fmt.Sprintf("escapee %d dead of its closed pipe", escapee), func() bool { return !liveProcess(escapee) })
 	if out.Total() < 2 {
 		t.Errorf("only %d lines read from the flood", out.Total())
 	}
@@ -353,7 +352,7 @@ func TestContains(t *testing.T) {
 	out := NewOutput(0)
 	p := startT(t, Spec{Shell: `sleep 100 & echo $!; setsid sleep 100 & echo $!; wait`, Output: out, WaitDelay: 50 * time.Millisecond})
 	var pids []int
-	eventually(5*time.Second, func() bool {
+	proctest.Eventually(t, 5*time.Second, "two pids on stdout", func() bool {
 		pids = nil
 		for _, l := range out.Lines() {
 			if pid, err := parsePid(l.Text); err == nil {
@@ -362,9 +361,6 @@ func TestContains(t *testing.T) {
 		}
 		return len(pids) == 2
 	})
-	if len(pids) != 2 {
-		t.Fatalf("want two pids, output %q", texts(out.Lines()))
-	}
 	member, escapee := pids[0], pids[1]
 	t.Cleanup(func() { killEscapee(t, escapee, "sleep") })
 	// setsid takes a moment to leave the group.

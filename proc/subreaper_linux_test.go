@@ -1,9 +1,12 @@
 package proc
 
 import (
+	"fmt"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/taskvisor/taskvisor/internal/proctest"
 )
 
 // With the test binary a subreaper, the grandchildren orphaned when a task's
@@ -18,28 +21,17 @@ func TestSubreaperReapsOrphansOfTheGroup(t *testing.T) {
 			Shell: `for i in 1 2 3; do "$SLEEPER" & done; wait`,
 			Env:   []string{"SLEEPER=" + os.Args[0], sleeperEnv + "=1"},
 		})
-		if !eventually(10*time.Second, func() bool { return len(groupMembers(p.Pgid())) == 4 }) {
-			t.Fatalf("round %d: group %d has %v, want the shell and three sleepers", round, p.Pgid(), groupMembers(p.Pgid()))
-		}
+		proctest.Eventually(t, 10*time.Second, fmt.Sprintf("round %d: the shell and three sleepers in group %d", round, p.Pgid()), func() bool {
+			return len(groupMembers(p.Pgid())) == 4
+		})
 		if err := p.Kill(); err != nil {
 			t.Fatalf("Kill: %v", err)
 		}
 		waitDone(t, p, 10*time.Second)
-		if left := groupMembersWithZombies(p.Pgid()); len(left) != 0 {
+		if left := proctest.GroupMembers(p.Pgid()); len(left) != 0 {
 			t.Fatalf("round %d: group %d still has %v after Done", round, p.Pgid(), left)
 		}
 	}
-}
-
-// groupMembersWithZombies lists every process of group pgid, zombies too.
-func groupMembersWithZombies(pgid int) []int {
-	var pids []int
-	for _, pid := range allPids() {
-		if st, ok := readStat(pid); ok && st.pgrp == pgid {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
 }
 
 // OnDone runs once, after Done is closed.

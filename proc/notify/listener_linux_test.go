@@ -409,7 +409,10 @@ func TestSystemdNotify(t *testing.T) {
 	l := listen(t)
 	var c collector
 	// The task's tree as the process layer sees it: us and our children.
-	inTree := func(pid int) bool { return pid == os.Getpid() || parentOf(pid) == os.Getpid() }
+	inTree := func(pid int) bool {
+		st, ok := proctest.ReadStat(pid)
+		return pid == os.Getpid() || ok && st.PPID == os.Getpid()
+	}
 	l.Serve(inTree, c.handle)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -434,25 +437,6 @@ func TestSystemdNotify(t *testing.T) {
 	if s := l.Stats(); s.Foreign != 0 || s.Malformed != 0 {
 		t.Errorf("Stats() = %+v, want no foreign or malformed datagrams", s)
 	}
-}
-
-// parentOf returns pid's parent pid from /proc, or -1. The fields after
-// the command name (which may hold spaces) start after its last ')'.
-func parentOf(pid int) int {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return -1
-	}
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(fields) < 2 {
-		return -1
-	}
-	ppid, err := strconv.Atoi(fields[1])
-	if err != nil {
-		return -1
-	}
-	return ppid
 }
 
 func TestListenSocketIsPrivate(t *testing.T) {
