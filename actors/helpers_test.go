@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -155,15 +154,11 @@ func killPid(pid int) error {
 	return p.Kill()
 }
 
-// haveSystemdNotify reports whether the real sd_notify client is installed.
+// haveSystemdNotify skips the test, or fails it in CI, when the real
+// sd_notify client is not installed (proctest.NeedSystemdNotify).
 func haveSystemdNotify(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("systemd-notify"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("systemd-notify is required in CI (.ci/run installs it): %v", err)
-		}
-		t.Skipf("systemd-notify is not installed (apt-get install systemd): %v", err)
-	}
+	proctest.NeedSystemdNotify(t)
 }
 
 func writeFile(path string) error  { return os.WriteFile(path, nil, 0o600) }

@@ -29,11 +29,7 @@ type wdHarness struct {
 
 func newWDHarness(t *testing.T) *wdHarness {
 	t.Helper()
-	if os.Getenv("CI") == "" {
-		if _, err := os.Stat("/usr/bin/systemd-notify"); err != nil {
-			t.Skip("systemd-notify is not installed (apt-get install systemd)")
-		}
-	}
+	proctest.NeedSystemdNotify(t) // the tests' scripts run it
 	system := probe.NewSystem(t)
 	p := probe.New(t, system)
 	p.SubscribeEvents(func(e any) bool { _, ok := e.(TaskEvent); return ok })
