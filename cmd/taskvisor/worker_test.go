@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/taskvisor/taskvisor/internal/syncbuf"
 	"net"
 	"os"
 	"os/exec"
@@ -18,6 +17,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/taskvisor/taskvisor/internal/proctest"
+	"github.com/taskvisor/taskvisor/internal/syncbuf"
 )
 
 // The test binary doubles as the worker: run as `<test binary> worker ...`,
@@ -231,18 +233,6 @@ func (w *worker) signal(t *testing.T, sig syscall.Signal) {
 	}
 }
 
-// waitFor polls until cond holds, failing the test after waitLimit.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestWorkerCompletes(t *testing.T) {
 	w := startWorker(t, "--steps", "3", "--step-time", "20ms")
 	expectNotify(t, w.notify, "READY=1\nSTATUS="+readyStatus(3))
@@ -317,7 +307,7 @@ func TestWorkerHang(t *testing.T) {
 	w := startWorker(t, "--steps", "5", "--step-time", "10ms", "--hang-at", "2")
 	expectNotify(t, w.notify, "READY=1\nSTATUS="+readyStatus(5))
 	expectNotify(t, w.notify, "X_PROGRESS=1/5\nSTATUS=Processing step 1/5")
-	waitFor(t, "the hang message", func() bool { return strings.Contains(w.stderr.String(), "hang at step 2/5: simulated hang\n") })
+	proctest.Eventually(t, waitLimit, "the hang message", func() bool { return strings.Contains(w.stderr.String(), "hang at step 2/5: simulated hang\n") })
 	select {
 	case m := <-w.notify:
 		t.Fatalf("datagram %q while hanging", m)
@@ -344,7 +334,7 @@ func TestWorkerIgnoreTerm(t *testing.T) {
 			w := startWorker(t, args...)
 			expectNotify(t, w.notify, "READY=1\nSTATUS="+readyStatus(0))
 			w.signal(t, syscall.SIGTERM)
-			waitFor(t, `"ignoring SIGTERM"`, func() bool { return strings.Contains(w.stderr.String(), "ignoring SIGTERM\n") })
+			proctest.Eventually(t, waitLimit, `"ignoring SIGTERM"`, func() bool { return strings.Contains(w.stderr.String(), "ignoring SIGTERM\n") })
 			if !hang {
 				// Still working after the signal: fresh progress arrives.
 				for len(w.notify) > 0 {
@@ -374,35 +364,6 @@ func TestWorkerIgnoreTerm(t *testing.T) {
 	}
 }
 
-// groupMembers returns the pids of the processes in process group pgid,
-// reading /proc.
-func groupMembers(t *testing.T, pgid int) []int {
-	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue // ended meanwhile
-		}
-		// "pid (comm) state ppid pgrp ...", where comm may hold anything.
-		s := string(stat)
-		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(fields) > 2 && fields[2] == strconv.Itoa(pgid) {
-			pids = append(pids, pid)
-		}
-	}
-	slices.Sort(pids)
-	return pids
-}
-
 func TestWorkerChildren(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reads /proc")
@@ -418,7 +379,7 @@ func TestWorkerChildren(t *testing.T) {
 			n, _ := strconv.Atoi(steps)
 			expectNotify(t, w.notify, "READY=1\nSTATUS="+readyStatus(n))
 			// READY is sent after the grandchildren are started.
-			members := groupMembers(t, pid)
+			members := proctest.GroupMembers(pid)
 			if len(members) != 3 || !slices.Contains(members, pid) {
 				t.Fatalf("process group %d has members %v, want the worker and 2 grandchildren", pid, members)
 			}
@@ -455,7 +416,7 @@ func TestWorkerChildren(t *testing.T) {
 			if code := w.wait(t); code != want {
 				t.Fatalf("exit code %d, want %d", code, want)
 			}
-			if left := groupMembers(t, pid); len(left) > 0 {
+			if left := proctest.GroupMembers(pid); len(left) > 0 {
 				t.Fatalf("processes %v left in the worker's group after it exited", left)
 			}
 			stderr := w.stderr.String()
