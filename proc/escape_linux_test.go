@@ -113,3 +113,32 @@ func TestCgroupTreeWithNestedCgroupsIsRemoved(t *testing.T) {
 		t.Errorf("%s still there: %v", dir, err)
 	}
 }
+
+// markedAndLive finds an entry wherever it is in the environment, the first
+// one included (no NUL before it), and only whole when asked for exactly.
+func TestMarkedAndLive(t *testing.T) {
+	env, err := os.ReadFile("/proc/self/environ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := strings.Split(strings.TrimSuffix(string(env), "\x00"), "\x00")
+	if len(entries) < 2 {
+		t.Skipf("the test's environment has %d entries", len(entries))
+	}
+	first, last := entries[0], entries[len(entries)-1]
+	for _, c := range []struct {
+		want  string
+		found bool
+	}{
+		{"\x00" + first + "\x00", true},
+		{"\x00" + last + "\x00", true},
+		{"\x00" + first, true}, // a prefix, as the guard looks for
+		{"\x00" + first[:len(first)-1] + "\x00", false},
+		{"\x00" + first + "x\x00", false},
+		{"\x00" + RunEnv + "=no.such\x00", false},
+	} {
+		if got := markedAndLive(os.Getpid(), []byte(c.want)); got != c.found {
+			t.Errorf("markedAndLive(self, %q) = %v, want %v", c.want, got, c.found)
+		}
+	}
+}

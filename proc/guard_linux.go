@@ -157,13 +157,45 @@ func RemoveAtExit(dir string) error {
 }
 
 // markedAndLive reports whether pid is a live (not zombie) process whose
-// environment holds want (NUL-prefixed).
+// environment holds want (NUL-prefixed: NUL, KEY=value and, for an exact
+// entry, NUL).
 func markedAndLive(pid int, want []byte) bool {
 	if st, ok := readStat(pid); !ok || !st.live() {
 		return false
 	}
 	env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
-	return err == nil && bytes.Contains(append([]byte{0}, env...), want)
+	// The first entry has no NUL before it.
+	return err == nil && (bytes.HasPrefix(env, want[1:]) || bytes.Contains(env, want))
+}
+
+// markedKill is a process that killMarkedAmong sent SIGKILL, and the pidfd
+// it was sent through, still open: it pins the process, whose pid cannot be
+// taken for another's while the caller waits for it.
+type markedKill struct{ pid, fd int }
+
+// killMarkedAmong sends SIGKILL to each of pids, but skip, that is live and
+// whose environment holds want (see markedAndLive), and returns those it
+// killed, for the caller to wait for and to close.
+func killMarkedAmong(pids []int, skip int, want []byte) []markedKill {
+	var killed []markedKill
+	for _, pid := range pids {
+		if pid == skip {
+			continue
+		}
+		// The pidfd first, then the checks: the process it pins is the one
+		// /proc shows from then on, so the signal cannot reach a pid
+		// recycled after the checks.
+		fd, err := unix.PidfdOpen(pid, 0)
+		if err != nil {
+			continue
+		}
+		if markedAndLive(pid, want) && unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) == nil {
+			killed = append(killed, markedKill{pid, fd})
+			continue
+		}
+		_ = unix.Close(fd)
+	}
+	return killed
 }
 
 // killAllMarked sends SIGKILL to every process whose environment has an entry
@@ -173,24 +205,11 @@ func killAllMarked(prefix string, deadline time.Time) {
 	want := append([]byte{0}, prefix...)
 	self := os.Getpid()
 	for time.Now().Before(deadline) {
-		found := false
-		for _, pid := range allPids() {
-			if pid == self {
-				continue
-			}
-			// The pidfd first, then the checks: the process it pins is the
-			// one /proc shows from then on, so the signal cannot reach a
-			// pid recycled after the checks.
-			fd, err := unix.PidfdOpen(pid, 0)
-			if err != nil {
-				continue
-			}
-			if markedAndLive(pid, want) && unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) == nil {
-				found = true
-			}
-			_ = unix.Close(fd)
+		killed := killMarkedAmong(allPids(), self, want)
+		for _, k := range killed {
+			_ = unix.Close(k.fd)
 		}
-		if !found {
+		if len(killed) == 0 {
 			return
 		}
 		time.Sleep(time.Millisecond)

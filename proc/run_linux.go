@@ -88,42 +88,27 @@ func (r *taskRun) settle(leader, pgid int, deadline time.Time) bool {
 		return cg.settle(deadline)
 	}
 	ok := settleGroup(pgid, deadline)
-	return killMarked(r.marker, leader, deadline) && ok
+	return killMarked(r.want, leader, deadline) && ok
 }
 
-// killMarked kills the live processes whose environment holds marker, waits
-// until they have exited and reaps those that are this process's children.
-// It looks among this process's children when it is a subreaper (every
-// escapee of a dead leader is reparented here, its descendants then follow as
-// it dies), else among all processes. A process that cleared its
-// environment, or exited by itself after its parent died, is missed: the
-// cgroup is the exact mechanism.
-func killMarked(marker string, leader int, deadline time.Time) bool {
-	want := []byte(marker + "\x00")
+// killMarked kills the live processes whose environment holds want (see
+// taskRun.want), waits until they have exited and reaps those that are this
+// process's children. It looks among this process's children when it is a
+// subreaper (every escapee of a dead leader is reparented here, its
+// descendants then follow as it dies), else among all processes; never at
+// the unreaped task leaders, which carry their own runs' markers, so that a
+// thousand running tasks do not cost each exit a thousand looks. A process
+// that cleared its environment, or exited by itself after its parent died,
+// is missed: the cgroup is the exact mechanism.
+func killMarked(want []byte, leader int, deadline time.Time) bool {
 	for {
-		candidates := ownChildren()
-		if !isSubreaper() {
+		var candidates []int
+		if isSubreaper() {
+			candidates = ownChildren()
+		} else {
 			candidates = allPids()
 		}
-		type kill struct{ pid, fd int }
-		var killed []kill
-		for _, pid := range candidates {
-			if pid == leader {
-				continue
-			}
-			// The pidfd first, then the checks: the process it pins is the
-			// one /proc shows from then on, so the signal cannot reach a
-			// pid recycled after the checks.
-			fd, err := unix.PidfdOpen(pid, 0)
-			if err != nil {
-				continue
-			}
-			if markedAndLive(pid, append([]byte{0}, want...)) && unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) == nil {
-				killed = append(killed, kill{pid, fd})
-				continue
-			}
-			_ = unix.Close(fd)
-		}
+		killed := killMarkedAmong(leaders.without(candidates), leader, want)
 		if len(killed) == 0 {
 			return true
 		}
