@@ -108,11 +108,8 @@ func TestSIGKILLOfTaskvisorLeavesNothing(t *testing.T) {
 func notifyDirOf(t *testing.T, pids []int) string {
 	t.Helper()
 	for _, pid := range pids {
-		env, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
-		for kv := range strings.SplitSeq(string(env), "\x00") {
-			if v, ok := strings.CutPrefix(kv, "NOTIFY_SOCKET="); ok {
-				return filepath.Dir(v)
-			}
+		if v, ok := proctest.Env(pid, "NOTIFY_SOCKET"); ok {
+			return filepath.Dir(v)
 		}
 	}
 	t.Fatal("no task has NOTIFY_SOCKET")
@@ -121,14 +118,9 @@ func notifyDirOf(t *testing.T, pids []int) string {
 
 // guardOf is the pid that the guard pid watches, from its environment.
 func guardOf(pid int) int {
-	env, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
-	for kv := range strings.SplitSeq(string(env), "\x00") {
-		if v, ok := strings.CutPrefix(kv, "TASKVISOR_GUARD="); ok {
-			n, _ := strconv.Atoi(v)
-			return n
-		}
-	}
-	return 0
+	v, _ := proctest.Env(pid, "TASKVISOR_GUARD")
+	n, _ := strconv.Atoi(v)
+	return n
 }
 
 func describe(pids []int) string {

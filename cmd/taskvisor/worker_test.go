@@ -391,8 +391,8 @@ func TestWorkerChildren(t *testing.T) {
 				if args := strings.Split(strings.TrimSuffix(string(cmdline), "\x00"), "\x00"); !slices.Equal(args[1:], []string{"worker", "texture", "--steps", "0", "--step-time", "50ms"}) {
 					t.Errorf("grandchild %d runs %q", m, args)
 				}
-				if env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", m)); err == nil && bytes.Contains(env, []byte("NOTIFY_SOCKET=")) {
-					t.Errorf("grandchild %d has NOTIFY_SOCKET", m)
+				if v, ok := proctest.Env(m, "NOTIFY_SOCKET"); ok {
+					t.Errorf("grandchild %d has NOTIFY_SOCKET=%s", m, v)
 				}
 			}
 			want := 0

@@ -115,6 +115,22 @@ func Marked(entry string, prefix bool) []int {
 	return out
 }
 
+// Env returns the value of key in the environment that process pid was
+// started with (/proc/PID/environ); ok is false when it has no such entry,
+// or when pid is gone or its environment cannot be read.
+func Env(pid int, key string) (value string, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil {
+		return "", false
+	}
+	for kv := range bytes.SplitSeq(b, []byte{0}) {
+		if v, ok := bytes.CutPrefix(kv, []byte(key+"=")); ok {
+			return string(v), true
+		}
+	}
+	return "", false
+}
+
 // Eventually polls cond every 10 ms until it holds, and fails the test with
 // what it waited for if it does not within d.
 func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
