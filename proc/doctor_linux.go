@@ -47,7 +47,7 @@ func Diagnose() []Mechanism {
 		ms = append(ms, Mechanism{"pidfd", false, fmt.Sprintf("pidfd_open: %v", err)})
 	} else {
 		_ = unix.Close(fd)
-		ms = append(ms, Mechanism{"pidfd", true, "task leaders are waited for through PIDFD_NONBLOCK pidfds in the netpoller; escapees are signalled by pidfd"})
+		ms = append(ms, Mechanism{"pidfd", true, "task leaders are waited for through PIDFD_NONBLOCK pidfds in the program's one poller (no thread per task); escapees are signalled by pidfd"})
 	}
 
 	if _, err := os.Stat("/proc/self/exe"); err != nil {

@@ -8,7 +8,8 @@
 // task's process tree, which the caller decides through a trust function.
 // One goroutine reads every served Listener of the program, each socket
 // polled once (EPOLLONESHOT) and, when paced (SetPace), again only at the
-// next tick, so a busy socket costs no wake-up per datagram.
+// next tick of its pace, so a busy socket costs no wake-up per datagram. A
+// socket it cannot take (ServeErr) is read by a goroutine of its own.
 //
 // Parse understands the systemd fields that a supervisor acts on and
 // taskvisor's X_PROGRESS extension; it is portable. Receiving needs

@@ -332,8 +332,11 @@ func (l *Listener) Flush() {
 // Listener is closing. mu is held.
 //
 // It may stop before an EAGAIN: once recvmmsg returns fewer datagrams than it
-// had room for, the socket was empty, and any datagram queued after that
-// makes the (edge-triggered) netpoller report the socket readable again.
+// had room for, the socket was empty, and a datagram queued after that is
+// seen when the socket is polled again: the hub re-arms its one-shot
+// registration after the batch (at once, or at the pace's tick), and
+// EPOLL_CTL_MOD reports a socket that holds datagrams then; a socket the hub
+// does not serve is read at its goroutine's next tick.
 //
 // It returns how many datagrams it received, and busy when one receive call
 // filled all its slots.
@@ -346,7 +349,7 @@ func (l *Listener) batch(fd int) (total int, busy bool) {
 			continue
 		}
 		if err != nil {
-			// EAGAIN: empty, back to the netpoller. Anything else cannot
+			// EAGAIN: empty, back to the hub. Anything else cannot
 			// be fixed by retrying at once; the next readiness retries.
 			return total, busy
 		}

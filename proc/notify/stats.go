@@ -1,8 +1,9 @@
 package notify
 
 // Stats counts a Listener's datagrams. Every datagram read from the socket
-// is Received and then ends up in exactly one of the other three counters,
-// so Received == Delivered + Malformed + Foreign once a batch is done.
+// is Received and then ends up in exactly one of the other four counters,
+// so Received == Delivered + Malformed + Foreign + Throttled (Delivered +
+// Dropped) once a batch is done.
 type Stats struct {
 	// Received counts every datagram read from the socket.
 	Received uint64
