@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"syscall"
@@ -129,10 +130,6 @@ type recScreen struct {
 	frames int
 }
 
-func newRecScreen(t testing.TB, w, h int) *recScreen {
-	return &recScreen{SimulationScreen: newScreen(t, w, h)}
-}
-
 func (r *recScreen) Show() { r.SimulationScreen.Show(); r.capture() }
 func (r *recScreen) Sync() { r.SimulationScreen.Sync(); r.capture() }
 
@@ -154,19 +151,34 @@ func (r *recScreen) text() ([]string, int) {
 // frame.
 func (r *recScreen) waitFor(t testing.TB, want string) []string {
 	t.Helper()
+	return r.waitUntil(t, fmt.Sprintf("shows %q", want), func(rows []string) bool { return shows(rows, want) })
+}
+
+// waitUntil waits until a frame satisfies ok, which what describes, and
+// returns the frame.
+func (r *recScreen) waitUntil(t testing.TB, what string, ok func(rows []string) bool) []string {
+	t.Helper()
 	deadline := time.Now().Add(wait)
 	for {
 		rows, _ := r.text()
-		for _, row := range rows {
-			if strings.Contains(row, want) {
-				return rows
-			}
+		if rows != nil && ok(rows) {
+			return rows
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no frame shows %q within %v; last frame:\n%s", want, wait, strings.Join(rows, "\n"))
+			t.Fatalf("no frame %s within %v; last frame:\n%s", what, wait, strings.Join(rows, "\n"))
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// shows reports whether a row of the frame contains want.
+func shows(rows []string, want string) bool {
+	for _, row := range rows {
+		if strings.Contains(row, want) {
+			return true
+		}
+	}
+	return false
 }
 
 // outLine is a line of output on stdout or stderr.
