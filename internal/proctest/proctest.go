@@ -131,6 +131,13 @@ func Env(pid int, key string) (value string, ok bool) {
 	return "", false
 }
 
+// FDs returns how many descriptors process pid has open (/proc/PID/fd).
+// For the calling process it counts the one it reads the directory with.
+func FDs(pid int) (int, error) {
+	entries, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
+	return len(entries), err
+}
+
 // Eventually polls cond every 10 ms until it holds, and fails the test with
 // what it waited for if it does not within d.
 func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
