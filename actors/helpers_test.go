@@ -2,7 +2,6 @@ package actors_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -110,15 +109,7 @@ func (h *harness) expectWhere(id int, match func(actors.TaskEvent) bool) actors.
 // script's way to say that its traps are set.
 func (h *harness) waitOutput(id int, text string) {
 	h.t.Helper()
-	eventually(h.t, fmt.Sprintf("task %d to print %q", id, text), func() bool {
-		lines, _ := h.rt.Output(h.ctx(), id)
-		for _, l := range lines {
-			if l.Text == text {
-				return true
-			}
-		}
-		return false
-	})
+	actors.WaitOutput(h.t, h.rt, id, text)
 }
 
 // stubbornScript ignores SIGTERM, says so, and runs until SIGKILL.

@@ -260,11 +260,15 @@ func TestWatchdogEnvironment(t *testing.T) {
 		Argv: []string{"/bin/sh", "-c", `echo "$WATCHDOG_USEC $WATCHDOG_PID $$"; exec sleep 1000`}})
 	runs = append(runs, h.state(argvID, StateRunning))
 	for _, run := range runs {
-		eventuallyOutput(t, h.rt, run.ID, fmt.Sprintf("2000000 %d %d", run.PID, run.PID))
+		WaitOutput(t, h.rt, run.ID, fmt.Sprintf("2000000 %d %d", run.PID, run.PID))
 	}
 }
 
-func eventuallyOutput(t *testing.T, rt *Runtime, id int, text string) {
+// WaitOutput waits until task id of rt has printed a line equal to text (a
+// script's way to say that it got somewhere), and fails the test if it does
+// not within 15s. It is exported for the external tests' harness.waitOutput:
+// a test file of package actors is part of the package that they import.
+func WaitOutput(t testing.TB, rt *Runtime, id int, text string) {
 	t.Helper()
 	proctest.Eventually(t, wdWait, fmt.Sprintf("task %d to print %q", id, text), func() bool {
 		lines, _ := rt.Output(context.Background(), id)
