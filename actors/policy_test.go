@@ -196,6 +196,11 @@ func TestRealClockOneForAll(t *testing.T) {
 		t.Fatalf("list after one-for-all: %d tasks, want %d: %v", len(list), len(pids), list)
 	}
 	for i, ev := range list {
+		// List is by ID: the tasks in the order they were started.
+		if ev.ID != ids[i] {
+			t.Errorf("list[%d] is task %d, want %d", i, ev.ID, ids[i])
+			continue
+		}
 		if ev.State != actors.StateRunning || ev.PID == pids[i] || ev.Restarts != 1 {
 			t.Errorf("task %d after one-for-all: %s pid %d restarts %d", ev.ID, ev.State, ev.PID, ev.Restarts)
 		}
