@@ -54,7 +54,9 @@ type Config struct {
 	// Autostart starts the catalogue's templates marked Autostart once the
 	// UI has subscribed to the events, so none of theirs is missed.
 	Autostart bool
-	// Now is the clock of the countdowns and run times. Nil: time.Now.
+	// Now is the actor's clock: of the countdowns and run times drawn, and
+	// of the pacing of frames and output fetches (whose timers still run on
+	// the wall clock). Nil: time.Now.
 	Now func() time.Time
 	// FrameInterval is the shortest time between two frames. Zero:
 	// DefaultFrameInterval.
@@ -172,7 +174,7 @@ func (u *uiActor) Receive(ctx actor.Context) {
 	case tickMsg:
 		u.tickArmed = false
 		if u.m.Detail && u.m.Task(u.m.Selected) != nil &&
-			(!u.fetching && time.Since(u.fetchedAt) >= outputEvery || time.Since(u.fetchedAt) >= outputPatience) {
+			(!u.fetching && now.Sub(u.fetchedAt) >= outputEvery || now.Sub(u.fetchedAt) >= outputPatience) {
 			cmds = append(cmds, actors.GetOutput{ID: u.m.Selected})
 		}
 	case *tcell.EventKey:
@@ -222,7 +224,7 @@ func (u *uiActor) run(ctx actor.Context, cmds []any) {
 				u.cfg.Quit(c.kill)
 			}
 		case actors.GetOutput:
-			u.fetching, u.fetchedAt = true, time.Now()
+			u.fetching, u.fetchedAt = true, u.cfg.Now()
 			ctx.Request(u.cfg.Supervisor, c)
 		default:
 			ctx.Request(u.cfg.Supervisor, c)
@@ -237,7 +239,7 @@ func (u *uiActor) invalidate() {
 		return
 	}
 	u.framePending = true
-	wait := u.cfg.FrameInterval - time.Since(u.lastFrame)
+	wait := u.cfg.FrameInterval - u.cfg.Now().Sub(u.lastFrame)
 	if wait <= 0 {
 		u.root.Send(u.self, frameMsg{})
 		return
@@ -290,7 +292,7 @@ func (u *uiActor) draw() {
 	} else {
 		s.Show()
 	}
-	u.lastFrame = time.Now()
+	u.lastFrame = u.cfg.Now()
 }
 
 // fail marks the UI broken and tells Config.Failed, once.

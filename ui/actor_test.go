@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,8 +38,9 @@ func startUI(t *testing.T, screen tcell.SimulationScreen, tasks ...actors.TaskEv
 	return startUIIn(t, probe.NewSystem(t), nil, screen, tasks...)
 }
 
-// startUIIn is startUI in system, with Config.Subscribe set to subscribe.
-func startUIIn(t *testing.T, system *actor.ActorSystem, subscribe func(*actor.PID) func(), screen tcell.SimulationScreen, tasks ...actors.TaskEvent) *uiUnderTest {
+// startUIIn is startUI in system, with its Config changed by edit (if not
+// nil).
+func startUIIn(t *testing.T, system *actor.ActorSystem, edit func(*Config), screen tcell.SimulationScreen, tasks ...actors.TaskEvent) *uiUnderTest {
 	t.Helper()
 	u := &uiUnderTest{t: t, system: system, sup: probe.New(t, system), quits: make(chan bool, 8), fails: make(chan error, 1)}
 	if screen == nil {
@@ -46,11 +48,15 @@ func startUIIn(t *testing.T, system *actor.ActorSystem, subscribe func(*actor.PI
 	}
 	u.screen = &recScreen{SimulationScreen: screen}
 	th := NewTheme(false, false)
-	u.pid = system.Root.Spawn(Props(Config{
-		Screen: u.screen, Theme: &th, Supervisor: u.sup.PID(), Subscribe: subscribe, Catalogue: testCatalogue,
+	cfg := Config{
+		Screen: u.screen, Theme: &th, Supervisor: u.sup.PID(), Catalogue: testCatalogue,
 		Quit:   func(kill bool) { u.quits <- kill },
 		Failed: func(err error) { u.fails <- err },
-	}))
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	u.pid = system.Root.Spawn(Props(cfg))
 	t.Cleanup(func() {
 		if err := system.Root.StopFuture(u.pid).Wait(); err != nil {
 			t.Errorf("stop the UI actor: %v", err)
@@ -207,6 +213,29 @@ func TestDetailPaneFetchesOutput(t *testing.T) {
 	u.sup.ExpectNoMsg(3 * outputEvery)
 }
 
+// TestOutputFetchesFollowTheClock: the detail pane's output is fetched
+// again by Config.Now, not by the wall clock: while it stands still, the
+// ticks fetch nothing; once it has moved on by outputEvery, they do.
+func TestOutputFetchesFollowTheClock(t *testing.T) {
+	var clock atomic.Int64
+	clock.Store(t0.UnixNano())
+	u := startUIIn(t, probe.NewSystem(t), func(c *Config) {
+		c.Now = func() time.Time { return time.Unix(0, clock.Load()) }
+	}, nil, running(1, "quick"))
+	u.screen.waitFor(t, "1 ● running   quick")
+	u.key(tcell.KeyTab, 0)
+	if got := probe.ExpectMsg[actors.GetOutput](u.sup, wait); got.ID != 1 {
+		t.Errorf("output of %d, want 1", got.ID)
+	}
+	u.sup.Reply(actors.OutputReply{ID: 1})
+	u.sup.ExpectNoMsg(2 * outputEvery) // several ticks, on a clock that stands still
+	clock.Add(int64(outputEvery))
+	if got := probe.ExpectMsg[actors.GetOutput](u.sup, wait); got.ID != 1 {
+		t.Errorf("output of %d, want 1 again", got.ID)
+	}
+	u.sup.Reply(actors.OutputReply{ID: 1})
+}
+
 // TestQuitKeys: q asks to quit with escalation, a second q to kill;
 // Ctrl-C is q; Q kills at once; QuitRequest (from SIGTERM, SIGHUP) is q.
 func TestQuitKeys(t *testing.T) {
@@ -259,7 +288,7 @@ func TestOnlyItsRuntimesEvents(t *testing.T) {
 			t.Errorf("shutdown: %v", err)
 		}
 	})
-	u := startUIIn(t, system, rt.SubscribePID, nil)
+	u := startUIIn(t, system, func(c *Config) { c.Subscribe = rt.SubscribePID }, nil)
 	ours := running(2, "ours")
 	ours.Runtime, ours.Group = "mine", "g"
 	publish := system.EventStream.Publish
