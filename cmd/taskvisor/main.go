@@ -128,7 +128,7 @@ Flags:
 
 	runHeadless := *headlessFlag || *jsonFlag || !isTerminal(stdin) || !isTerminal(stdout)
 	if !runHeadless {
-		err = runUI(ctx, force, rt)
+		err = runUI(ctx, force, rt, stdout)
 		if errors.Is(err, ui.ErrNoTerminal) {
 			fmt.Fprintf(stderr, "taskvisor: %v; running headless\n", err)
 			runHeadless = true

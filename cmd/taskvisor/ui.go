@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 
 	"github.com/taskvisor/taskvisor/actors"
@@ -21,6 +22,6 @@ func isTerminal(f any) bool {
 // runUI runs the terminal UI until q or the end of ctx; force, when it ends,
 // kills what is left of a shutdown at once. Once the terminal is restored,
 // it prints how each task ended on stdout.
-func runUI(ctx, force context.Context, rt *actors.Runtime) error {
-	return ui.Run(ctx, force, rt, ui.Options{Out: os.Stdout})
+func runUI(ctx, force context.Context, rt *actors.Runtime, stdout io.Writer) error {
+	return ui.Run(ctx, force, rt, ui.Options{Out: stdout})
 }
