@@ -4,7 +4,6 @@ package proc
 
 import (
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -59,9 +58,7 @@ func (l *eventLog) onNotify(m notify.Message) {
 }
 
 func TestNotifyDeliveredBeforeExit(t *testing.T) {
-	if _, err := exec.LookPath("systemd-notify"); err != nil {
-		t.Skip("systemd-notify not installed")
-	}
+	proctest.NeedSystemdNotify(t)
 	t.Parallel()
 	dir := notifyDir(t)
 	var log eventLog

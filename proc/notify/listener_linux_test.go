@@ -402,10 +402,7 @@ func TestControlTruncated(t *testing.T) {
 // DESIGN.md §4 records, systemd 252 sends the fields with its parent's pid
 // (this test process) and the barrier with its own.
 func TestSystemdNotify(t *testing.T) {
-	bin, err := exec.LookPath("systemd-notify")
-	if err != nil {
-		t.Skip("systemd-notify is not installed, so the real-client test cannot run:", err)
-	}
+	bin := proctest.NeedSystemdNotify(t)
 	l := listen(t)
 	var c collector
 	// The task's tree as the process layer sees it: us and our children.
