@@ -28,6 +28,9 @@ func runDoctor(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	defer proc.RemoveCgroupTree()
+	// As taskvisor does when it runs tasks, so that Diagnose says what is in
+	// force then, not only what the kernel offers; doctor has no children.
+	_ = proc.BecomeSubreaper()
 	for _, m := range proc.Diagnose() {
 		printMechanism(stdout, m)
 	}
