@@ -1,0 +1,115 @@
+// Package client connects to taskvisor nodes (package node): the control CLI
+// and `taskvisor attach` use it. A program may hold clients of several nodes
+// at once; nothing here is global.
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/taskvisor/taskvisor/api/taskvisor/v1"
+	"github.com/taskvisor/taskvisor/actors"
+	"github.com/taskvisor/taskvisor/node"
+)
+
+// Target says which node to reach.
+type Target struct {
+	// Node is the node's name. Empty: node.DefaultName.
+	Node string
+	// Socket is the node's unix socket. Empty: node.SocketPath(Node).
+	Socket string
+}
+
+// ErrNoNode says that no node serves at the target's socket.
+var ErrNoNode = errors.New("no node is running")
+
+// Client is a connection to one node.
+type Client struct {
+	pb.TaskvisorClient
+	// Node is the node's name as the target gave it; Socket its socket.
+	Node, Socket string
+	conn         *grpc.ClientConn
+}
+
+// Dial connects to the target's node. The connection is made on the first
+// call, and made again after it broke; Dial fails only when the target
+// cannot name a socket or no socket file is there (ErrNoNode).
+func Dial(t Target) (*Client, error) {
+	name := t.Node
+	if name == "" {
+		name = node.DefaultName
+	}
+	path := t.Socket
+	if path == "" {
+		var err error
+		if path, err = node.SocketPath(name); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("node %q: %w here (no socket %s; start one with `taskvisor serve`)", name, ErrNoNode, path)
+	}
+	conn, err := grpc.NewClient("unix://"+path,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(node.MaxSendBytes), grpc.MaxCallSendMsgSize(node.MaxRecvBytes)),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("node %q: %w", name, err)
+	}
+	return &Client{TaskvisorClient: pb.NewTaskvisorClient(conn), Node: name, Socket: path, conn: conn}, nil
+}
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// Error is a node's refusal: the status code and its message, which names
+// the problem. errors.Is matches it with the runtime's errors of the same
+// meaning (actors.ErrUnknownTask for NotFound, actors.ErrWrongState for
+// FailedPrecondition, actors.ErrStopped for Unavailable).
+type Error struct {
+	Code    codes.Code
+	Message string
+}
+
+// Error returns the node's message.
+func (e *Error) Error() string { return e.Message }
+
+// Is matches the runtime's errors by meaning.
+func (e *Error) Is(target error) bool {
+	switch e.Code {
+	case codes.NotFound:
+		return target == actors.ErrUnknownTask
+	case codes.FailedPrecondition:
+		return target == actors.ErrWrongState
+	case codes.Unavailable:
+		return target == actors.ErrStopped
+	}
+	return false
+}
+
+// AsError turns a call's error into an *Error carrying the node's message;
+// a connection failure reads as such, a context's end stays itself.
+func AsError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return err
+	}
+	msg := st.Message()
+	if st.Code() == codes.Unavailable {
+		msg = "the node does not answer: " + msg
+	}
+	return &Error{Code: st.Code(), Message: msg}
+}
