@@ -11,8 +11,8 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	pb "github.com/taskvisor/taskvisor/api/taskvisor/v1"
 	"github.com/taskvisor/taskvisor/actors"
+	pb "github.com/taskvisor/taskvisor/api/taskvisor/v1"
 )
 
 // The conversions between the runtime's values and the API's messages live

@@ -12,8 +12,8 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	pb "github.com/taskvisor/taskvisor/api/taskvisor/v1"
 	"github.com/taskvisor/taskvisor/actors"
+	pb "github.com/taskvisor/taskvisor/api/taskvisor/v1"
 )
 
 // Defaults of the task logs.

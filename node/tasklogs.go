@@ -7,8 +7,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	pb "github.com/taskvisor/taskvisor/api/taskvisor/v1"
 	"github.com/taskvisor/taskvisor/actors"
+	pb "github.com/taskvisor/taskvisor/api/taskvisor/v1"
 )
 
 func cloneTask(t *pb.TaskEvent) *pb.TaskEvent { return proto.Clone(t).(*pb.TaskEvent) }
