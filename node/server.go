@@ -329,6 +329,11 @@ func (s *server) Events(req *pb.EventsRequest, stream grpc.ServerStreamingServer
 	} else if cursor > last {
 		return status.Errorf(codes.OutOfRange, "events: since %d is past the node's last event %d", cursor, last)
 	}
+	// Headers now, so that the client knows the stream is up before the
+	// first event.
+	if err := stream.SendHeader(nil); err != nil {
+		return err
+	}
 	ctx := stream.Context()
 	for {
 		events, wake, closed, err := s.n.journal.Read(cursor)

@@ -40,6 +40,9 @@ func main() {
 		case "doctor":
 			os.Exit(runDoctor(os.Args[2:], os.Stdout, os.Stderr))
 		}
+		if code, ok := runNodeCommand(os.Args[1], os.Args[2:], os.Stdout, os.Stderr); ok {
+			os.Exit(code)
+		}
 	}
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
@@ -52,6 +55,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	logFile := fs.String("log", "", "write the actor library's log to `FILE` (default: discard it)")
 	tasksFile := fs.String("tasks", "", "load the catalogue from the TOML task `FILE` instead of the built-in demo")
 	procfile := fs.String("procfile", "", "load the catalogue from a `Procfile` (name: command per line)")
+	nodeName := fs.String("name", nodeNameDefault(), "serve the API as node `NAME` while running (taskvisor attach --node NAME)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `Usage:
   taskvisor [flags]                  the terminal UI (keys: 1-9 start, k cancel, K kill, r restart, q quit, ? help)
@@ -59,6 +63,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
                                      restart <id>, list, output <id>, help, quit; events on stdout
   taskvisor check [--procfile] FILE  validate a task file and print the tree it would run
   taskvisor doctor                   say what keeps tasks from outliving their stop on this machine
+  taskvisor serve [flags]            a node without a terminal (see taskvisor serve --help)
+  taskvisor attach [--node N]        the terminal UI of a running node
+  taskvisor ls|start|cancel|kill|restart|logs|wait|events|shutdown   control a running node (--help each)
 
 Flags:
 `)
@@ -105,6 +112,9 @@ Flags:
 	// second one kills what is left at once.
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
+	// The same API as taskvisor serve, for attach and the control commands;
+	// closed once the run has shut the runtime down.
+	defer serveAlongside(rt, *nodeName, flagGiven(fs, "name"), stop, stderr)()
 	force, forceNow := context.WithCancel(context.Background())
 	defer forceNow()
 	sigs := make(chan os.Signal, 2)

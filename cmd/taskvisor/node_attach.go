@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/gdamore/tcell/v2"
+
+	"github.com/taskvisor/taskvisor/actors"
+	pb "github.com/taskvisor/taskvisor/api/taskvisor/v1"
+	"github.com/taskvisor/taskvisor/node"
+	"github.com/taskvisor/taskvisor/node/client"
+	"github.com/taskvisor/taskvisor/ui"
+)
+
+// runAttach is `taskvisor attach`: the terminal UI (the same actor, model,
+// render and keys) as a client of a running node. q, Ctrl-C, closing the
+// terminal (SIGHUP), SIGINT and SIGTERM detach: the node and its tasks go
+// on. `taskvisor shutdown` stops the node.
+func runAttach(args []string, stdout, stderr io.Writer) int {
+	cl := &cli{name: "attach", stdout: stdout, stderr: stderr}
+	cl.flags("[--node NAME]  (q or Ctrl-C detaches; the tasks keep running)", false)
+	if code, ok := cl.prep(args, 0); !ok {
+		return code
+	}
+	defer cl.c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	info, err := cl.c.Info(ctx, &pb.InfoRequest{})
+	var cat actors.Catalogue
+	if err == nil {
+		if res, err := cl.c.ListTemplates(ctx, &pb.ListTemplatesRequest{}); err == nil {
+			for _, t := range res.GetTemplates() {
+				if spec, err := node.SpecFromProto(t); err == nil {
+					cat = append(cat, spec)
+				}
+			}
+		}
+	}
+	cancel()
+	if err != nil {
+		return cl.fail(err)
+	}
+	screen, err := tcell.NewScreen()
+	if err == nil {
+		err = screen.Init()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "taskvisor attach: %v: %v\n", ui.ErrNoTerminal, err)
+		return exitFailed
+	}
+	detached, err := attachUI(screen, cl.c, cat)
+	screen.Fini()
+	if err != nil {
+		fmt.Fprintf(stderr, "taskvisor attach: %v\n", err)
+		return exitFailed
+	}
+	fmt.Fprintf(stdout, "detached from node %q (pid %d, %s): its tasks keep running\n", info.GetNode(), info.GetPid(), detached)
+	return exitOK
+}
+
+// attachUI runs the UI actor on screen, fed by an adapter of c, until the
+// user detaches or a signal comes; it says what ended it.
+func attachUI(screen tcell.Screen, c *client.Client, cat actors.Catalogue) (string, error) {
+	screen.EnableMouse()
+	screen.HideCursor()
+	system := actors.NewSystem(nil)
+	defer system.Shutdown()
+	ad := client.NewAdapter(c, system)
+	defer ad.Close()
+
+	quit := make(chan struct{}, 1)
+	failed := make(chan error, 1)
+	cfg := ui.Config{
+		Screen: screen, Supervisor: ad.PID(), Subscribe: ad.Subscribe, Catalogue: cat,
+		// In attach mode quitting the UI detaches: nothing is stopped.
+		Quit: func(bool) {
+			select {
+			case quit <- struct{}{}:
+			default:
+			}
+		},
+		Failed: func(err error) {
+			select {
+			case failed <- err:
+			default:
+			}
+		},
+	}
+	pid := system.Root.SpawnPrefix(ui.Props(cfg), "ui")
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		for {
+			ev := screen.PollEvent()
+			if ev == nil {
+				return
+			}
+			system.Root.Send(pid, ev)
+		}
+	}()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var why string
+	var err error
+	select {
+	case <-quit:
+		why = "detached by the user"
+	case sig := <-sigs:
+		why = "detached on " + sig.String()
+	case err = <-failed:
+	}
+	_ = system.Root.StopFuture(pid).Wait()
+	screen.Fini()
+	<-polled
+	if err != nil {
+		return "", errors.New("terminal UI failed: " + err.Error())
+	}
+	return why, nil
+}

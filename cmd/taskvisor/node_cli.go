@@ -1,0 +1,440 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/taskvisor/taskvisor/api/taskvisor/v1"
+	"github.com/taskvisor/taskvisor/node"
+	"github.com/taskvisor/taskvisor/node/client"
+)
+
+// Exit codes of the control commands.
+const (
+	exitOK       = 0 // done; wait: the task completed
+	exitFailed   = 1 // the node refused or failed the call: the error is on stderr
+	exitUsage    = 2 // bad arguments
+	exitNoNode   = 3 // no node of that name runs here, or it does not answer
+	exitNotCompl = 4 // wait: the task ended otherwise than completed (cancelled, killed, failed, gave-up)
+)
+
+// callTimeout bounds a control command's call (wait, logs -f and events
+// wait for as long as it takes).
+const callTimeout = 30 * time.Second
+
+// nodeCommands are the subcommands of this file, by name.
+var nodeCommands = map[string]func(cl *cli, args []string) int{
+	"ls": cmdList, "start": cmdStart, "cancel": cmdCommand("cancel"), "kill": cmdCommand("kill"),
+	"restart": cmdCommand("restart"), "logs": cmdLogs, "wait": cmdWait, "events": cmdEvents, "shutdown": cmdShutdown,
+}
+
+// runNodeCommand runs subcommand name if it is one of the node's; ok is
+// false when it is not.
+func runNodeCommand(name string, args []string, stdout, stderr io.Writer) (code int, ok bool) {
+	switch name {
+	case "serve":
+		return runServe(args, stdout, stderr), true
+	case "attach":
+		return runAttach(args, stdout, stderr), true
+	}
+	cmd, ok := nodeCommands[name]
+	if !ok {
+		return 0, false
+	}
+	return cmd(&cli{name: name, stdout: stdout, stderr: stderr}, args), true
+}
+
+// cli is one control command: its flags, its output, its client.
+type cli struct {
+	name           string
+	stdout, stderr io.Writer
+	fs             *flag.FlagSet
+	node, socket   *string
+	json           *bool
+	c              *client.Client
+}
+
+// flags starts the command's flag set with the common flags.
+func (cl *cli) flags(usage string, withJSON bool) *flag.FlagSet {
+	fs := flag.NewFlagSet("taskvisor "+cl.name, flag.ContinueOnError)
+	fs.SetOutput(cl.stderr)
+	cl.node = fs.String("node", nodeNameDefault(), "the node's `NAME`")
+	cl.socket = fs.String("socket", "", "the node's socket `PATH` (default: the one of --node)")
+	if withJSON {
+		cl.json = fs.Bool("json", false, "print JSON (one object per line for streams)")
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(cl.stderr, "Usage: taskvisor %s %s\n\nFlags:\n", cl.name, usage)
+		fs.PrintDefaults()
+	}
+	cl.fs = fs
+	return fs
+}
+
+// parse parses args; code is the exit code when !ok.
+func (cl *cli) parse(args []string, nargs int) (code int, ok bool) {
+	if err := cl.fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	if nargs >= 0 && cl.fs.NArg() != nargs {
+		fmt.Fprintf(cl.stderr, "taskvisor %s: want %d argument(s), got %d\n", cl.name, nargs, cl.fs.NArg())
+		cl.fs.Usage()
+		return exitUsage, false
+	}
+	return 0, true
+}
+
+// dial connects to the node; code is the exit code when it fails.
+func (cl *cli) dial() (code int, ok bool) {
+	c, err := client.Dial(client.Target{Node: *cl.node, Socket: *cl.socket})
+	if err != nil {
+		fmt.Fprintf(cl.stderr, "taskvisor %s: %v\n", cl.name, err)
+		if errors.Is(err, client.ErrNoNode) {
+			return exitNoNode, false
+		}
+		return exitUsage, false
+	}
+	cl.c = c
+	return 0, true
+}
+
+// fail reports a call's error and returns its exit code.
+func (cl *cli) fail(err error) int {
+	err = client.AsError(err)
+	fmt.Fprintf(cl.stderr, "taskvisor %s: %v\n", cl.name, err)
+	var ce *client.Error
+	if errors.As(err, &ce) && ce.Code.String() == "Unavailable" {
+		return exitNoNode
+	}
+	return exitFailed
+}
+
+// prep parses, connects; code is the exit code when !ok.
+func (cl *cli) prep(args []string, nargs int) (code int, ok bool) {
+	if code, ok := cl.parse(args, nargs); !ok {
+		return code, false
+	}
+	return cl.dial()
+}
+
+var jsonOpts = protojson.MarshalOptions{UseProtoNames: true}
+
+// printJSON writes m as one line of JSON.
+func (cl *cli) printJSON(m proto.Message) {
+	b, err := jsonOpts.Marshal(m)
+	if err != nil {
+		fmt.Fprintf(cl.stderr, "taskvisor %s: %v\n", cl.name, err)
+		return
+	}
+	fmt.Fprintf(cl.stdout, "%s\n", b)
+}
+
+func timeout() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), callTimeout)
+}
+
+// interruptible is a context that SIGINT and SIGTERM end, for the commands
+// that wait.
+func interruptible() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+}
+
+func cmdList(cl *cli, args []string) int {
+	fs := cl.flags("[--all] [--json]", true)
+	all := fs.Bool("all", false, "also the tasks of the node's earlier runs")
+	if code, ok := cl.prep(args, 0); !ok {
+		return code
+	}
+	defer cl.c.Close()
+	ctx, cancel := timeout()
+	defer cancel()
+	res, err := cl.c.List(ctx, &pb.ListRequest{History: *all})
+	if err != nil {
+		return cl.fail(err)
+	}
+	if *cl.json {
+		cl.printJSON(res)
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(cl.stdout, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tSTATE\tPID\tRESTARTS\tPROGRESS\tMESSAGE")
+	for _, t := range res.Tasks {
+		id := strconv.FormatInt(t.GetId(), 10)
+		if t.GetHistory() {
+			id = fmt.Sprintf("%d.%d", t.GetRun(), t.GetId())
+		}
+		pid := "-"
+		if t.GetPid() > 0 {
+			pid = strconv.FormatInt(t.GetPid(), 10)
+		}
+		msg := t.GetMessage()
+		if actorsEnded(t.GetState()) && t.GetReason() != "" && !strings.Contains(msg, t.GetReason()) {
+			msg += ": " + t.GetReason()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%3.0f%%\t%s\n", id, escape(t.GetName()), t.GetState(), pid,
+			t.GetRestarts(), 100*t.GetProgress(), escape(msg))
+	}
+	tw.Flush()
+	return exitOK
+}
+
+func actorsEnded(state string) bool {
+	switch state {
+	case "cancelled", "killed", "completed", "failed", "gave-up":
+		return true
+	}
+	return false
+}
+
+func cmdStart(cl *cli, args []string) int {
+	fs := cl.flags("[--json] TEMPLATE  |  taskvisor start [--json] --name NAME [--restart MODE] -- COMMAND [ARG...]", true)
+	name := fs.String("name", "", "start an ad-hoc task of this `NAME` running the arguments after --")
+	shell := fs.Bool("shell", false, "with --name: run the one argument by /bin/sh -c")
+	restart := fs.String("restart", "", "with --name: never, on-failure or always")
+	if code, ok := cl.parse(args, -1); !ok {
+		return code
+	}
+	req := &pb.StartRequest{}
+	switch {
+	case *name == "" && fs.NArg() == 1:
+		req.What = &pb.StartRequest_Template{Template: fs.Arg(0)}
+	case *name != "" && fs.NArg() > 0:
+		spec := &pb.TaskSpec{Name: *name, Restart: *restart}
+		if *shell {
+			spec.Command = strings.Join(fs.Args(), " ")
+		} else {
+			spec.Argv = fs.Args()
+		}
+		req.What = &pb.StartRequest_Spec{Spec: spec}
+	default:
+		fmt.Fprintf(cl.stderr, "taskvisor start: give a template, or --name NAME and a command after --\n")
+		fs.Usage()
+		return exitUsage
+	}
+	if code, ok := cl.dial(); !ok {
+		return code
+	}
+	defer cl.c.Close()
+	ctx, cancel := timeout()
+	defer cancel()
+	res, err := cl.c.Start(ctx, req)
+	if err != nil {
+		return cl.fail(err)
+	}
+	if *cl.json {
+		cl.printJSON(res)
+	} else {
+		fmt.Fprintln(cl.stdout, res.GetId())
+	}
+	return exitOK
+}
+
+// cmdCommand is cancel, kill or restart of one or more tasks.
+func cmdCommand(op string) func(cl *cli, args []string) int {
+	return func(cl *cli, args []string) int {
+		cl.flags("TASK... (an id, RUN.ID or a unique name)", false)
+		if code, ok := cl.parse(args, -1); !ok {
+			return code
+		}
+		if cl.fs.NArg() == 0 {
+			fmt.Fprintf(cl.stderr, "taskvisor %s: name at least one task\n", op)
+			return exitUsage
+		}
+		if code, ok := cl.dial(); !ok {
+			return code
+		}
+		defer cl.c.Close()
+		ctx, cancel := timeout()
+		defer cancel()
+		code := exitOK
+		for _, task := range cl.fs.Args() {
+			var err error
+			switch op {
+			case "cancel":
+				_, err = cl.c.Cancel(ctx, &pb.CancelRequest{Task: task})
+			case "kill":
+				_, err = cl.c.Kill(ctx, &pb.KillRequest{Task: task})
+			case "restart":
+				_, err = cl.c.Restart(ctx, &pb.RestartRequest{Task: task})
+			}
+			if err != nil {
+				code = max(code, cl.fail(err))
+			}
+		}
+		return code
+	}
+}
+
+func cmdLogs(cl *cli, args []string) int {
+	fs := cl.flags("[-f] [-n N] [--json] TASK", true)
+	follow := fs.Bool("f", false, "follow: go on with the lines the task writes until it has ended")
+	last := fs.Int("n", 0, "only the last `N` lines (0: all the node holds)")
+	if code, ok := cl.prep(args, 1); !ok {
+		return code
+	}
+	defer cl.c.Close()
+	ctx, cancel := interruptible()
+	defer cancel()
+	s, err := cl.c.Output(ctx, &pb.OutputRequest{Task: fs.Arg(0), Last: int32(min(max(*last, 0), 1<<30)), Follow: *follow})
+	if err != nil {
+		return cl.fail(err)
+	}
+	for {
+		m, err := s.Recv()
+		if errors.Is(err, io.EOF) {
+			return exitOK
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return exitOK // interrupted
+			}
+			return cl.fail(err)
+		}
+		for _, l := range m.Lines {
+			switch {
+			case *cl.json:
+				cl.printJSON(l)
+			case l.GetStream() == "stderr":
+				fmt.Fprintf(cl.stdout, "stderr: %s\n", escape(l.GetText()))
+			default:
+				fmt.Fprintln(cl.stdout, escape(l.GetText()))
+			}
+		}
+	}
+}
+
+func cmdWait(cl *cli, args []string) int {
+	cl.flags("[--json] TASK  (exit 0: completed; 4: ended otherwise)", true)
+	if code, ok := cl.prep(args, 1); !ok {
+		return code
+	}
+	defer cl.c.Close()
+	ctx, cancel := interruptible()
+	defer cancel()
+	res, err := cl.c.Wait(ctx, &pb.WaitRequest{Task: cl.fs.Arg(0)})
+	if err != nil {
+		return cl.fail(err)
+	}
+	t := res.GetTask()
+	if *cl.json {
+		cl.printJSON(t)
+	} else {
+		fmt.Fprintf(cl.stdout, "[Task %d] %s ended: %s\n", t.GetId(), escape(t.GetName()),
+			escape(node.TaskEventFromProto(t).Outcome()))
+	}
+	if t.GetState() != "completed" {
+		return exitNotCompl
+	}
+	return exitOK
+}
+
+func cmdEvents(cl *cli, args []string) int {
+	fs := cl.flags("[--since N] [--json]", true)
+	since := fs.Uint64("since", 0, "replay the events after sequence number `N` that the node holds, then go on live (0: from the oldest held)")
+	live := fs.Bool("live", false, "only events from now on")
+	if code, ok := cl.prep(args, 0); !ok {
+		return code
+	}
+	defer cl.c.Close()
+	ctx, cancel := interruptible()
+	defer cancel()
+	s, err := cl.c.Events(ctx, &pb.EventsRequest{Since: *since, Live: *live})
+	if err != nil {
+		return cl.fail(err)
+	}
+	for {
+		m, err := s.Recv()
+		if errors.Is(err, io.EOF) {
+			return exitOK // the node closed
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return exitOK
+			}
+			return cl.fail(err)
+		}
+		for _, ev := range m.Events {
+			if *cl.json {
+				cl.printJSON(ev)
+				continue
+			}
+			fmt.Fprintf(cl.stdout, "%d %s\n", ev.GetSeq(), eventText(ev))
+		}
+	}
+}
+
+// eventText is an event as the headless mode prints it.
+func eventText(ev *pb.Event) string {
+	switch k := ev.GetKind().(type) {
+	case *pb.Event_Task:
+		t := k.Task
+		prefix := ""
+		if t.GetHistory() || t.GetRun() != 0 {
+			prefix = fmt.Sprintf("run %d ", t.GetRun())
+		}
+		return prefix + escape(node.TaskEventFromProto(t).String())
+	case *pb.Event_Group:
+		return escape(node.GroupEventFromProto(k.Group).String())
+	case *pb.Event_Gap:
+		return fmt.Sprintf("(events %d to %d are no longer held by the node)", k.Gap.GetFirst(), k.Gap.GetLast())
+	}
+	return "(an event of a kind this client does not know)"
+}
+
+func cmdShutdown(cl *cli, args []string) int {
+	fs := cl.flags("[--kill] [--json]", true)
+	kill := fs.Bool("kill", false, "SIGKILL to every task at once instead of the stop signal and a grace")
+	if code, ok := cl.prep(args, 0); !ok {
+		return code
+	}
+	defer cl.c.Close()
+	ctx, cancel := interruptible()
+	defer cancel()
+	res, err := cl.c.Shutdown(ctx, &pb.ShutdownRequest{Kill: *kill})
+	if err != nil {
+		return cl.fail(err)
+	}
+	for _, t := range res.GetTasks() {
+		if *cl.json {
+			cl.printJSON(t)
+			continue
+		}
+		fmt.Fprintf(cl.stdout, "[Task %d] %s ended: %s\n", t.GetId(), escape(t.GetName()),
+			escape(node.TaskEventFromProto(t).Outcome()))
+	}
+	return exitOK
+}
+
+// escape makes text a task wrote safe to print on a terminal: control
+// characters (escape sequences, carriage returns) are shown as \xNN.
+func escape(s string) string {
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isControl(r) {
+			fmt.Fprintf(&b, "\\x%02x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
