@@ -23,7 +23,12 @@ import (
 // wait bounds every expectation generously: a passing test never waits it.
 const wait = 15 * time.Second
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if sock := os.Getenv("TV15_PROBE_SOCKET"); sock != "" {
+		os.Exit(probeSocket(sock))
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // fixture is a runtime served by a node in a state directory and socket of
 // the test's own, and a client of it.

@@ -1,0 +1,85 @@
+package node_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	pb "github.com/taskvisor/taskvisor/api/taskvisor/v1"
+	"github.com/taskvisor/taskvisor/node"
+)
+
+// A task flooding its output fills its log up to the rotation bound and no
+// further: LogFiles files of at most LogMaxBytes each, the newest lines in
+// NAME.log, each line stamped with its time and stream.
+func TestLogRotationBoundsDisk(t *testing.T) {
+	const maxBytes = 16 << 10
+	f := newFixture(t, shortDir(t), func(c *node.Config) { c.LogMaxBytes = maxBytes; c.LogFiles = 3 })
+	c := ctx(t)
+	// About 1.3 MB of output: 40 times what the log may keep.
+	spec := &pb.TaskSpec{Name: "flood", Command: "seq 1 200000; echo last line"}
+	_, err := f.c.Start(c, &pb.StartRequest{What: &pb.StartRequest_Spec{Spec: spec}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.c.Wait(c, &pb.WaitRequest{Task: "flood"}); err != nil {
+		t.Fatal(err)
+	}
+	f.stop() // the log is complete once the node has closed
+	logs, _ := filepath.Glob(filepath.Join(f.cfg.StateDir, "logs", "1-1-flood.log*"))
+	if len(logs) != 3 {
+		t.Fatalf("log files %v: want flood.log, .1 and .2", logs)
+	}
+	for _, p := range logs {
+		st, err := os.Stat(p)
+		rotated := strings.HasSuffix(p, ".1") || strings.HasSuffix(p, ".2")
+		if err != nil || st.Size() > maxBytes || rotated && st.Size() < maxBytes/2 {
+			t.Fatalf("%s: size %d, %v; want at most %d (and rotated near it)", p, st.Size(), err, maxBytes)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(f.cfg.StateDir, "logs", "1-1-flood.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	last := strings.Fields(lines[len(lines)-1])
+	if len(last) != 4 || last[1] != "stdout" || last[2]+" "+last[3] != "last line" || !strings.HasSuffix(last[0], "Z") {
+		t.Fatalf("last log line %q: want TIME stdout last line", lines[len(lines)-1])
+	}
+}
+
+// After the node's restart, the tasks of the earlier run are listed as
+// history, with how they ended, and their output is read from their logs.
+func TestHistoryAfterRestart(t *testing.T) {
+	f := newFixture(t, shortDir(t), nil)
+	c := ctx(t)
+	if _, err := f.c.Start(c, &pb.StartRequest{What: &pb.StartRequest_Template{Template: "echo"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.c.Wait(c, &pb.WaitRequest{Task: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	f.stop()
+	f.start()
+	list, err := f.c.List(c, &pb.ListRequest{History: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Tasks) != 1 || !list.Tasks[0].GetHistory() || list.Tasks[0].GetRun() != 1 || list.Tasks[0].GetState() != "completed" {
+		t.Fatalf("history %v: want task 1.1 completed", list.Tasks)
+	}
+	if got := strings.Join(output(t, f.c, &pb.OutputRequest{Task: "1.1"}), "|"); got != "stdout one|stdout two|stderr three" {
+		t.Fatalf("output of 1.1 from its log: %q", got)
+	}
+	// By name too: no task of the current run has it.
+	if got := output(t, f.c, &pb.OutputRequest{Task: "echo", Last: 1}); len(got) != 1 || got[0] != "stderr three" {
+		t.Fatalf("output of echo: %q", got)
+	}
+	if _, err := f.c.Kill(c, &pb.KillRequest{Task: "1.1"}); code(err).String() != "FailedPrecondition" {
+		t.Fatalf("kill of a task of an earlier run: %v", err)
+	}
+	if l, _ := f.c.List(c, &pb.ListRequest{}); len(l.Tasks) != 0 {
+		t.Fatalf("without history: %v", l.Tasks)
+	}
+}
