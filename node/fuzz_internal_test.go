@@ -23,13 +23,13 @@ type fakeStream[T any] struct {
 	sent int
 }
 
-func (s *fakeStream[T]) Send(*T) error                 { s.sent++; return nil }
-func (s *fakeStream[T]) Context() context.Context      { return s.ctx }
-func (s *fakeStream[T]) SetHeader(metadata.MD) error   { return nil }
-func (s *fakeStream[T]) SendHeader(metadata.MD) error  { return nil }
-func (s *fakeStream[T]) SetTrailer(metadata.MD)        {}
-func (s *fakeStream[T]) SendMsg(any) error             { return nil }
-func (s *fakeStream[T]) RecvMsg(any) error             { return nil }
+func (s *fakeStream[T]) Send(*T) error                { s.sent++; return nil }
+func (s *fakeStream[T]) Context() context.Context     { return s.ctx }
+func (s *fakeStream[T]) SetHeader(metadata.MD) error  { return nil }
+func (s *fakeStream[T]) SendHeader(metadata.MD) error { return nil }
+func (s *fakeStream[T]) SetTrailer(metadata.MD)       {}
+func (s *fakeStream[T]) SendMsg(any) error            { return nil }
+func (s *fakeStream[T]) RecvMsg(any) error            { return nil }
 
 // allowed are the codes a refused request may get.
 var allowed = map[codes.Code]bool{codes.OK: true, codes.NotFound: true, codes.FailedPrecondition: true,
