@@ -33,6 +33,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "taskvisor")
+	// Plain taskvisor serves its API as a node: its store, logs and socket
+	// go to the run's directory, not the user's.
+	os.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
+	os.Setenv("XDG_RUNTIME_DIR", dir)
 	build := exec.Command("go", "build", "-o", binary, "../cmd/taskvisor")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {

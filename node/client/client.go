@@ -74,7 +74,9 @@ func (c *Client) Close() error { return c.conn.Close() }
 // meaning (actors.ErrUnknownTask for NotFound, actors.ErrWrongState for
 // FailedPrecondition, actors.ErrStopped for Unavailable).
 type Error struct {
-	Code    codes.Code
+	// Code is the status code the node answered.
+	Code codes.Code
+	// Message is the node's message, which names the problem.
 	Message string
 }
 
