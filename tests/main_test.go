@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 	// Plain taskvisor serves its API as a node: its store, logs and socket
 	// go to the run's directory, not the user's.
 	os.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
-	os.Setenv("XDG_RUNTIME_DIR", dir)
+	os.Setenv("XDG_RUNTIME_DIR", filepath.Join(dir, "run"))
 	build := exec.Command("go", "build", "-o", binary, "../cmd/taskvisor")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
