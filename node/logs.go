@@ -55,18 +55,31 @@ type logFile struct {
 	size     int64
 }
 
+// openLog returns the log of path; the file is opened on the first line, so
+// that a task that writes nothing costs neither a descriptor nor a buffer.
 func openLog(path string, maxBytes int64, files int) (*logFile, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	return &logFile{path: path, maxBytes: maxBytes, files: files}, nil
+}
+
+// open opens the file for appending, where an earlier follower of the task
+// may have left lines.
+func (lf *logFile) open() error {
+	f, err := os.OpenFile(lf.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("task log: %w", err)
+		return fmt.Errorf("task log: %w", err)
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("task log: %w", err)
+		return fmt.Errorf("task log: %w", err)
 	}
-	return &logFile{path: path, maxBytes: maxBytes, files: files, f: f, w: bufio.NewWriterSize(f, 32<<10), size: st.Size()}, nil
+	lf.f, lf.w, lf.size = f, bufio.NewWriterSize(f, logBufferBytes), st.Size()
+	return nil
 }
+
+// logBufferBytes is the write buffer of a task log: small, since there is
+// one per task that writes, and flushed every 50 ms anyway.
+const logBufferBytes = 4 << 10
 
 // formatLine is a line of a task log: "TIME STREAM TEXT", with " [cut]"
 // after a line cut at the length bound, and a line of its own, with stream
@@ -91,6 +104,11 @@ func formatLine(l actors.OutputLine) string {
 
 // write appends a line, rotating first when the file would pass maxBytes.
 func (lf *logFile) write(l actors.OutputLine) error {
+	if lf.f == nil {
+		if err := lf.open(); err != nil {
+			return err
+		}
+	}
 	line := formatLine(l)
 	if lf.size > 0 && lf.size+int64(len(line)) > lf.maxBytes {
 		if err := lf.rotate(); err != nil {
@@ -103,7 +121,12 @@ func (lf *logFile) write(l actors.OutputLine) error {
 }
 
 // flush writes what is buffered, so that tail -f sees it.
-func (lf *logFile) flush() error { return lf.w.Flush() }
+func (lf *logFile) flush() error {
+	if lf.w == nil {
+		return nil
+	}
+	return lf.w.Flush()
+}
 
 // rotate renames NAME.log to NAME.log.1, .1 to .2 and so on, dropping the
 // oldest beyond files, and starts a new NAME.log.
@@ -138,6 +161,9 @@ func (lf *logFile) rotate() error {
 }
 
 func (lf *logFile) close() error {
+	if lf.f == nil {
+		return nil
+	}
 	return errors.Join(lf.w.Flush(), lf.f.Close())
 }
 
