@@ -145,17 +145,19 @@ func TestServeAttachControl(t *testing.T) {
 		return string(out)
 	}
 	t.Cleanup(func() { _ = exec.Command("tmux", "-L", tmuxSock, "kill-server").Run() })
-	script := fmt.Sprintf("%s attach; echo ATTACH-EXIT=$?; sleep 3600", shellQuote(binary))
-	args := []string{"-f", "/dev/null", "new-session", "-d", "-s", "a", "-x", "120", "-y", "30", "-e", "TERM=screen", "-e", "LANG=C.UTF-8"}
-	for _, kv := range e.env {
-		args = append(args, "-e", kv)
+	session := func(name, script string) {
+		args := []string{"-f", "/dev/null", "new-session", "-d", "-s", name, "-x", "120", "-y", "30", "-e", "TERM=screen", "-e", "LANG=C.UTF-8"}
+		for _, kv := range e.env {
+			args = append(args, "-e", kv)
+		}
+		tmux(append(args, "sh", "-c", script)...)
 	}
-	tmux(append(args, "sh", "-c", script)...)
-	screenHas := func(what string, re *regexp.Regexp) {
+	session("a", fmt.Sprintf("%s attach; echo ATTACH-EXIT=$?; sleep 3600", shellQuote(binary)))
+	screenHas := func(target, what string, re *regexp.Regexp) {
 		t.Helper()
 		deadline := time.Now().Add(wait)
 		for {
-			s := tmux("capture-pane", "-p", "-t", "a")
+			s := tmux("capture-pane", "-p", "-t", target)
 			if re.MatchString(s) {
 				return
 			}
@@ -165,24 +167,33 @@ func TestServeAttachControl(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	screenHas("task 1 ticker running", regexp.MustCompile(`ticker`))
+	screenHas("a", "task 1 ticker running", regexp.MustCompile(`ticker`))
 	tmux("send-keys", "-t", "a", "q")
-	screenHas("the detach message", regexp.MustCompile(`detached from node "default"[^\n]*keep running\s*\nATTACH-EXIT=0`))
+	screenHas("a", "the detach message", regexp.MustCompile(`detached from node "default"[^\n]*keep running\s*\nATTACH-EXIT=0`))
 	if p := e.taskPID("1"); p != pid {
 		t.Fatalf("after detach, task 1 has pid %d; want %d still running", p, pid)
 	}
 
-	// A client killed with SIGKILL changes nothing.
-	follower := exec.Command(binary, "events")
-	follower.Env = append(os.Environ(), e.env...)
-	if err := follower.Start(); err != nil {
+	// An attached client killed with SIGKILL changes nothing.
+	session("b", fmt.Sprintf("%s attach; sleep 3600", shellQuote(binary)))
+	panePID, _ := strconv.Atoi(strings.TrimSpace(tmux("display-message", "-p", "-t", "b", "#{pane_pid}")))
+	var attachPID int
+	proctest.Eventually(t, wait, "the second attach's process", func() bool {
+		if kids := proctest.Children(panePID); len(kids) > 0 {
+			attachPID = kids[0]
+		}
+		return attachPID != 0
+	})
+	screenHas("b", "task 1 on the second attach", regexp.MustCompile(`ticker`))
+	if err := syscall.Kill(attachPID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
-	_ = follower.Process.Kill()
-	_ = follower.Wait()
+	proctest.Eventually(t, wait, "the killed attach to go", func() bool {
+		st, ok := proctest.ReadStat(attachPID)
+		return !ok || st.Zombie()
+	})
 	if p := e.taskPID("1"); p != pid {
-		t.Fatalf("after SIGKILL of a client, task 1 has pid %d; want %d", p, pid)
+		t.Fatalf("after SIGKILL of an attached client, task 1 has pid %d; want %d", p, pid)
 	}
 
 	// logs -f follows a task to its end.
