@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -355,8 +356,20 @@ func (s *server) Events(req *pb.EventsRequest, stream grpc.ServerStreamingServer
 		case <-ctx.Done():
 			return status.FromContextError(ctx.Err()).Err()
 		}
+		// What comes within streamCoalesce goes in one message: many
+		// clients of busy tasks cost the node a send per batch, not per
+		// event, and a UI draws at most every 33 ms anyway.
+		select {
+		case <-time.After(streamCoalesce):
+		case <-ctx.Done():
+			return status.FromContextError(ctx.Err()).Err()
+		}
 	}
 }
+
+// streamCoalesce is how long a live stream gathers events after the first
+// before it sends them.
+const streamCoalesce = 20 * time.Millisecond
 
 // outputBatch is the most lines an Output message carries.
 const outputBatch = 512
