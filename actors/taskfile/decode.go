@@ -38,8 +38,8 @@ type entry struct {
 	group   actors.GroupSpec
 	seen    map[string]pos // field path -> where it was set
 	// where some values were, for the checks across fields and entries
-	nameAt, keyAt, groupAt, parentAt, argvAt, commandAt, backoffMaxAt pos
-	hasName                                                           bool
+	nameAt, keyAt, groupAt, parentAt, argvAt, commandAt, backoffMaxAt, dirAt pos
+	hasName                                                                  bool
 }
 
 // label names the entry in errors.
@@ -344,7 +344,7 @@ func (l *loader) taskField(e *entry, path []string, field string, keyAt pos, v v
 			if !filepath.IsAbs(s) && l.opts.BaseDir != "" {
 				s = filepath.Join(l.opts.BaseDir, s)
 			}
-			t.Dir = s
+			t.Dir, e.dirAt = s, v.at
 		}
 	case "group":
 		if s, ok := l.str(e, field, v); ok {

@@ -25,6 +25,12 @@ type Options struct {
 	// Load uses the task file's directory; Parse leaves relative dirs as
 	// they are (relative to taskvisor's working directory).
 	BaseDir string
+	// CheckPaths also checks what a run would find missing only when the
+	// task starts: that each `dir` is an existing directory, and that an
+	// argv[0] is an executable (looked up in PATH when it has no '/').
+	// `taskvisor check` sets it; a run does not, since a directory or
+	// program may appear before the task starts. False: not checked.
+	CheckPaths bool
 }
 
 // File is a loaded task file: the catalogue and its supervision groups, both

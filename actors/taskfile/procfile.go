@@ -25,8 +25,9 @@ func LoadProcfile(path string) (*File, error) {
 }
 
 // ParseProcfile parses a Procfile: one `name: command` a line, the command
-// run by /bin/sh -c; blank lines and lines starting with '#' are skipped,
-// spaces around a line are ignored.
+// run by /bin/sh -c; blank lines and lines starting with '#' are skipped;
+// a line that starts with a space or tab is an error (foreman has no
+// continuation lines).
 // As foreman runs every process of a Procfile, each task has autostart set,
 // and the first nine get the keys "1" to "9" in file order; every other field
 // has its default. On error it returns Errors.
@@ -45,6 +46,12 @@ func ParseProcfile(name string, data []byte) (*File, error) {
 			continue
 		}
 		indent := len(text) - len(strings.TrimLeft(text, " \t"))
+		if indent > 0 {
+			// foreman has no continuation lines: an indented line would be
+			// a task by accident, or a command's second line lost.
+			bad(line, 1, "", "the line is indented: a Procfile line starts with its name in column 1 (no continuation lines), got %s", quoteShort(text))
+			continue
+		}
 		m := procfileLine.FindStringSubmatch(trimmed)
 		if m == nil {
 			bad(line, indent+1, "", "expected `name: command` (a name of letters, digits, '_' and '-'), got %s", quoteShort(trimmed))

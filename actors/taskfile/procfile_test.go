@@ -10,7 +10,7 @@ import (
 )
 
 func TestProcfile(t *testing.T) {
-	data := "# the app\nweb: bundle exec rails server -p $PORT\n\n  worker:python3 worker.py --queue default  \r\nclock_1: ./clock\n"
+	data := "# the app\nweb: bundle exec rails server -p $PORT\n\nworker:python3 worker.py --queue default  \r\nclock_1: ./clock\n"
 	f, err := ParseProcfile("Procfile", []byte(data))
 	if err != nil {
 		t.Fatal(err)
@@ -51,6 +51,16 @@ func TestProcfileErrors(t *testing.T) {
 	}, "\n")
 	if err == nil || err.Error() != want {
 		t.Errorf("errors:\n%v\nwant:\n%s", err, want)
+	}
+	// foreman has no continuation lines: an indented line is an error, not
+	// a task of its own or a part of the line above.
+	_, err = ParseProcfile("Procfile", []byte("web: serve \\\n  --port 80\n\tworker: work\n"))
+	want = strings.Join([]string{
+		`Procfile:2:1: the line is indented: a Procfile line starts with its name in column 1 (no continuation lines), got "  --port 80"`,
+		`Procfile:3:1: the line is indented: a Procfile line starts with its name in column 1 (no continuation lines), got "\tworker: work"`,
+	}, "\n")
+	if err == nil || err.Error() != want {
+		t.Errorf("indented lines:\n%v\nwant:\n%s", err, want)
 	}
 	if _, err := ParseProcfile("Procfile", []byte("\n# only comments\n")); err == nil || err.Error() != "Procfile: no tasks: a Procfile has at least one `name: command` line" {
 		t.Errorf("empty Procfile: %v", err)

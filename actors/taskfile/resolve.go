@@ -1,6 +1,10 @@
 package taskfile
 
 import (
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
 	"strings"
 )
 
@@ -39,6 +43,9 @@ func (l *loader) checkTasks() {
 		}
 		if b := t.Backoff; b.Initial > 0 && b.Max > 0 && b.Max < b.Initial {
 			l.problem(e, e.backoffMaxAt, "backoff.max", "%s is less than backoff.initial, %s", b.Max, b.Initial)
+		}
+		if l.opts.CheckPaths {
+			l.checkPaths(e)
 		}
 		if e.hasName {
 			if first, dup := names[t.Name]; dup {
@@ -117,6 +124,36 @@ func (l *loader) checkGroups() {
 	for _, e := range l.tasks {
 		if g := e.task.Group; g != "" && byName[g] == nil {
 			l.problem(e, e.groupAt, "group", "%q is not a group defined in this file (%s)", g, known())
+		}
+	}
+}
+
+// checkPaths checks that the task's dir exists and that its argv[0] can be
+// run, as a start would find out (Options.CheckPaths).
+func (l *loader) checkPaths(e *entry) {
+	t := &e.task
+	if t.Dir != "" {
+		switch st, err := os.Stat(t.Dir); {
+		case errors.Is(err, fs.ErrNotExist):
+			l.problem(e, e.dirAt, "dir", "%q does not exist", t.Dir)
+		case err != nil:
+			l.problem(e, e.dirAt, "dir", "%v", err)
+		case !st.IsDir():
+			l.problem(e, e.dirAt, "dir", "%q is not a directory", t.Dir)
+		}
+	}
+	if len(t.Argv) == 0 || t.Argv[0] == SelfArg || (l.opts.Self != "" && t.Argv[0] == l.opts.Self) {
+		return
+	}
+	prog := t.Argv[0]
+	if strings.ContainsRune(prog, '/') && !strings.HasPrefix(prog, "/") && t.Dir != "" {
+		prog = t.Dir + "/" + prog // a relative path runs from the task's dir
+	}
+	if _, err := exec.LookPath(prog); err != nil {
+		if strings.ContainsRune(t.Argv[0], '/') {
+			l.problem(e, e.argvAt, "argv[0]", "%q cannot be run: %v", t.Argv[0], err)
+		} else {
+			l.problem(e, e.argvAt, "argv[0]", "%q is not found in PATH (give its full path, or use command = \"...\" for a shell command)", t.Argv[0])
 		}
 	}
 }

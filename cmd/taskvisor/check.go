@@ -40,9 +40,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	var f *taskfile.File
 	if *procfile {
-		f, err = loadFile("", path, exe)
+		f, err = loadFile("", path, exe, true)
 	} else {
-		f, err = loadFile(path, "", exe)
+		f, err = loadFile(path, "", exe, true)
 	}
 	if err != nil {
 		var problems taskfile.Errors
@@ -51,6 +51,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintln(stderr, p)
 			}
 			fmt.Fprintf(stderr, "taskvisor check: %s: %d problem(s)\n", path, len(problems))
+			if !*procfile && looksLikeProcfile(path) {
+				fmt.Fprintf(stderr, "taskvisor check: %s reads as a Procfile: taskvisor check --procfile %s\n", path, path)
+			}
 		} else {
 			fmt.Fprintf(stderr, "taskvisor check: %v\n", err)
 		}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"os"
 
 	"github.com/taskvisor/taskvisor/actors"
 	"github.com/taskvisor/taskvisor/actors/taskfile"
@@ -11,7 +13,7 @@ import (
 // file, a Procfile, or the built-in demo. exe is this binary, which a task
 // file names as "@taskvisor".
 func loadCatalogue(tasksFile, procfile, exe string) (actors.Catalogue, []actors.GroupSpec, error) {
-	f, err := loadFile(tasksFile, procfile, exe)
+	f, err := loadFile(tasksFile, procfile, exe, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -19,14 +21,30 @@ func loadCatalogue(tasksFile, procfile, exe string) (actors.Catalogue, []actors.
 }
 
 // loadFile loads the task file that the flags name, or the built-in demo.
-func loadFile(tasksFile, procfile, exe string) (*taskfile.File, error) {
+// check also checks each task's dir and argv[0] (taskfile.Options.CheckPaths).
+func loadFile(tasksFile, procfile, exe string, check bool) (*taskfile.File, error) {
 	switch {
 	case tasksFile != "" && procfile != "":
 		return nil, errors.New("--tasks and --procfile: give one of the two")
 	case tasksFile != "":
-		return taskfile.Load(tasksFile, taskfile.Options{Self: exe})
+		f, err := taskfile.Load(tasksFile, taskfile.Options{Self: exe, CheckPaths: check})
+		if err != nil && looksLikeProcfile(tasksFile) {
+			err = fmt.Errorf("%w\n%s is not a TOML task file but reads as a Procfile: give it with --procfile", err, tasksFile)
+		}
+		return f, err
 	case procfile != "":
 		return taskfile.LoadProcfile(procfile)
 	}
 	return demoFile(exe)
+}
+
+// looksLikeProcfile reports whether the file at path parses as a Procfile,
+// for the hint on a TOML error.
+func looksLikeProcfile(path string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	_, err = taskfile.ParseProcfile(path, data)
+	return err == nil
 }
