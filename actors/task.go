@@ -72,6 +72,7 @@ type taskActor struct {
 	ev        TaskEvent // the latest published state
 	stop      stopIntent
 	sigkilled bool   // SIGKILL was sent to the current generation
+	graceOut  bool   // ... because its stop grace ran out (not a forced shutdown)
 	cancelTmr func() // cancels the pending stop deadline or backoff timer
 	ready     bool   // the current process counts as running (READY=1 for ReadyNotify)
 
@@ -193,7 +194,7 @@ func (a *taskActor) respond(ctx actor.Context, op string, err error) {
 // launch starts a new process generation; why is empty for the first start.
 func (a *taskActor) launch(ctx actor.Context, why string) {
 	a.gen++
-	a.stop, a.sigkilled, a.ready, a.stalledAt, a.reported = stopNone, false, false, time.Time{}, time.Time{}
+	a.stop, a.sigkilled, a.graceOut, a.ready, a.stalledAt, a.reported = stopNone, false, false, false, time.Time{}, time.Time{}
 	a.ev.Generation = a.gen
 	a.ev.PID, a.ev.Step, a.ev.Steps, a.ev.Progress, a.ev.Status = 0, 0, 0, 0, ""
 	a.ev.ExitCode, a.ev.Signal, a.ev.Deadline, a.ev.Started = -1, 0, time.Time{}, time.Time{}
@@ -359,6 +360,7 @@ func (a *taskActor) beginStop(ctx actor.Context, why string) {
 // escalate sends SIGKILL when the grace period ran out.
 func (a *taskActor) escalate(ctx actor.Context) {
 	grace := a.spec.stopGrace()
+	a.graceOut = true
 	a.sigkill(ctx, fmt.Sprintf("Still running %s after %s: SIGKILL sent", grace, SignalName(a.spec.stopSignal())),
 		fmt.Sprintf("stop grace of %s ran out", grace))
 }
@@ -411,9 +413,13 @@ func (a *taskActor) exited(ctx actor.Context, e proc.Exit) {
 		}
 		a.relaunch(ctx, why)
 	case stopCancel, stopShutdown:
-		if a.sigkilled {
+		switch {
+		case a.sigkilled && a.graceOut:
 			a.set(ctx, StateKilled, "Task killed after its grace period", a.ev.Reason+"; "+status)
-		} else {
+		case a.sigkilled:
+			// A forced shutdown (a second interrupt) cut the grace short.
+			a.set(ctx, StateKilled, "Task killed before its grace period ran out", a.ev.Reason+"; "+status)
+		default:
 			a.set(ctx, StateCancelled, "Task cancelled", a.ev.Reason+"; "+status)
 		}
 	case stopKill:

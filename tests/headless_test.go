@@ -191,6 +191,10 @@ func TestHeadlessSecondSIGINTKillsAtOnce(t *testing.T) {
 	if end.Signal == nil || *end.Signal != "SIGKILL" {
 		t.Errorf("killed event: %+v", end)
 	}
+	// The grace had not run out: the event must not say it had.
+	if strings.Contains(end.Message, "after its grace period") || !strings.Contains(end.Message, "before its grace period ran out") {
+		t.Errorf("killed event's message %q: the second SIGINT cut the grace short", end.Message)
+	}
 	if _, err := s.finish(); err != nil {
 		t.Fatalf("taskvisor exit after a second SIGINT: %v; stderr: %s", err, s.errText())
 	}
