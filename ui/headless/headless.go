@@ -27,6 +27,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -66,20 +67,19 @@ func Run(ctx context.Context, rt *actors.Runtime, opts Options) error {
 
 	lines := make(chan string)
 	served := make(chan struct{})
+	readErr := make(chan error, 1)
 	go func() {
 		defer close(lines)
-		sc := bufio.NewScanner(opts.In)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			case <-served: // quit, or ctx ended: the rest is not read
-				return
-			}
-		}
+		readErr <- readLines(opts.In, opts.Err, lines, served)
 	}()
 
 	serve(ctx, rt, p, opts.Err, lines)
 	close(served)
+	var inErr error
+	select {
+	case inErr = <-readErr:
+	default: // still reading: quit or ctx ended first
+	}
 
 	force := opts.Force
 	if force == nil {
@@ -89,7 +89,53 @@ func Run(ctx context.Context, rt *actors.Runtime, opts Options) error {
 	final, err := rt.Shutdown(force)
 	unsubscribe() // every event so far has been printed
 	p.summary(final)
-	return err
+	return errors.Join(inErr, err)
+}
+
+// MaxLineBytes is the longest command line read; a longer one is reported
+// as an error and skipped, up to its newline, and reading goes on.
+const MaxLineBytes = 64 << 10
+
+// readLines sends each line of in to lines until EOF, a read error (which
+// it returns) or served being closed. A line over MaxLineBytes is skipped
+// with an error on errOut.
+func readLines(in io.Reader, errOut io.Writer, lines chan<- string, served <-chan struct{}) error {
+	r := bufio.NewReaderSize(in, 4096)
+	var buf []byte
+	n, tooLong := 0, false
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if !tooLong {
+			buf = append(buf, chunk...)
+			if len(buf) > MaxLineBytes+1 { // +1: the newline
+				tooLong, buf = true, buf[:0]
+			}
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if len(chunk) > 0 || len(buf) > 0 || tooLong {
+			n++
+			line := strings.TrimSuffix(strings.TrimSuffix(string(buf), "\n"), "\r")
+			switch {
+			case tooLong:
+				fmt.Fprintf(errOut, "error: input line %d: longer than %d KiB: ignored\n", n, MaxLineBytes>>10)
+			case len(chunk) > 0 || len(buf) > 0:
+				select {
+				case lines <- line:
+				case <-served: // quit, or ctx ended: the rest is not read
+					return nil
+				}
+			}
+		}
+		buf, tooLong = buf[:0], false
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read commands: %w", err)
+		}
+	}
 }
 
 func serve(ctx context.Context, rt *actors.Runtime, p *printer, errOut io.Writer, lines <-chan string) {

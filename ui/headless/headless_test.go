@@ -250,3 +250,22 @@ func TestPrinterEscapesTaskText(t *testing.T) {
 		t.Errorf("JSON mode: %q (%v), want the text as it is", out.String(), err)
 	}
 }
+
+// A command line over MaxLineBytes is an error that changes nothing: the
+// lines after it are still read and acted on (it used to end the input
+// silently, which stopped every task).
+func TestLongLineIsAnErrorAndReadingGoesOn(t *testing.T) {
+	s := start(t, false)
+	s.send(t, strings.Repeat("x", 65536))
+	s.send(t, strings.Repeat("y", 3*MaxLineBytes))
+	s.send(t, "start 2")
+	s.out.waitFor(t, "[Task 1] Started (pid ")
+	s.err.waitFor(t, `error: unknown command "xxxx`) // 64 KiB exactly: read, and a bad command
+	s.err.waitFor(t, "error: input line 2: longer than 64 KiB: ignored\n")
+	select {
+	case err := <-s.done:
+		t.Fatalf("Run returned after a long line: %v", err)
+	default:
+	}
+	s.finish(t)
+}
