@@ -1,7 +1,9 @@
 package tests
 
 import (
+	"errors"
 	"os"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -215,5 +217,47 @@ func TestHeadlessSIGHUPAndSIGINTStopAll(t *testing.T) {
 				t.Fatalf("taskvisor exit after %v: %v; stderr: %s", sig, err, s.errText())
 			}
 		})
+	}
+}
+
+// taskvisor exits 1, and says which tasks, when a task ended failed; a run
+// whose tasks all ended as asked exits 0 (the other tests' finish).
+func TestHeadlessExitStatusWhenATaskFailed(t *testing.T) {
+	s := startSession(t)
+	s.send("start crash")
+	s.expectPrefix("[Task 1] Task failed")
+	_, err := s.finish()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("taskvisor exit: %v, want exit status 1; stderr: %s", err, s.errText())
+	}
+	if want := `taskvisor: exit status 1: task 1 "crash" failed`; !strings.Contains(s.errText(), want) {
+		t.Errorf("stderr lacks %q:\n%s", want, s.errText())
+	}
+}
+
+// By default the text mode prints each task's output lines as they come,
+// "[Task 1] | text"; --output=false leaves them out.
+func TestHeadlessLiveOutput(t *testing.T) {
+	s := startSession(t)
+	s.send("start quick")
+	s.expectLine("an output line", func(l string) bool {
+		return strings.HasPrefix(l, "[Task 1] | ") || strings.HasPrefix(l, "[Task 1] E| ")
+	})
+	if _, err := s.finish(); err != nil {
+		t.Fatalf("taskvisor exit: %v", err)
+	}
+
+	s = startSession(t, "--output=false")
+	s.send("start quick")
+	s.expectPrefix("[Task 1] Task completed")
+	rest, err := s.finish()
+	if err != nil {
+		t.Fatalf("taskvisor exit: %v", err)
+	}
+	for _, l := range rest {
+		if strings.Contains(l, "| ") {
+			t.Errorf("output line with --output=false: %q", l)
+		}
 	}
 }

@@ -2,6 +2,8 @@ package tests
 
 import (
 	"encoding/json"
+	"errors"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -86,7 +88,10 @@ autostart = true
 			t.Errorf("task %d gave up: %q", ev.Task, ev.Reason)
 		}
 	}
-	if _, err := s.finish(); err != nil {
-		t.Fatalf("exit: %v; stderr: %s", err, s.errText())
+	// Tasks that gave up make the exit status 1.
+	_, err := s.finish()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("exit: %v, want exit status 1; stderr: %s", err, s.errText())
 	}
 }

@@ -28,6 +28,9 @@ type Options struct {
 	// Out receives, once the terminal is restored, a line for each task
 	// saying how it ended. Nil: nothing is printed.
 	Out io.Writer
+	// Ended, when set, is called once after the shutdown with how each
+	// task ended (the final event of each), before Run returns.
+	Ended func(final []actors.TaskEvent)
 }
 
 // Run shows the terminal UI for rt until the user quits (q, Ctrl-C) or ctx
@@ -139,6 +142,9 @@ wait:
 	<-polled
 	if opts.Out != nil {
 		tasktext.WriteSummary(opts.Out, res.final)
+	}
+	if opts.Ended != nil {
+		opts.Ended(res.final)
 	}
 	return errors.Join(uiErr, res.err)
 }

@@ -5,14 +5,16 @@
 //
 // Usage:
 //
-//	taskvisor [--headless] [--json] [--log FILE] [--tasks FILE | --procfile FILE]
+//	taskvisor [--headless] [--json] [--output] [--log FILE] [--tasks FILE | --procfile FILE]
 //	taskvisor check [--procfile] FILE     validate a task file, print its tree
 //	taskvisor doctor                      what keeps tasks from outliving their stop here
 //	taskvisor worker texture [flags]      the demo task (hidden)
 //
 // On a terminal it opens the terminal UI (package ui); with --headless or
 // --json, or when stdin or stdout is not a terminal, it reads commands on
-// stdin and prints events on stdout (package ui/headless).
+// stdin and prints events on stdout (package ui/headless). It exits 0 after a
+// clean quit, 1 when a task ended failed or gave-up or on an error, 2 for bad
+// usage.
 package main
 
 import (
@@ -23,6 +25,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/taskvisor/taskvisor/actors"
@@ -51,7 +54,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("taskvisor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	headlessFlag := fs.Bool("headless", false, "no terminal UI: commands on stdin, events on stdout")
-	jsonFlag := fs.Bool("json", false, "with --headless: one JSON object per event")
+	jsonFlag := fs.Bool("json", false, "one JSON object per event, answer and output line (implies --headless)")
+	outputFlag := fs.Bool("output", true, "headless: print each task's output lines as they come (default: on in text, off with --json)")
 	logFile := fs.String("log", "", "write the actor library's log to `FILE` (default: discard it)")
 	tasksFile := fs.String("tasks", "", "load the catalogue from the TOML task `FILE` instead of the built-in demo")
 	procfile := fs.String("procfile", "", "load the catalogue from a `Procfile` (name: command per line)")
@@ -60,12 +64,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, `Usage:
   taskvisor [flags]                  the terminal UI (keys: 1-9 start, k cancel, K kill, r restart, q quit, ? help)
   taskvisor --headless [flags]       commands on stdin: start <key|name>, cancel <id>, kill <id>,
-                                     restart <id>, list, output <id>, help, quit; events on stdout
+                                     restart <id>, list, output <id>, help, quit; events and the
+                                     tasks' output on stdout
   taskvisor check [--procfile] FILE  validate a task file and print the tree it would run
   taskvisor doctor                   say what keeps tasks from outliving their stop on this machine
   taskvisor serve [flags]            a node without a terminal (see taskvisor serve --help)
   taskvisor attach [--node N]        the terminal UI of a running node
   taskvisor ls|start|cancel|kill|restart|logs|wait|events|shutdown   control a running node (--help each)
+
+taskvisor and taskvisor --headless exit 0 after a clean quit, 1 when a task ended failed or gave-up
+(or on an error), 2 for bad usage.
 
 Flags:
 `)
@@ -136,20 +144,40 @@ Flags:
 		}
 	}()
 
+	var final []actors.TaskEvent
+	ended := func(tasks []actors.TaskEvent) { final = tasks }
 	runHeadless := *headlessFlag || *jsonFlag || !isTerminal(stdin) || !isTerminal(stdout)
 	if !runHeadless {
-		err = runUI(ctx, force, rt, stdout)
+		err = runUI(ctx, force, rt, stdout, ended)
 		if errors.Is(err, ui.ErrNoTerminal) {
 			fmt.Fprintf(stderr, "taskvisor: %v; running headless\n", err)
 			runHeadless = true
 		}
 	}
 	if runHeadless {
-		err = headless.Run(ctx, rt, headless.Options{In: stdin, Out: stdout, Err: stderr, JSON: *jsonFlag, Force: force})
+		output := *outputFlag && (!*jsonFlag || flagGiven(fs, "output"))
+		err = headless.Run(ctx, rt, headless.Options{In: stdin, Out: stdout, Err: stderr, JSON: *jsonFlag,
+			Output: output, Force: force, Ended: ended})
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "taskvisor: %v\n", err)
 		return 1
 	}
+	if bad := failedTasks(final); bad != "" {
+		fmt.Fprintf(stderr, "taskvisor: exit status 1: %s\n", bad)
+		return 1
+	}
 	return 0
+}
+
+// failedTasks names the tasks that ended failed or gave-up (`task 3 "crash"
+// failed, task 4 "x" gave-up`), for the exit status; "" when none did.
+func failedTasks(final []actors.TaskEvent) string {
+	var bad []string
+	for _, ev := range final {
+		if ev.State == actors.StateFailed || ev.State == actors.StateGaveUp {
+			bad = append(bad, fmt.Sprintf("task %d %q %s", ev.ID, ev.Name, ev.State))
+		}
+	}
+	return strings.Join(bad, ", ")
 }

@@ -21,7 +21,7 @@ func isTerminal(f any) bool {
 
 // runUI runs the terminal UI until q or the end of ctx; force, when it ends,
 // kills what is left of a shutdown at once. Once the terminal is restored,
-// it prints how each task ended on stdout.
-func runUI(ctx, force context.Context, rt *actors.Runtime, stdout io.Writer) error {
-	return ui.Run(ctx, force, rt, ui.Options{Out: stdout})
+// it prints how each task ended on stdout and calls ended with it.
+func runUI(ctx, force context.Context, rt *actors.Runtime, stdout io.Writer, ended func([]actors.TaskEvent)) error {
+	return ui.Run(ctx, force, rt, ui.Options{Out: stdout, Ended: ended})
 }

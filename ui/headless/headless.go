@@ -9,14 +9,20 @@
 //	cancel <id>        SIGTERM, then SIGKILL after the task's grace period
 //	kill <id>          SIGKILL to the task's process group now
 //	restart <id>       kill and start a new process under the same id
-//	list               print the current event of every task
+//	list               print the current state of every task
 //	output <id>        print the task's last output lines
 //	help               print this list
 //	quit               stop every task with escalation and exit
 //
 // A bad command prints an error on the error stream and changes nothing.
 // Task events print as "[Task N] message", a supervision group's decisions
-// as "[Group name] message"; with JSON, each is one object. In text, a
+// as "[Group name] message", a task's output lines (with Options.Output) as
+// "[Task N] | text" (stdout) and "[Task N] E| text" (stderr); start answers
+// with the id it gave: "[Task N] started: name". With JSON, each is one
+// object: an event as actors.TaskEvent's JSON, an output line as {"time",
+// "task", "name", "stream", "text"}, and the answer to a command as an
+// object with "reply" set to the command ("start", "list", "output",
+// "help"). The answer to list comes after the events it reflects. In text, a
 // task's text (name, STATUS=, output, the messages that quote them) is
 // escaped as the terminal UI shows it: control characters, invalid UTF-8 and
 // invisible format characters become Go escapes ("\x1b"), everything else
@@ -51,6 +57,12 @@ type Options struct {
 	Err io.Writer
 	// JSON prints one JSON object per event instead of a line of text.
 	JSON bool
+	// Output prints each line a task writes as it comes (Follow), after
+	// the lines its buffer holds when the task starts.
+	Output bool
+	// Ended, when set, is called once after the shutdown with how each
+	// task ended (the final event of each), before Run returns.
+	Ended func(final []actors.TaskEvent)
 	// Force, when it ends, turns a graceful shutdown into SIGKILL for every
 	// task still running (a second Ctrl-C). Nil: never.
 	Force context.Context
@@ -59,7 +71,10 @@ type Options struct {
 // Run serves commands until quit, EOF on In, or the end of ctx; then it shuts
 // the runtime down with escalation, prints how each task ended and returns.
 func Run(ctx context.Context, rt *actors.Runtime, opts Options) error {
-	p := &printer{out: opts.Out, json: opts.JSON}
+	p := newPrinter(opts.Out, opts.JSON)
+	if opts.Output {
+		p.follow = func(ctx context.Context, id int) (<-chan actors.OutputLine, error) { return rt.Follow(ctx, id) }
+	}
 	unsubscribe := rt.SubscribeAll(p.event)
 	if _, err := rt.Autostart(ctx); err != nil {
 		fmt.Fprintf(opts.Err, "error: %s\n", tasktext.Escape(err.Error()))
@@ -88,7 +103,11 @@ func Run(ctx context.Context, rt *actors.Runtime, opts Options) error {
 	announceShutdown(rt, opts.Err)
 	final, err := rt.Shutdown(force)
 	unsubscribe() // every event so far has been printed
+	p.stopFollowing()
 	p.summary(final)
+	if opts.Ended != nil {
+		opts.Ended(final)
+	}
 	return errors.Join(inErr, err)
 }
 
@@ -202,14 +221,20 @@ func execute(ctx context.Context, rt *actors.Runtime, p *printer, line string) (
 		if err != nil {
 			return false, err
 		}
+		p.awaitEvents(tasks, listWait)
 		p.list(tasks)
 		return false, nil
 	case "start":
 		if err := expectArgs(cmd, args, 1); err != nil {
 			return false, err
 		}
-		_, err := rt.Start(ctx, args[0])
-		return false, err
+		id, err := rt.Start(ctx, args[0])
+		if err != nil {
+			return false, err
+		}
+		spec, _ := rt.Catalogue().Lookup(args[0])
+		p.started(id, spec.Name)
+		return false, nil
 	case "cancel", "kill", "restart", "output":
 		if err := expectArgs(cmd, args, 1); err != nil {
 			return false, err
@@ -251,75 +276,248 @@ func expectArgs(cmd string, args []string, n int) error {
 	return fmt.Errorf("%s takes %d argument(s), got %d: %q", cmd, n, len(args), strings.Join(args, " "))
 }
 
-// printer writes events and answers, one at a time.
+// listWait bounds how long a list answer waits for the events it reflects
+// to be printed (they come on the subscription's goroutine).
+const listWait = 2 * time.Second
+
+// printer writes events, output lines and answers, one line at a time.
 type printer struct {
 	mu   sync.Mutex
 	out  io.Writer
 	json bool
+	// shown is the time of the last event printed of each task; changed is
+	// closed and replaced at each event, for awaitEvents.
+	shown   map[int]time.Time
+	changed chan struct{}
+	// names of the tasks, for the output lines' JSON.
+	names map[int]string
+
+	// follow, when set, follows a task's output (Runtime.Follow); the
+	// followers are goroutines owned by the printer, ended by
+	// stopFollowing.
+	follow    func(ctx context.Context, id int) (<-chan actors.OutputLine, error)
+	following map[int]bool
+	lastLine  map[int]time.Time // the time of the last line printed of each task
+	followers sync.WaitGroup
+	stopped   bool
+	ctx       context.Context
+	cancel    context.CancelFunc
+}
+
+func newPrinter(out io.Writer, json bool) *printer {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &printer{out: out, json: json, shown: map[int]time.Time{}, changed: make(chan struct{}),
+		names: map[int]string{}, following: map[int]bool{}, lastLine: map[int]time.Time{}, ctx: ctx, cancel: cancel}
+}
+
+// writeLine writes one line (b without its newline); every write of the
+// printer goes through it. Called with mu held.
+func (p *printer) writeLine(b []byte) {
+	b = append(b, '\n')
+	_, _ = p.out.Write(b)
+}
+
+func (p *printer) writeJSON(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b = []byte(fmt.Sprintf(`{"error":%q}`, err.Error()))
+	}
+	p.writeLine(b)
 }
 
 func (p *printer) event(ev actors.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.writeEvent(ev)
-}
-
-func (p *printer) writeEvent(ev actors.Event) {
 	if p.json {
-		b, err := json.Marshal(ev)
-		if err != nil {
-			b = []byte(fmt.Sprintf(`{"error":%q}`, err.Error()))
-		}
-		fmt.Fprintf(p.out, "%s\n", b)
+		p.writeJSON(ev)
+	} else {
+		p.writeLine([]byte(tasktext.Escape(ev.String())))
+	}
+	te, ok := ev.(actors.TaskEvent)
+	if !ok {
 		return
 	}
-	fmt.Fprintln(p.out, tasktext.Escape(ev.String()))
+	if te.Time.After(p.shown[te.ID]) {
+		p.shown[te.ID] = te.Time
+	}
+	p.names[te.ID] = te.Name
+	close(p.changed)
+	p.changed = make(chan struct{})
+	if p.follow != nil && !p.following[te.ID] && !te.State.Ended() && !p.stopped {
+		p.following[te.ID] = true
+		p.followers.Add(1)
+		go p.followTask(te.ID)
+	}
+}
+
+// awaitEvents waits, at most for bound, until every event that tasks (a
+// List answer) reflects has been printed, so that the answer does not come
+// before them.
+func (p *printer) awaitEvents(tasks []actors.TaskEvent, bound time.Duration) {
+	timeout := time.NewTimer(bound)
+	defer timeout.Stop()
+	for {
+		p.mu.Lock()
+		behind := false
+		for _, ev := range tasks {
+			// A task just started may be listed before its first event is
+			// published, with no time: wait for that event.
+			if shown, ok := p.shown[ev.ID]; !ok || shown.Before(ev.Time) {
+				behind = true
+				break
+			}
+		}
+		changed := p.changed
+		p.mu.Unlock()
+		if !behind {
+			return
+		}
+		select {
+		case <-changed:
+		case <-timeout.C:
+			return
+		}
+	}
+}
+
+// followTask prints task id's output lines until its Follow ends; lines
+// printed by an earlier follower of the task are not printed again.
+func (p *printer) followTask(id int) {
+	defer p.followers.Done()
+	defer func() {
+		p.mu.Lock()
+		delete(p.following, id)
+		p.mu.Unlock()
+	}()
+	lines, err := p.follow(p.ctx, id)
+	if err != nil {
+		return // the task is gone, or the runtime has stopped
+	}
+	for l := range lines {
+		p.mu.Lock()
+		if l.Time.After(p.lastLine[id]) {
+			p.lastLine[id] = l.Time
+			if l.Skipped > 0 {
+				p.writeOutput(id, actors.Line{Stream: l.Stream, Time: l.Time,
+					Text: fmt.Sprintf("(%d lines skipped: the task's output buffer dropped them before they were read)", l.Skipped)})
+			}
+			p.writeOutput(id, l.Line)
+		}
+		p.mu.Unlock()
+	}
+}
+
+// stopFollowing waits for the followers to print the last lines of their
+// tasks (they end with the runtime), at most a second, then ends them.
+func (p *printer) stopFollowing() {
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
+	done := make(chan struct{})
+	go func() { p.followers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+	}
+	p.cancel()
+	<-done
+}
+
+// outputLine is an output line in JSON.
+type outputLine struct {
+	Time   time.Time `json:"time"`
+	Task   int       `json:"task,omitempty"`
+	Name   string    `json:"name,omitempty"`
+	Stream string    `json:"stream"`
+	Text   string    `json:"text"`
+}
+
+// writeOutput writes one output line of task id. Called with mu held.
+func (p *printer) writeOutput(id int, l actors.Line) {
+	if p.json {
+		p.writeJSON(outputLine{Time: l.Time, Task: id, Name: p.names[id], Stream: l.Stream.String(), Text: l.Text})
+		return
+	}
+	mark := "|"
+	if l.Stream == actors.Stderr {
+		mark = "E|"
+	}
+	p.writeLine([]byte(fmt.Sprintf("[Task %d] %s %s", id, mark, tasktext.Escape(l.Text))))
 }
 
 func (p *printer) text(s string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.json {
-		b, _ := json.Marshal(map[string]string{"help": s})
-		fmt.Fprintf(p.out, "%s\n", b)
+		p.writeJSON(struct {
+			Reply string `json:"reply"`
+			Text  string `json:"text"`
+		}{"help", s})
 		return
 	}
-	fmt.Fprintln(p.out, s)
+	p.writeLine([]byte(s))
+}
+
+// started answers start with the id the task was given.
+func (p *printer) started(id int, name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.json {
+		p.writeJSON(struct {
+			Reply string `json:"reply"`
+			Task  int    `json:"task"`
+			Name  string `json:"name"`
+		}{"start", id, name})
+		return
+	}
+	p.writeLine([]byte(fmt.Sprintf("[Task %d] started: %s", id, tasktext.Escape(name))))
 }
 
 func (p *printer) list(tasks []actors.TaskEvent) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(tasks) == 0 && !p.json {
-		fmt.Fprintln(p.out, "no tasks")
+	if p.json {
+		if tasks == nil {
+			tasks = []actors.TaskEvent{}
+		}
+		p.writeJSON(struct {
+			Reply string             `json:"reply"`
+			Tasks []actors.TaskEvent `json:"tasks"`
+		}{"list", tasks})
+		return
+	}
+	if len(tasks) == 0 {
+		p.writeLine([]byte("no tasks"))
 	}
 	for _, ev := range tasks {
-		if p.json {
-			p.writeEvent(ev)
-			continue
-		}
-		fmt.Fprintf(p.out, "[Task %d] %s: %s", ev.ID, tasktext.Escape(ev.Name), ev.State)
+		line := fmt.Sprintf("[Task %d] %s: %s", ev.ID, tasktext.Escape(ev.Name), ev.State)
 		if ev.PID != 0 {
-			fmt.Fprintf(p.out, ", pid %d", ev.PID)
+			line += fmt.Sprintf(", pid %d", ev.PID)
 		}
-		fmt.Fprintf(p.out, " - %s\n", tasktext.Escape(ev.Message))
+		if ev.Message != "" {
+			line += " - " + tasktext.Escape(ev.Message)
+		}
+		p.writeLine([]byte(line))
 	}
 }
 
 func (p *printer) output(id int, lines []actors.Line) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, l := range lines {
-		if p.json {
-			b, _ := json.Marshal(struct {
-				Task   int    `json:"task"`
-				Stream string `json:"stream"`
-				Text   string `json:"text"`
-			}{id, l.Stream.String(), l.Text})
-			fmt.Fprintf(p.out, "%s\n", b)
-			continue
+	if p.json {
+		out := make([]outputLine, len(lines))
+		for i, l := range lines {
+			out[i] = outputLine{Time: l.Time, Stream: l.Stream.String(), Text: l.Text}
 		}
-		fmt.Fprintf(p.out, "[Task %d %s] %s\n", id, l.Stream.String(), tasktext.Escape(l.Text))
+		p.writeJSON(struct {
+			Reply string       `json:"reply"`
+			Task  int          `json:"task"`
+			Lines []outputLine `json:"lines"`
+		}{"output", id, out})
+		return
+	}
+	for _, l := range lines {
+		p.writeOutput(id, l)
 	}
 }
 
@@ -330,5 +528,11 @@ func (p *printer) summary(tasks []actors.TaskEvent) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	tasktext.WriteSummary(p.out, tasks)
+	var b strings.Builder
+	tasktext.WriteSummary(&b, tasks)
+	for _, line := range strings.SplitAfter(b.String(), "\n") {
+		if line != "" {
+			p.writeLine([]byte(strings.TrimSuffix(line, "\n")))
+		}
+	}
 }

@@ -3,6 +3,7 @@ package headless
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -62,16 +63,26 @@ func (s *session) wait(t *testing.T) error {
 	return s.result
 }
 
+// catalogue is the tests' catalogue: a task that writes a line on each
+// stream and ends, and one that sleeps.
+var catalogue = actors.Catalogue{
+	{Key: "1", Name: "hello", Command: "echo hello; printf 'red \\033[31mtext\\n' >&2"},
+	{Key: "2", Name: "sleeper", Command: "exec sleep 60"},
+}
+
 func start(t *testing.T, json bool) *session {
 	t.Helper()
-	return startWith(t, json, actors.Catalogue{
-		{Key: "1", Name: "hello", Command: "echo hello; printf 'red \\033[31mtext\\n' >&2"},
-		{Key: "2", Name: "sleeper", Command: "exec sleep 60"},
-	})
+	return startWith(t, json, catalogue)
 }
 
 // startWith is start with a catalogue of the test's own.
 func startWith(t *testing.T, json bool, cat actors.Catalogue) *session {
+	t.Helper()
+	return startOpts(t, Options{JSON: json}, cat)
+}
+
+// startOpts is startWith with options (In, Out and Err are the session's).
+func startOpts(t *testing.T, opts Options, cat actors.Catalogue) *session {
 	t.Helper()
 	rt, err := actors.New(actors.Config{Subreaper: true, Catalogue: cat})
 	if err != nil {
@@ -79,7 +90,8 @@ func startWith(t *testing.T, json bool, cat actors.Catalogue) *session {
 	}
 	r, w := io.Pipe()
 	s := &session{in: w, out: &syncBuffer{}, err: &syncBuffer{}, done: make(chan error, 1)}
-	go func() { s.done <- Run(context.Background(), rt, Options{In: r, Out: s.out, Err: s.err, JSON: json}) }()
+	opts.In, opts.Out, opts.Err = r, s.out, s.err
+	go func() { s.done <- Run(context.Background(), rt, opts) }()
 	t.Cleanup(func() {
 		w.Close()
 		_ = s.wait(t)
@@ -111,9 +123,9 @@ func TestCommandsEventsAndSummary(t *testing.T) {
 	s.send(t, "start hello")
 	s.out.waitFor(t, "[Task 1] Task completed")
 	s.send(t, "output 1")
-	s.out.waitFor(t, "[Task 1 stdout] hello\n")
+	s.out.waitFor(t, "[Task 1] | hello\n")
 	// Control characters from a task never reach the terminal raw.
-	s.out.waitFor(t, `[Task 1 stderr] red \x1b[31mtext`)
+	s.out.waitFor(t, `[Task 1] E| red \x1b[31mtext`)
 	s.send(t, "start 2")
 	s.out.waitFor(t, "[Task 2] Started (pid ")
 	s.send(t, "list")
@@ -172,11 +184,18 @@ func TestJSONEvents(t *testing.T) {
 	states := []string{}
 	for _, l := range lines {
 		var e struct {
+			Reply string `json:"reply"`
 			Task  int    `json:"task"`
 			State string `json:"state"`
 		}
 		if err := json.Unmarshal([]byte(l), &e); err != nil {
 			t.Fatalf("not JSON: %q: %v", l, err)
+		}
+		if e.Reply != "" {
+			if e.Reply != "start" || e.Task != 1 {
+				t.Errorf("reply %q", l)
+			}
+			continue
 		}
 		if e.Task != 1 {
 			t.Errorf("event of task %d", e.Task)
@@ -223,7 +242,7 @@ func TestStatusIsEscapedOnce(t *testing.T) {
 func TestPrinterEscapesTaskText(t *testing.T) {
 	const raw, shown = "\x1b]0;pwned\x07 \"q\" \u202e", `\x1b]0;pwned\x07 "q" \u202e`
 	var out strings.Builder
-	p := &printer{out: &out}
+	p := newPrinter(&out, false)
 	ev := actors.TaskEvent{ID: 3, Name: "n" + raw, State: actors.StateKilled, PID: 42, ExitCode: -1,
 		Signal: syscall.SIGKILL, Status: raw, Message: raw, Reason: raw}
 	p.event(ev)
@@ -234,8 +253,8 @@ func TestPrinterEscapesTaskText(t *testing.T) {
 	want := "[Task 3] " + shown + "\n" +
 		"[Group g" + shown + "] " + shown + "\n" +
 		"[Task 3] n" + shown + ": killed, pid 42 - " + shown + "\n" +
-		"[Task 3 stdout] " + shown + "\n" +
-		"[Task 3 stderr] " + shown + "\n" +
+		"[Task 3] | " + shown + "\n" +
+		"[Task 3] E| " + shown + "\n" +
 		"[Task 3] n" + shown + " ended: killed (SIGKILL)\n" +
 		"[Task 4] m ended: failed (" + shown + ")\n"
 	if got := out.String(); got != want {
@@ -268,4 +287,121 @@ func TestLongLineIsAnErrorAndReadingGoesOn(t *testing.T) {
 	default:
 	}
 	s.finish(t)
+}
+
+// With Output, each line a task writes prints as it comes: "[Task 1] |" for
+// stdout, "[Task 1] E|" for stderr, escaped as the rest of the text.
+func TestLiveOutputText(t *testing.T) {
+	s := startOpts(t, Options{Output: true}, catalogue)
+	s.send(t, "start 1")
+	s.out.waitFor(t, "[Task 1] | hello\n")
+	s.out.waitFor(t, `[Task 1] E| red \x1b[31mtext`+"\n")
+	s.finish(t)
+	if out := s.out.String(); strings.Count(out, "| hello\n") != 1 || strings.ContainsRune(out, 0x1b) {
+		t.Errorf("want the line once, escaped:\n%s", out)
+	}
+}
+
+// In JSON, an output line is an object with time, task, name, stream and
+// text (the text as it is); the answer to start is a reply object.
+func TestLiveOutputJSON(t *testing.T) {
+	s := startOpts(t, Options{JSON: true, Output: true}, catalogue)
+	s.send(t, "start 1")
+	s.out.waitFor(t, `"stream":"stderr"`)
+	s.finish(t)
+	var got []string
+	for _, l := range strings.Split(strings.TrimSpace(s.out.String()), "\n") {
+		var o struct {
+			Reply, Name, Stream, Text string
+			Task                      int
+			Time                      time.Time
+			State                     string
+		}
+		if err := json.Unmarshal([]byte(l), &o); err != nil {
+			t.Fatalf("not JSON: %q: %v", l, err)
+		}
+		switch {
+		case o.Reply != "":
+			got = append(got, "reply "+o.Reply)
+		case o.Stream != "":
+			if o.Task != 1 || o.Name != "hello" || o.Time.IsZero() {
+				t.Errorf("output line without its task, name or time: %s", l)
+			}
+			got = append(got, o.Stream+" "+o.Text)
+		}
+	}
+	want := []string{"reply start", "stdout hello", "stderr red \x1b[31mtext"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("replies and lines %q, want %q", got, want)
+	}
+}
+
+// The answer to list comes after the events it reflects: a task started just
+// before list has its "Starting" line printed before its list line (it used
+// to come after, since events print on the subscription's goroutine).
+func TestListAfterItsEvents(t *testing.T) {
+	s := start(t, false)
+	const n = 5
+	for i := 0; i < n; i++ {
+		s.send(t, "start 2")
+		s.send(t, "list")
+	}
+	s.out.waitFor(t, fmt.Sprintf("[Task %d] sleeper: ", n))
+	s.finish(t)
+	out := s.out.String()
+	for id := 1; id <= n; id++ {
+		ev := strings.Index(out, fmt.Sprintf("[Task %d] Starting\n", id))
+		ls := strings.Index(out, fmt.Sprintf("[Task %d] sleeper: ", id))
+		if ev < 0 || ls < 0 || ls < ev {
+			t.Errorf("task %d: list line at %d, before its first event at %d:\n%s", id, ls, ev, out)
+		}
+		if !strings.Contains(out, fmt.Sprintf("[Task %d] started: sleeper\n", id)) {
+			t.Errorf("no start answer for task %d", id)
+		}
+	}
+	if strings.Contains(out, " - \n") {
+		t.Errorf("a list line ends in a dangling \" - \":\n%s", out)
+	}
+}
+
+// In JSON, the answer to list is one object of its own kind, not events.
+func TestJSONListReply(t *testing.T) {
+	s := start(t, true)
+	s.send(t, "start 2")
+	s.send(t, "list")
+	s.out.waitFor(t, `"reply":"list"`)
+	s.send(t, "output 1")
+	s.out.waitFor(t, `"reply":"output"`)
+	s.finish(t)
+	events := 0
+	for _, l := range strings.Split(strings.TrimSpace(s.out.String()), "\n") {
+		var o struct {
+			Reply string
+			Task  int
+			Tasks []struct {
+				Task  int
+				State string
+			}
+		}
+		if err := json.Unmarshal([]byte(l), &o); err != nil {
+			t.Fatalf("not JSON: %q: %v", l, err)
+		}
+		switch o.Reply {
+		case "":
+			events++
+		case "list":
+			if len(o.Tasks) != 1 || o.Tasks[0].Task != 1 || o.Tasks[0].State == "" {
+				t.Errorf("list reply %s", l)
+			}
+		case "output", "start":
+			if o.Task != 1 {
+				t.Errorf("%s reply %s", o.Reply, l)
+			}
+		default:
+			t.Errorf("reply %s", l)
+		}
+	}
+	if events == 0 {
+		t.Error("no events")
+	}
 }
