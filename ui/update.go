@@ -33,11 +33,8 @@ func (m *Model) Key(ev *tcell.EventKey, now time.Time) []any {
 		return m.quit(false, now)
 	}
 	if m.Help {
-		m.Help = false
-		switch {
-		case ev.Key() == tcell.KeyEscape, ev.Key() == tcell.KeyRune && (ev.Rune() == '?' || ev.Rune() == 'q'):
-			return nil // only closes the help
-		}
+		m.Help = false // any key closes the help, and does nothing else
+		return nil
 	}
 	switch ev.Key() {
 	case tcell.KeyUp:
