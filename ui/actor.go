@@ -173,7 +173,7 @@ func (u *uiActor) Receive(ctx actor.Context) {
 		return
 	case tickMsg:
 		u.tickArmed = false
-		if u.m.Detail && u.m.Task(u.m.Selected) != nil &&
+		if u.m.showsOutput() &&
 			(!u.fetching && now.Sub(u.fetchedAt) >= outputEvery || now.Sub(u.fetchedAt) >= outputPatience) {
 			cmds = append(cmds, actors.GetOutput{ID: u.m.Selected})
 		}
@@ -256,8 +256,7 @@ func (u *uiActor) armTick() {
 		return
 	}
 	live, fast := u.m.needsClock()
-	detail := u.m.Detail && u.m.Task(u.m.Selected) != nil
-	if !live && !detail && !u.m.Quitting {
+	if !live && !u.m.showsOutput() && !u.m.Quitting {
 		return
 	}
 	d := clockTick

@@ -105,7 +105,7 @@ func running(id int, name string) actors.TaskEvent {
 // without a template sends nothing and says so; a refusal is shown.
 func TestKeysStartTemplates(t *testing.T) {
 	u := startUI(t, nil)
-	u.screen.waitFor(t, "No tasks yet. Press a key to start one: 1 quick, 2 standard")
+	u.screen.waitFor(t, "No tasks yet. n: pick one to start; or a key: 1 quick, 2 standard")
 	u.rune('2')
 	if got := probe.ExpectMsg[actors.Start](u.sup, wait); got != (actors.Start{Template: "2"}) {
 		t.Errorf("got %+v", got)
@@ -205,10 +205,10 @@ func TestDetailPaneFetchesOutput(t *testing.T) {
 	u.key(tcell.KeyUp, 0)
 	probe.FishForMsg(u.sup, func(m actors.GetOutput) bool { return m.ID == 1 }, wait)
 
-	// Enter hides it (before the fetch is answered, so that no fetch is
+	// Tab hides it (before the fetch is answered, so that no fetch is
 	// under way when it does); then no more fetches.
-	u.key(tcell.KeyEnter, 0)
-	u.screen.waitUntil(t, "without the detail pane after Enter", func(rows []string) bool { return !shows(rows, "─ Task") })
+	u.key(tcell.KeyTab, 0)
+	u.screen.waitUntil(t, "without the detail pane after Tab", func(rows []string) bool { return !shows(rows, "─ Task") })
 	u.sup.Reply(actors.OutputReply{ID: 1})
 	u.sup.ExpectNoMsg(3 * outputEvery)
 }
@@ -347,7 +347,7 @@ func TestResizeRedraws(t *testing.T) {
 	u.screen.waitFor(t, "PROGRESS")
 	u.screen.SetSize(40, 10)
 	u.send(tcell.NewEventResize(40, 10))
-	u.screen.waitFor(t, "1-9 ↑↓ k K r ⏎ ? help q quit")
+	u.screen.waitFor(t, "1-9 n ↑↓ k K r ⏎ Tab ? help q quit")
 	rows, _ := u.screen.text()
 	if len(rows) != 10 || strings.Contains(rows[1], "PROGRESS") {
 		t.Errorf("after resizing to 40x10:\n%s", strings.Join(rows, "\n"))

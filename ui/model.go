@@ -20,17 +20,21 @@ type Task struct {
 	Event actors.TaskEvent
 	// Escaped texts of Event, safe to draw.
 	name, status, message, reason, policy, group string
+	// starts are where its processes began, for the output view.
+	starts []procStart
 }
 
 // OutputLine is one line of a task's output, escaped.
 type OutputLine struct {
-	Stderr bool   // written to stderr, not stdout
-	Text   string // escaped, safe to draw
+	Stderr bool      // written to stderr, not stdout
+	Text   string    // escaped, safe to draw
+	Time   time.Time // when it was read
 }
 
 // Template is a catalogue entry that a key starts.
 type Template struct {
 	Key, Name, Description string // as in actors.TaskSpec, escaped
+	name                   string // as in the catalogue, for actors.Start
 }
 
 // Notice is the footer's line for the latest event or error.
@@ -57,6 +61,11 @@ type Model struct {
 	Top int
 	// Detail shows the detail pane of the selected task; Help the help overlay.
 	Detail, Help bool
+	// View is the full-screen output view, open when View.ID is not 0.
+	View OutputView
+	// Picker is the overlay that starts any template, open when
+	// Picker.Open.
+	Picker Picker
 
 	// OutputID is the task whose last output lines Output holds.
 	OutputID int
@@ -86,7 +95,8 @@ type Model struct {
 func NewModel(cat actors.Catalogue, w, h int) *Model {
 	m := &Model{index: map[int]int{}, Groups: map[string]actors.GroupEvent{}, Width: w, Height: h}
 	for _, s := range cat {
-		m.Templates = append(m.Templates, Template{Key: tasktext.Escape(s.Key), Name: tasktext.Escape(s.Name), Description: tasktext.Escape(s.Description)})
+		m.Templates = append(m.Templates, Template{Key: tasktext.Escape(s.Key), Name: tasktext.Escape(s.Name),
+			Description: tasktext.Escape(s.Description), name: s.Name})
 	}
 	return m
 }
@@ -140,6 +150,7 @@ func (m *Model) ApplyEvent(ev actors.TaskEvent) (isNew bool) {
 	}
 	old := t.Event
 	t.Event = ev
+	t.noteStart(&ev)
 	if isNew || ev.Name != old.Name {
 		t.name = tasktext.Escape(ev.Name)
 		m.nameW = max(m.nameW, textWidth(t.name))
@@ -194,7 +205,7 @@ func (m *Model) ApplyOutput(r actors.OutputReply) {
 		if l.Cut {
 			text += " [cut]"
 		}
-		m.Output = append(m.Output, OutputLine{Stderr: l.Stream == actors.Stderr, Text: text})
+		m.Output = append(m.Output, OutputLine{Stderr: l.Stream == actors.Stderr, Text: text, Time: l.Time})
 	}
 }
 

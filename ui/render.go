@@ -22,6 +22,11 @@ func Render(s tcell.Screen, m *Model, th Theme, now time.Time) {
 	if w <= 0 || h <= 0 {
 		return
 	}
+	if t := m.Task(m.View.ID); t != nil {
+		renderView(s, m, th, t, w, h, now)
+		renderOverlays(s, m, th, w, h)
+		return
+	}
 	l := layoutFor(w, h, m.Detail)
 	cols := columnsFor(m, w)
 	top := visibleTop(m.Top, m.selectedIndex(), len(m.Tasks), l.listH)
@@ -45,6 +50,14 @@ func Render(s tcell.Screen, m *Model, th Theme, now time.Time) {
 	}
 	if l.keysY >= 0 {
 		renderKeys(s, m, th, w, l.keysY)
+	}
+	renderOverlays(s, m, th, w, h)
+}
+
+// renderOverlays draws the picker and the help over the rest.
+func renderOverlays(s tcell.Screen, m *Model, th Theme, w, h int) {
+	if m.Picker.Open {
+		renderPicker(s, m, th, w, h)
 	}
 	if m.Help {
 		renderHelp(s, m, th, w, h)
@@ -412,10 +425,15 @@ func emptyHint(m *Model) string {
 		return "No tasks. Press ? for help."
 	}
 	var b strings.Builder
-	b.WriteString("No tasks yet. Press a key to start one:")
+	b.WriteString("No tasks yet. n: pick one to start")
+	keyed := 0
 	for _, t := range m.Templates {
 		if t.Key != "" {
+			if keyed == 0 {
+				b.WriteString("; or a key:")
+			}
 			fmt.Fprintf(&b, " %s %s,", t.Key, t.Name)
+			keyed++
 		}
 	}
 	return strings.TrimSuffix(b.String(), ",")
@@ -597,12 +615,18 @@ func renderKeys(s tcell.Screen, m *Model, th Theme, w, y int) {
 	if th.ASCII {
 		up, enter = "up/dn", "enter"
 	}
-	hints := []keyHint{{"1-9", "start"}, {up, "select"}, {"k", "cancel"}, {"K", "kill"}, {"r", "restart"}, {enter, "detail"}}
+	hints := []keyHint{{"1-9", "start"}, {"n", "pick"}, {up, "select"}, {"k", "cancel"}, {"K", "kill"}, {"r", "restart"}, {enter, "output"}, {"Tab", "detail"}}
 	tail := []keyHint{{"?", "help"}, {"q", "quit"}}
 	if m.Quitting {
 		hints = nil
 		tail = []keyHint{{"q", "kill all now"}}
 	}
+	renderHints(s, th, w, y, hints, tail)
+}
+
+// renderHints draws the footer's keys: hints as far as they fit, tail
+// always.
+func renderHints(s tcell.Screen, th Theme, w, y int, hints, tail []keyHint) {
 	width := func(hs []keyHint) int {
 		n := 0
 		for _, h := range hs {
@@ -649,15 +673,19 @@ func renderHelp(s tcell.Screen, m *Model, th Theme, w, h int) {
 		"taskvisor keys",
 		"",
 		"1-9          start the catalogue's task on that key",
+		"n :          pick any template to start, filtered as you type",
 		up + " " + down + "          select a task (mouse: click selects)",
 		"PgUp PgDn    scroll a page; Home End: first, last",
-		"Tab Enter    show or hide the detail pane (output)",
+		"Enter o      the task's output, full screen: PgUp PgDn Home",
+		"             End scroll (End follows), / search, n N next,",
+		"             previous, Esc or q back",
+		"Tab          show or hide the detail pane",
 		"k            cancel: stop signal, SIGKILL after its grace",
 		"K            kill: SIGKILL to its process group now",
 		"r            restart: kill, start again under the same id",
 		"q Ctrl-C     quit: stop all tasks with escalation",
 		"q again, Q   quit now: SIGKILL to every task",
-		"? Esc        close this help",
+		"any key      close this help",
 	}
 	if len(m.Templates) > 0 {
 		lines = append(lines, "", "Templates")

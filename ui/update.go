@@ -21,7 +21,7 @@ type QuitRequest struct {
 type quitCmd struct{ kill bool }
 
 // errNoSelection is shown for a task key pressed with no task selected.
-var errNoSelection = errors.New("no task selected: start one with a key from 1 to 9")
+var errNoSelection = errors.New("no task selected: start one with a key from 1 to 9, or n to pick one")
 
 // Key updates the model for a key and returns the commands it asks for:
 // messages for the supervisor (actors.Start, Cancel, Kill, Restart,
@@ -36,6 +36,15 @@ func (m *Model) Key(ev *tcell.EventKey, now time.Time) []any {
 		m.Help = false // any key closes the help, and does nothing else
 		return nil
 	}
+	if m.Picker.Open {
+		return m.pickerKey(ev)
+	}
+	if m.View.ID != 0 {
+		if m.Task(m.View.ID) != nil {
+			return m.viewKey(ev, now)
+		}
+		m.View = OutputView{}
+	}
 	switch ev.Key() {
 	case tcell.KeyUp:
 		return m.move(-1)
@@ -49,8 +58,10 @@ func (m *Model) Key(ev *tcell.EventKey, now time.Time) []any {
 		return m.move(-len(m.Tasks))
 	case tcell.KeyEnd:
 		return m.move(len(m.Tasks))
-	case tcell.KeyTab, tcell.KeyEnter:
+	case tcell.KeyTab:
 		return m.toggleDetail()
+	case tcell.KeyEnter:
+		return m.openView()
 	case tcell.KeyEscape:
 		m.Detail = false
 		m.scroll()
@@ -68,17 +79,11 @@ func (m *Model) Key(ev *tcell.EventKey, now time.Time) []any {
 		}
 		return []any{actors.Start{Template: key}}
 	case 'k', 'K', 'r':
-		if m.Task(m.Selected) == nil {
-			m.Error(errNoSelection, now)
-			return nil
-		}
-		switch r {
-		case 'k':
-			return []any{actors.Cancel{ID: m.Selected}}
-		case 'K':
-			return []any{actors.Kill{ID: m.Selected}}
-		}
-		return []any{actors.Restart{ID: m.Selected}}
+		return m.taskKey(r, now)
+	case 'o':
+		return m.openView()
+	case 'n', ':':
+		m.openPicker()
 	case 'q':
 		return m.quit(false, now)
 	case 'Q':
@@ -87,6 +92,21 @@ func (m *Model) Key(ev *tcell.EventKey, now time.Time) []any {
 		m.Help = true
 	}
 	return nil
+}
+
+// taskKey is k, K or r on the selected task.
+func (m *Model) taskKey(r rune, now time.Time) []any {
+	if m.Task(m.Selected) == nil {
+		m.Error(errNoSelection, now)
+		return nil
+	}
+	switch r {
+	case 'k':
+		return []any{actors.Cancel{ID: m.Selected}}
+	case 'K':
+		return []any{actors.Kill{ID: m.Selected}}
+	}
+	return []any{actors.Restart{ID: m.Selected}}
 }
 
 // quit moves the quit along: the first asks for a shutdown with
@@ -111,6 +131,15 @@ func (m *Model) Quit(r QuitRequest, now time.Time) []any { return m.quit(r.Kill,
 // selects it, the wheel moves the selection.
 func (m *Model) Mouse(ev *tcell.EventMouse) []any {
 	btn := ev.Buttons()
+	if m.View.ID != 0 && !m.Help {
+		switch {
+		case btn&tcell.WheelUp != 0:
+			m.scrollView(-3)
+		case btn&tcell.WheelDown != 0:
+			m.scrollView(3)
+		}
+		return nil
+	}
 	switch {
 	case btn&tcell.WheelUp != 0:
 		return m.move(-1)

@@ -1,0 +1,98 @@
+package ui
+
+import (
+	"strings"
+
+	"github.com/gdamore/tcell/v2"
+
+	"github.com/taskvisor/taskvisor/actors"
+)
+
+// Picker is the overlay that starts any template of the catalogue, keyed or
+// not (n or :): the templates whose key, name or description holds Filter,
+// Sel the one Enter starts.
+type Picker struct {
+	Open   bool
+	Filter string
+	Sel    int
+}
+
+func (m *Model) openPicker() { m.Picker = Picker{Open: true} }
+
+// picked returns the templates that match the picker's filter.
+func (m *Model) picked() []Template {
+	f := strings.ToLower(m.Picker.Filter)
+	var out []Template
+	for _, t := range m.Templates {
+		if f == "" || strings.Contains(strings.ToLower(t.Key+" "+t.Name+" "+t.Description), f) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// pickerKey is Key while the picker is open: text filters, Up and Down
+// choose, Enter starts, Esc closes.
+func (m *Model) pickerKey(ev *tcell.EventKey) []any {
+	p := &m.Picker
+	list := m.picked()
+	switch ev.Key() {
+	case tcell.KeyEscape:
+		m.Picker = Picker{}
+	case tcell.KeyEnter:
+		sel := p.Sel
+		m.Picker = Picker{}
+		if sel >= 0 && sel < len(list) {
+			return []any{actors.Start{Template: list[sel].name}}
+		}
+	case tcell.KeyUp:
+		p.Sel = max(p.Sel-1, 0)
+	case tcell.KeyDown:
+		p.Sel = min(p.Sel+1, max(len(list)-1, 0))
+	case tcell.KeyBackspace, tcell.KeyBackspace2:
+		if r := []rune(p.Filter); len(r) > 0 {
+			p.Filter, p.Sel = string(r[:len(r)-1]), 0
+		}
+	case tcell.KeyRune:
+		p.Filter, p.Sel = p.Filter+string(ev.Rune()), 0
+	}
+	return nil
+}
+
+// renderPicker draws the picker in a box in the middle of the screen.
+func renderPicker(s tcell.Screen, m *Model, th Theme, w, h int) {
+	list := m.picked()
+	bw := min(max(w*3/4, 40), w)
+	bh := min(len(m.Templates)+4, h, max(h-2, 3))
+	x0, y0 := (w-bw)/2, (h-bh)/2
+	for y := y0; y < y0+bh; y++ {
+		fill(s, x0, y, bw, th.Help)
+	}
+	n := put(s, x0+2, y0, bw-4, "Start a task (Enter), Esc: close. Filter: "+m.Picker.Filter, th.Help.Bold(true), th.ellipsis)
+	if x := x0 + 2 + n; x < x0+bw-1 {
+		s.SetContent(x, y0, ' ', nil, th.Help.Reverse(true)) // the cursor
+	}
+	rows := bh - 2
+	if len(list) == 0 {
+		put(s, x0+2, y0+1, bw-4, "no template matches", th.Help, th.ellipsis)
+		return
+	}
+	top := visibleTop(0, m.Picker.Sel, len(list), rows)
+	for i := 0; i < rows && top+i < len(list); i++ {
+		t := list[top+i]
+		line := t.Key
+		if line == "" {
+			line = "-"
+		}
+		line += "  " + t.Name
+		if t.Description != "" {
+			line += ": " + t.Description
+		}
+		st := th.Help
+		if top+i == m.Picker.Sel {
+			st = st.Reverse(true)
+			fill(s, x0+1, y0+1+i, bw-2, st)
+		}
+		put(s, x0+2, y0+1+i, bw-4, line, st, th.ellipsis)
+	}
+}
