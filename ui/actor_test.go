@@ -105,7 +105,7 @@ func running(id int, name string) actors.TaskEvent {
 // without a template sends nothing and says so; a refusal is shown.
 func TestKeysStartTemplates(t *testing.T) {
 	u := startUI(t, nil)
-	u.screen.waitFor(t, "No tasks yet. n: pick one to start; or a key: 1 quick, 2 standard")
+	u.screen.waitFor(t, "No tasks yet. n: pick one to start; or a key: 1\u00a0quick, 2\u00a0standard")
 	u.rune('2')
 	if got := probe.ExpectMsg[actors.Start](u.sup, wait); got != (actors.Start{Template: "2"}) {
 		t.Errorf("got %+v", got)

@@ -39,8 +39,14 @@ func Render(s tcell.Screen, m *Model, th Theme, now time.Time) {
 		t := m.Tasks[top+row]
 		renderRow(s, th, cols, l.listY+row, t, t.Event.ID == m.Selected, now)
 	}
-	if len(m.Tasks) == 0 && l.listH > 0 {
-		put(s, 1, l.listY, w-2, emptyHint(m), th.Dim, th.ellipsis)
+	if len(m.Tasks) == 0 {
+		// The hint in full, on as many rows as it needs and the list has.
+		for i, line := range wordWrap(emptyHint(m), w-2) {
+			if i >= l.listH {
+				break
+			}
+			put(s, 1, l.listY+i, w-2, line, th.Dim, th.ellipsis)
+		}
 	}
 	if l.detailH > 0 {
 		renderDetail(s, m, th, l, now)
@@ -175,6 +181,16 @@ func columnsFor(m *Model, w int) []column {
 		if fixed()+infoMinWidth(w) <= w {
 			break
 		}
+		if k == colName {
+			// Before the name goes, which tells the rows apart: the
+			// state's word (its symbol stays), then the name's width
+			// down to 4 cells and the status's down to 8.
+			widths[colState] = 1
+			if room := w - (fixed() - widths[colName]) - 8; room >= 4 {
+				widths[colName] = min(widths[colName], room)
+				break
+			}
+		}
 		present[k] = false
 	}
 	cols := make([]column, 0, numCols)
@@ -258,7 +274,9 @@ func renderRow(s tcell.Screen, th Theme, cols []column, y int, t *Task, selected
 			putRight(s, c.x, y, c.w, string(strconv.AppendInt(num[:0], int64(ev.ID), 10)), base, "")
 		case colState:
 			put(s, c.x, y, 1, th.Symbol(ev.State), stateStyle, "")
-			put(s, c.x+2, y, c.w-2, string(ev.State), stateStyle, "")
+			if c.w > 2 {
+				put(s, c.x+2, y, c.w-2, string(ev.State), stateStyle, "")
+			}
 		case colName:
 			put(s, c.x, y, c.w, t.name, base, th.ellipsis)
 		case colBar:
@@ -290,7 +308,7 @@ func renderRow(s tcell.Screen, th Theme, cols []column, y int, t *Task, selected
 				putRight(s, c.x, y, c.w, wholeDuration(d), base, "")
 			}
 		case colIdle:
-			if ev.State.HasProcess() && !ev.LastActivity.IsZero() {
+			if showsIdle(ev) {
 				st := base
 				if ev.State == actors.StateStalled {
 					st = stateStyle
@@ -306,6 +324,17 @@ func renderRow(s tcell.Screen, th Theme, cols []column, y int, t *Task, selected
 			put(s, c.x, y, c.w, text, st, th.ellipsis)
 		}
 	}
+}
+
+// showsIdle reports whether the time since the task's last activity is
+// worth showing: it has a process that has reported something since its
+// start (a task that never reports would count up for ever), or it is
+// stalled.
+func showsIdle(ev *actors.TaskEvent) bool {
+	if !ev.State.HasProcess() || ev.LastActivity.IsZero() {
+		return false
+	}
+	return ev.State == actors.StateStalled || ev.LastActivity.After(ev.Started)
 }
 
 // hasProgress reports whether the task has reported any progress to show.
@@ -420,6 +449,31 @@ func stallAction(ev *actors.TaskEvent) string {
 	return string(ev.StallAction)
 }
 
+// wordWrap cuts text at its ASCII spaces (not at no-break spaces) into rows
+// of at most w cells; a word longer than w has a row of its own (and is cut
+// where it is drawn).
+func wordWrap(text string, w int) []string {
+	var rows []string
+	row := ""
+	for _, word := range strings.Split(text, " ") {
+		switch {
+		case word == "":
+		case row == "":
+			row = word
+		case textWidth(row)+1+textWidth(word) <= w:
+			row += " " + word
+		default:
+			rows = append(rows, row)
+			row = word
+		}
+	}
+	if row != "" {
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// emptyHint says how to start a task when there is none.
 func emptyHint(m *Model) string {
 	if len(m.Templates) == 0 {
 		return "No tasks. Press ? for help."
@@ -432,7 +486,7 @@ func emptyHint(m *Model) string {
 			if keyed == 0 {
 				b.WriteString("; or a key:")
 			}
-			fmt.Fprintf(&b, " %s %s,", t.Key, t.Name)
+			fmt.Fprintf(&b, " %s\u00a0%s,", t.Key, t.Name) // a key stays beside its name
 			keyed++
 		}
 	}
@@ -464,7 +518,7 @@ func renderDetail(s tcell.Screen, m *Model, th Theme, l layout, now time.Time) {
 	if d, ok := runTime(ev, now); ok {
 		fmt.Fprintf(&b, "run %s  ", wholeDuration(d))
 	}
-	if ev.State.HasProcess() && !ev.LastActivity.IsZero() {
+	if showsIdle(ev) {
 		fmt.Fprintf(&b, "idle %s  ", wholeDuration(now.Sub(ev.LastActivity)))
 	}
 	fmt.Fprintf(&b, "restarts %d  process %d", ev.Restarts, ev.Generation)
@@ -500,11 +554,31 @@ func renderDetail(s tcell.Screen, m *Model, th Theme, l layout, now time.Time) {
 	rows := end - y
 	maxInfo := rows
 	if rows >= 5 {
-		maxInfo = min(len(info), rows-2)
+		maxInfo = rows - 2
 	}
-	for i := 0; i < len(info) && i < maxInfo && y < end; i++ {
-		put(s, 1, y, w-2, info[i], th.Base, th.ellipsis)
-		y++
+	// Each labelled line in full: what does not fit wraps, under its text
+	// (the figures of the first line are cut instead).
+	shown := 0
+	for i, line := range info {
+		parts := []string{line}
+		if i > 0 {
+			parts = wrapIndented(line, w-2, 8)
+		}
+		for j, part := range parts {
+			if shown >= maxInfo || y >= end {
+				break
+			}
+			x := 1
+			if j > 0 {
+				x += 8
+			}
+			if j < len(parts)-1 && (shown == maxInfo-1 || y == end-1) {
+				part += th.ellipsis // the rest does not fit: say so
+			}
+			put(s, x, y, w-1-x, part, th.Base, th.ellipsis)
+			y++
+			shown++
+		}
 	}
 	if y >= end {
 		return
@@ -533,6 +607,20 @@ func renderDetail(s tcell.Screen, m *Model, th Theme, l layout, now time.Time) {
 		put(s, 1+n+1, y, w-n-3, ol.Text, th.Base, th.ellipsis)
 		y++
 	}
+}
+
+// wrapIndented cuts line into rows of w cells, the rows after the first
+// indented by indent cells (when w leaves room for it).
+func wrapIndented(line string, w, indent int) []string {
+	if textWidth(line) <= w || w-indent < 8 {
+		return []string{line}
+	}
+	first := wrap(line, w)
+	if len(first) < 2 {
+		return first
+	}
+	rest := strings.Join(first[1:], "")
+	return append(first[:1], wrap(rest, w-indent)...)
 }
 
 // exitText says how the task's last process ended.

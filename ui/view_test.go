@@ -185,7 +185,7 @@ func TestPickerStartsAnyTemplate(t *testing.T) {
 	s := newScreen(t, w, h)
 	th := NewTheme(false, false)
 	m := NewModel(cat, w, h)
-	if rows := render(s, m, th); !shows(rows, "No tasks yet. n: pick one to start; or a key: 1 job00") {
+	if rows := render(s, m, th); !shows(rows, "No tasks yet. n: pick one to start; or a key: 1\u00a0job00") {
 		t.Errorf("the empty screen does not say how to start a keyless task:\n%s", strings.Join(rows, "\n"))
 	}
 	m.Key(keyRune('n'), t0)
