@@ -125,7 +125,7 @@ var (
 // exits 0, restores the terminal and leaves no process behind.
 func TestUIEndToEnd(t *testing.T) {
 	u := startTmuxUI(t)
-	u.waitFor("the empty task list", regexp.MustCompile(`No tasks yet\. Press a key to start one: 1 quick, 2 standard`), nil)
+	u.waitFor("the empty task list", regexp.MustCompile(`No tasks yet\. n: pick one to start; or a key: 1[\s\x{00a0}]quick, 2[\s\x{00a0}]standard`), nil)
 	tv := u.taskvisorPID()
 
 	u.keys("2")
@@ -149,13 +149,31 @@ func TestUIEndToEnd(t *testing.T) {
 	u.waitFor("one restart in the detail pane", regexp.MustCompile(`restarts 1`), nil)
 
 	u.tmux("resize-window", "-t", "ui", "-x", "40", "-y", "10")
-	small := u.waitFor("the 40x10 layout", regexp.MustCompile(`(?s)^ taskvisor .*\nID STATE +NAME .*\n 1 \S+ \w+ +standard.*1-9 ↑↓ k K r ⏎ \? help q quit\n*$`), nil)
+	small := u.waitFor("the 40x10 layout", regexp.MustCompile(`(?s)^ taskvisor .*\nID STATE +NAME .*\n 1 \S+ \w+ +standard.*1-9 n ↑↓ k K r ⏎ Tab \? help q quit\n*$`), nil)
 	if lines := strings.Split(strings.TrimRight(small[0], "\n"), "\n"); len(lines) > 10 {
 		t.Errorf("%d lines on a 10-line screen:\n%s", len(lines), small[0])
 	}
 	u.tmux("resize-window", "-t", "ui", "-x", "120", "-y", "30")
 	u.waitFor("the 120x30 layout again", regexp.MustCompile(`ID STATE +NAME +PROGRESS +% STEP +PID RST +RUN +IDLE STATUS`), nil)
-	u.waitFor("the keys in full", regexp.MustCompile(`1-9 start ↑↓ select k cancel K kill r restart ⏎ detail \? help q quit`), nil)
+	u.waitFor("the keys in full", regexp.MustCompile(`1-9 start n pick ↑↓ select k cancel K kill r restart ⏎ output Tab detail \? help q quit`), nil)
+
+	// The output view of task 1, a search in it, and back.
+	u.keys("Enter")
+	u.waitFor("task 1's output view", regexp.MustCompile(`(?m)^ Task 1 standard .*: output`), nil)
+	u.keys("/")
+	u.keys("-l", "step 2")
+	u.keys("Enter")
+	u.waitFor("the search's match", regexp.MustCompile(`/step 2: match \d+ of \d+`), nil)
+	u.keys("Escape")
+	u.waitFor("the task list again", regexp.MustCompile(`1-9 start n pick`), nil)
+
+	// The picker starts a template by a filter typed into it.
+	u.keys("n")
+	u.waitFor("the picker", regexp.MustCompile(`Start a task \(Enter\), Esc: close\. Filter:`), nil)
+	u.keys("-l", "qui")
+	u.waitFor("the filtered picker", regexp.MustCompile(`Filter: qui\s*\n\s*1  quick: `), nil)
+	u.keys("Enter")
+	u.waitFor("task 2, quick, started from the picker", regexp.MustCompile(`(?m)^ *2 \S+ \w+ +quick `), nil)
 
 	u.keys("q")
 	end := u.waitFor("taskvisor's exit", regexp.MustCompile(`(?s)`+exitMarker+`=(\d+)\n.*`+endMarker), nil)

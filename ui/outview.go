@@ -22,13 +22,15 @@ type OutputView struct {
 	Top int
 	// Follow keeps the last row in view as lines come.
 	Follow bool
-	// Search is the text searched for (case-insensitive), Match the index
-	// in Model.Output of the line of the current match, -1 for none.
+	// Search is the text searched for (case-insensitive).
 	Search string
-	Match  int
-	// Typing: the user is typing a search, Input so far.
+	// Match is the index in Model.Output of the line of the current match,
+	// -1 for none.
+	Match int
+	// Typing: the user is typing a search.
 	Typing bool
-	Input  string
+	// Input is the search typed so far.
+	Input string
 }
 
 // procStart is where a process of a task began, for the output view's

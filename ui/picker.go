@@ -12,9 +12,13 @@ import (
 // not (n or :): the templates whose key, name or description holds Filter,
 // Sel the one Enter starts.
 type Picker struct {
-	Open   bool
+	// Open: the picker is shown and takes the keys.
+	Open bool
+	// Filter is the text typed so far.
 	Filter string
-	Sel    int
+	// Sel is the index, among the templates that pass the filter, of the
+	// one Enter starts.
+	Sel int
 }
 
 func (m *Model) openPicker() { m.Picker = Picker{Open: true} }
