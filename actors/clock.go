@@ -7,8 +7,8 @@ import (
 	"github.com/asynkron/protoactor-go/scheduler"
 )
 
-// Clock is the time source of the runtime's timing rules (stop deadlines
-// now; backoff and the watchdog later). Tests replace it to run those rules
+// Clock is the time source of the runtime's timing rules: stop deadlines,
+// backoff, restart windows, start timeouts and the watchdog. Tests replace it to run those rules
 // deterministically.
 type Clock interface {
 	// Now returns the current time.

@@ -2,7 +2,7 @@
 // task an actor owning one child process generation at a time (package
 // proc), and the events that say what happens to them.
 //
-// The tree, as in DESIGN.md §2 (docs/supervision.md explains the rules):
+// The tree (docs/supervision.md explains the rules):
 //
 //	root ── runtime supervisor ──┬── task actor 1 ── child process (own process group)
 //	                             ├── group "pipeline" (rest-for-one) ──┬── task actor 2

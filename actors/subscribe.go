@@ -11,7 +11,7 @@ import (
 // EventStream: a handler (Subscribe, SubscribeAll), an actor's mailbox
 // (SubscribePID) and a channel (Events). None of them can slow the tasks:
 // the EventStream calls each subscription on the publishing actor's
-// goroutine, and each only forwards there (DESIGN.md §5).
+// goroutine, and each only forwards there.
 
 // Subscribe calls handler with every TaskEvent of this runtime, in order per
 // task, on an actor of its own, so that a slow handler never slows the tasks.
@@ -56,8 +56,9 @@ func (r *Runtime) SubscribePID(pid *actor.PID) (unsubscribe func()) {
 // forwardEvents sends the events of the runtime named runtime (of every
 // runtime when it is "") to pid, until the returned function is called. The
 // EventStream calls the subscription on the publisher's goroutine: it only
-// forwards, and filters itself, not with SubscribeWithPredicate (DESIGN.md
-// §5).
+// forwards, and filters itself, not with SubscribeWithPredicate (whose
+// predicate runs under the EventStream's lock, on every publisher's
+// goroutine).
 func forwardEvents(system *actor.ActorSystem, runtime string, pid *actor.PID) (stop func()) {
 	sub := system.EventStream.Subscribe(func(evt any) {
 		if ev, ok := evt.(Event); ok && (runtime == "" || ev.runtime() == runtime) {

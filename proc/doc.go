@@ -6,7 +6,8 @@
 //
 // Safety rules that every function here keeps:
 //   - a signal goes to the process group only while the group leader is not yet
-//     reaped, so the group id cannot have been recycled (DESIGN.md §3); a
+//     reaped, so the group id cannot have been recycled (an unreaped leader
+//     keeps its pid, and with it the group's id, from reuse); a
 //     process found outside the group is signalled through a pidfd opened
 //     before it was checked, never by a pid that may have been recycled;
 //   - each child is reaped by exactly one owner, by its own pid, never by

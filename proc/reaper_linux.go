@@ -6,7 +6,7 @@ import (
 )
 
 // orphanReaper is the program's one owner of adopted orphans (containerd's
-// reaper Monitor, DESIGN §7): the processes of task runs that were
+// reaper Monitor plays the same part): the processes of task runs that were
 // reparented to this program (a child subreaper) when their parents died.
 // Each run that ends waits here until its run cgroup is empty and its
 // orphans reaped; the reaper serves every waiting run with one look at this

@@ -41,7 +41,8 @@ func (h *heartbeat) Receive(ctx actor.Context) {
 
 // next arms the next tick. The timer is a chain of one-shot sends, each
 // armed by the tick before, so exactly one is pending and Stopping cancels
-// it (DESIGN.md §5: SendRepeatedly's cancel races). It sends from the root
+// it (protoactor's SendRepeatedly races with its cancel: a tick can still
+// come after it). It sends from the root
 // context: the timer fires on a goroutine of its own, where the actor's
 // context must not be used.
 func (h *heartbeat) next(ctx actor.Context) {

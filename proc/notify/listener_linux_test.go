@@ -399,7 +399,7 @@ func TestControlTruncated(t *testing.T) {
 
 // systemd-notify is the reference client. Without --no-block it sends its
 // fields, then BARRIER=1 with a descriptor, and fails unless we close it. As
-// DESIGN.md §4 records, systemd 252 sends the fields with its parent's pid
+// measured here, systemd 252 sends the fields with its parent's pid
 // (this test process) and the barrier with its own.
 func TestSystemdNotify(t *testing.T) {
 	bin := proctest.NeedSystemdNotify(t)
