@@ -53,6 +53,13 @@ type TaskEvent struct {
 	// Reason explains an ending or a refusal: the exit status, the start
 	// error, the stop that was asked for.
 	Reason string
+	// Err is the cause of a failed ending as a value, for errors.Is and
+	// errors.As: a *StartError when the process could not be started (it
+	// wraps the OS error, so errors.Is(ev.Err, exec.ErrNotFound) holds for a
+	// program not found), an *ExitError when it ended failed on its own;
+	// nil in every other event. Reason says the same in words. Err does not
+	// cross a node's API: its clients read Reason.
+	Err error
 	// Deadline is when the state's next step comes on its own: while
 	// stopping, when SIGKILL follows the stop signal; in backoff, when the
 	// next start is due; while stalled, when the stall action is applied

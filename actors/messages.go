@@ -1,9 +1,6 @@
 package actors
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/taskvisor/taskvisor/proc"
 )
 
@@ -67,13 +64,28 @@ type Shutdown struct {
 // than their commands were sent, and the reply to a Start may come after the
 // new task's first events: match a reply by Op and ID.
 type Reply struct {
-	// Op names the command answered: "start", "cancel", "kill" or "restart".
-	Op string
+	// Op names the command answered.
+	Op Op
 	// ID is the task's: the new task's for a Start that was accepted.
 	ID int
 	// Err says why the command was refused; nil when it was accepted.
 	Err error
 }
+
+// Op names a command in a Reply or a StateError.
+type Op string
+
+// The commands that a Reply answers. A front end that stands between the
+// runtime and its user (as a node's client does) may answer List and
+// Shutdown with a Reply too, when it cannot get their answer.
+const (
+	OpStart    Op = "start"
+	OpCancel   Op = "cancel"
+	OpKill     Op = "kill"
+	OpRestart  Op = "restart"
+	OpList     Op = "list"
+	OpShutdown Op = "shutdown"
+)
 
 // TaskList answers List and Shutdown: the latest event of each task, by ID.
 type TaskList struct {
@@ -106,38 +118,3 @@ type OutputReply struct {
 	Lines []proc.Line // oldest first
 	Err   error       // ErrUnknownTask, or nil
 }
-
-// Errors in replies; test with errors.Is.
-var (
-	// ErrUnknownTask: no task has that ID.
-	ErrUnknownTask = errors.New("no such task")
-	// ErrUnknownTemplate: the catalogue has no template of that key or name.
-	ErrUnknownTemplate = errors.New("no such template")
-	// ErrWrongState: the task is in a state in which the command makes no sense.
-	ErrWrongState = errors.New("wrong state")
-	// ErrUnknownGroup: a task names a group that is not defined.
-	ErrUnknownGroup = errors.New("no such group")
-	// ErrShuttingDown: the runtime is shutting down and starts nothing new.
-	ErrShuttingDown = errors.New("shutting down")
-)
-
-// StateError says that a command does not fit the task's state.
-type StateError struct {
-	Op    string // the command refused: "cancel", "kill", "restart"
-	ID    int    // the task's
-	State State  // the state that does not fit
-}
-
-// Error says what was refused and why: "cancel task 3: it has already ended (completed)".
-func (e *StateError) Error() string {
-	switch {
-	case e.State == StateStopping:
-		return fmt.Sprintf("%s task %d: it is already stopping", e.Op, e.ID)
-	case e.State.Ended():
-		return fmt.Sprintf("%s task %d: it has already ended (%s)", e.Op, e.ID, e.State)
-	}
-	return fmt.Sprintf("%s task %d: not possible while it is %s", e.Op, e.ID, e.State)
-}
-
-// Is makes errors.Is(err, ErrWrongState) true.
-func (e *StateError) Is(target error) bool { return target == ErrWrongState }

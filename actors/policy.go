@@ -148,22 +148,22 @@ func (b Backoff) jittered(d time.Duration, r float64) time.Duration {
 func (b Backoff) validate() []error {
 	var errs []error
 	if b.Initial < 0 {
-		errs = append(errs, fmt.Errorf("backoff.initial: %v is negative", b.Initial))
+		errs = append(errs, fmt.Errorf("Backoff.Initial: %v is negative", b.Initial))
 	}
 	if b.Max < 0 {
-		errs = append(errs, fmt.Errorf("backoff.max: %v is negative", b.Max))
+		errs = append(errs, fmt.Errorf("Backoff.Max: %v is negative", b.Max))
 	}
 	if b.Factor != 0 && (b.Factor < 1 || math.IsNaN(b.Factor) || math.IsInf(b.Factor, 0)) {
-		errs = append(errs, fmt.Errorf("backoff.factor: %v is less than 1", b.Factor))
+		errs = append(errs, fmt.Errorf("Backoff.Factor: %v is less than 1", b.Factor))
 	}
 	if b.Jitter < 0 || b.Jitter > 1 || math.IsNaN(b.Jitter) {
-		errs = append(errs, fmt.Errorf("backoff.jitter: %v is outside [0, 1]", b.Jitter))
+		errs = append(errs, fmt.Errorf("Backoff.Jitter: %v is outside [0, 1]", b.Jitter))
 	}
 	if b.ResetAfter < 0 {
-		errs = append(errs, fmt.Errorf("backoff.reset_after: %v is negative", b.ResetAfter))
+		errs = append(errs, fmt.Errorf("Backoff.ResetAfter: %v is negative", b.ResetAfter))
 	}
 	if b.Initial > 0 && b.Max > 0 && b.Max < b.Initial {
-		errs = append(errs, fmt.Errorf("backoff.max: %v is less than backoff.initial %v", b.Max, b.Initial))
+		errs = append(errs, fmt.Errorf("Backoff.Max: %v is less than Backoff.Initial %v", b.Max, b.Initial))
 	}
 	return errs
 }
@@ -197,18 +197,18 @@ func (g GroupSpec) restartWindow() time.Duration {
 func (g GroupSpec) Validate() error {
 	var errs []error
 	if strings.TrimSpace(g.Name) == "" {
-		errs = append(errs, errors.New("name: must not be empty"))
+		errs = append(errs, errors.New("Name: must not be empty"))
 	}
 	switch g.Strategy {
 	case "", OneForOne, OneForAll, RestForOne:
 	default:
-		errs = append(errs, fmt.Errorf("strategy: %q is not one of one-for-one, one-for-all, rest-for-one", g.Strategy))
+		errs = append(errs, fmt.Errorf("Strategy: %q is not one of one-for-one, one-for-all, rest-for-one", g.Strategy))
 	}
 	if g.RestartWindow < 0 {
-		errs = append(errs, fmt.Errorf("restart_window: %v is negative", g.RestartWindow))
+		errs = append(errs, fmt.Errorf("RestartWindow: %v is negative", g.RestartWindow))
 	}
 	if g.Parent != "" && g.Parent == g.Name {
-		errs = append(errs, fmt.Errorf("parent: the group %q cannot be its own parent", g.Name))
+		errs = append(errs, fmt.Errorf("Parent: the group %q cannot be its own parent", g.Name))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("group %q: %w", g.Name, err)

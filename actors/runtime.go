@@ -201,8 +201,9 @@ func closeOnStopped(done chan struct{}) actor.ReceiverMiddleware {
 // System returns the actor system that hosts the runtime.
 func (r *Runtime) System() *actor.ActorSystem { return r.system }
 
-// PID returns the supervisor actor, to which the commands of messages.go can
-// be sent directly.
+// PID returns the supervisor actor, to which the commands (Start, Cancel,
+// Kill, Restart, List, GetOutput, Wait, Shutdown) can be sent directly; it
+// answers each as the method of the same name does.
 func (r *Runtime) PID() *actor.PID { return r.pid }
 
 // Catalogue returns the templates that Start knows.
@@ -298,7 +299,7 @@ func requestWithin[T any](ctx context.Context, r *Runtime, m any, bound time.Dur
 	default:
 	}
 	if err := ctx.Err(); err != nil {
-		return zero, fmt.Errorf("%T: %w", m, err)
+		return zero, fmt.Errorf("%s: %w", commandName(m), err)
 	}
 	if _, ok := ctx.Deadline(); !ok && bound > 0 {
 		var cancel context.CancelFunc
@@ -318,24 +319,52 @@ func requestWithin[T any](ctx context.Context, r *Runtime, m any, bound time.Dur
 		if abandon != nil {
 			abandon(to)
 		}
-		return zero, fmt.Errorf("%T: no reply: %w", m, ctx.Err())
+		return zero, fmt.Errorf("%s: no reply: %w", commandName(m), ctx.Err())
 	case <-r.done:
 		// The supervisor answers before it stops, and a reply is in the
 		// slot as soon as it is sent.
 		select {
 		case res = <-slot:
 		default:
-			return zero, fmt.Errorf("%T: %w", m, ErrStopped)
+			return zero, fmt.Errorf("%s: %w", commandName(m), ErrStopped)
 		}
 	}
 	if _, ok := res.(*actor.DeadLetterResponse); ok {
-		return zero, fmt.Errorf("%T: %w", m, ErrStopped)
+		return zero, fmt.Errorf("%s: %w", commandName(m), ErrStopped)
 	}
 	v, ok := res.(T)
 	if !ok {
-		return zero, fmt.Errorf("%T: unexpected reply %T", m, res)
+		return zero, fmt.Errorf("%s: unexpected reply %T", commandName(m), res)
 	}
 	return v, nil
+}
+
+// commandName says what a command asks for, as its errors begin: "kill task 3".
+func commandName(m any) string {
+	switch m := m.(type) {
+	case Start:
+		if m.Spec != nil {
+			return fmt.Sprintf("start %q", m.Spec.Name)
+		}
+		return fmt.Sprintf("start %q", m.Template)
+	case Cancel:
+		return fmt.Sprintf("cancel task %d", m.ID)
+	case Kill:
+		return fmt.Sprintf("kill task %d", m.ID)
+	case Restart:
+		return fmt.Sprintf("restart task %d", m.ID)
+	case Wait:
+		return fmt.Sprintf("wait for task %d", m.ID)
+	case GetOutput:
+		return fmt.Sprintf("output of task %d", m.ID)
+	case outputOf:
+		return fmt.Sprintf("follow task %d", m.id)
+	case List:
+		return "list"
+	case Shutdown:
+		return "shutdown"
+	}
+	return "command"
 }
 
 // replySlot is a process that passes the first message sent to it to a

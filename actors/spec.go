@@ -83,57 +83,59 @@ type TaskSpec struct {
 	Autostart bool
 }
 
-// Validate reports what is wrong with the spec, naming the field.
+// Validate reports what is wrong with the spec, naming each field as Go
+// spells it ("StallTimeout: -1ns is negative"; a task file's loader reports
+// the same problems in its own keys, with their places).
 func (s TaskSpec) Validate() error {
 	var errs []error
 	if strings.TrimSpace(s.Name) == "" {
-		errs = append(errs, errors.New("name: must not be empty"))
+		errs = append(errs, errors.New("Name: must not be empty"))
 	}
 	switch {
 	case s.Command == "" && len(s.Argv) == 0:
-		errs = append(errs, errors.New("command or argv: one of the two is required"))
+		errs = append(errs, errors.New("Command or Argv: one of the two is required"))
 	case s.Command != "" && len(s.Argv) > 0:
-		errs = append(errs, errors.New("command and argv: only one of the two may be set"))
+		errs = append(errs, errors.New("Command and Argv: only one of the two may be set"))
 	case len(s.Argv) > 0 && s.Argv[0] == "":
-		errs = append(errs, errors.New("argv: the program (argv[0]) must not be empty"))
+		errs = append(errs, errors.New("Argv: the program (Argv[0]) must not be empty"))
 	}
 	if s.StopGrace < 0 {
-		errs = append(errs, fmt.Errorf("stop_grace: %v is negative", s.StopGrace))
+		errs = append(errs, fmt.Errorf("StopGrace: %v is negative", s.StopGrace))
 	}
 	if s.OutputLines < 0 {
-		errs = append(errs, fmt.Errorf("output_lines: %d is negative", s.OutputLines))
+		errs = append(errs, fmt.Errorf("OutputLines: %d is negative", s.OutputLines))
 	}
 	switch s.Restart {
 	case "", RestartNever, RestartOnFailure, RestartAlways:
 	default:
-		errs = append(errs, fmt.Errorf("restart: %q is not one of never, on-failure, always", s.Restart))
+		errs = append(errs, fmt.Errorf("Restart: %q is not one of never, on-failure, always", s.Restart))
 	}
 	errs = append(errs, s.Backoff.validate()...)
 	if s.RestartWindow < 0 {
-		errs = append(errs, fmt.Errorf("restart_window: %v is negative", s.RestartWindow))
+		errs = append(errs, fmt.Errorf("RestartWindow: %v is negative", s.RestartWindow))
 	}
 	if s.StallTimeout < 0 {
-		errs = append(errs, fmt.Errorf("stall_timeout: %v is negative", s.StallTimeout))
+		errs = append(errs, fmt.Errorf("StallTimeout: %v is negative", s.StallTimeout))
 	}
 	switch s.StallAction {
 	case "", StallWarn, StallCancel, StallKill, StallRestart:
 	default:
-		errs = append(errs, fmt.Errorf("stall_action: %q is not one of warn, cancel, kill, restart", s.StallAction))
+		errs = append(errs, fmt.Errorf("StallAction: %q is not one of warn, cancel, kill, restart", s.StallAction))
 	}
 	if s.StallGrace < 0 {
-		errs = append(errs, fmt.Errorf("stall_grace: %v is negative", s.StallGrace))
+		errs = append(errs, fmt.Errorf("StallGrace: %v is negative", s.StallGrace))
 	}
 	switch s.Ready {
 	case "", ReadyStarted, ReadyNotify:
 	default:
-		errs = append(errs, fmt.Errorf("ready: %q is not one of started, notify", s.Ready))
+		errs = append(errs, fmt.Errorf("Ready: %q is not one of started, notify", s.Ready))
 	}
 	if s.StartTimeout < 0 {
-		errs = append(errs, fmt.Errorf("start_timeout: %v is negative", s.StartTimeout))
+		errs = append(errs, fmt.Errorf("StartTimeout: %v is negative", s.StartTimeout))
 	}
 	for k := range s.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
-			errs = append(errs, fmt.Errorf("env: invalid variable name %q", k))
+			errs = append(errs, fmt.Errorf("Env: invalid variable name %q", k))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -353,17 +353,17 @@ func (s *supervision) receiveRouted(ctx actor.Context, msg any) {
 	case spawnTask:
 		s.spawnTask(ctx, m)
 	case Cancel:
-		s.forwardToTask(ctx, m.ID, m, "cancel")
+		s.forwardToTask(ctx, m.ID, m, OpCancel)
 	case Kill:
-		s.forwardToTask(ctx, m.ID, m, "kill")
+		s.forwardToTask(ctx, m.ID, m, OpKill)
 	case Restart:
-		s.forwardToTask(ctx, m.ID, m, "restart")
+		s.forwardToTask(ctx, m.ID, m, OpRestart)
 	}
 }
 
 // forwardToTask passes a command on to the task actor, which answers the
 // original sender.
-func (s *supervision) forwardToTask(ctx actor.Context, id int, msg any, op string) {
+func (s *supervision) forwardToTask(ctx actor.Context, id int, msg any, op Op) {
 	c, ok := s.tasks[id]
 	switch {
 	case !ok:

@@ -13,8 +13,9 @@ import (
 )
 
 // runtimeEnv is what the supervisors and task actors of one runtime share:
-// settings fixed at creation and the tracker of process goroutines. Nothing
-// in it is mutated by Receive except through the WaitGroup.
+// settings fixed at creation and the tracker of process goroutines. A
+// Receive changes only the WaitGroup and, under finalMu, the shutdown's
+// final list.
 type runtimeEnv struct {
 	// name is the runtime's (Config.Name), stamped on its events.
 	name string
@@ -84,7 +85,7 @@ type taskRef struct {
 // top-level tasks and groups, routes commands to tasks (through their
 // groups), keeps the latest event of every task for List, and runs the
 // shutdown. It must never fail: a top-level actor that fails is restarted by
-// protoactor and loses its children (DESIGN.md §5). A group that fails to it
+// protoactor and loses its children. A group that fails to it
 // is given up, not restarted.
 type runtimeSupervisor struct {
 	supervision
@@ -121,14 +122,14 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 		s.spawnGroups(ctx)
 	case Start:
 		id, err := s.start(ctx, m)
-		respond(ctx, Reply{Op: "start", ID: id, Err: err})
+		respond(ctx, Reply{Op: OpStart, ID: id, Err: err})
 	case Cancel:
-		s.route(ctx, m.ID, m, "cancel")
+		s.route(ctx, m.ID, m, OpCancel)
 	case Kill:
-		s.route(ctx, m.ID, m, "kill")
+		s.route(ctx, m.ID, m, OpKill)
 	case Restart:
 		if s.shuttingDown {
-			respond(ctx, Reply{Op: "restart", ID: m.ID, Err: fmt.Errorf("restart task %d: %w", m.ID, ErrShuttingDown)})
+			respond(ctx, Reply{Op: OpRestart, ID: m.ID, Err: fmt.Errorf("restart task %d: %w", m.ID, ErrShuttingDown)})
 			return
 		}
 		if t, ok := s.all[m.ID]; ok && !t.gone {
@@ -138,7 +139,7 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 			t.restarts++
 			s.unmarkEnded(t)
 		}
-		s.route(ctx, m.ID, m, "restart")
+		s.route(ctx, m.ID, m, OpRestart)
 	case taskEnded:
 		s.taskEnded(ctx, m)
 	case Wait:
@@ -293,7 +294,7 @@ func (s *runtimeSupervisor) start(ctx actor.Context, m Start) (int, error) {
 	var spec TaskSpec
 	switch {
 	case m.Spec != nil && m.Template != "":
-		return 0, fmt.Errorf("start: give a template or a spec, not both")
+		return 0, fmt.Errorf("start: %w: give a template or a spec, not both", ErrInvalidSpec)
 	case m.Spec != nil:
 		spec = *m.Spec
 	default:
@@ -304,7 +305,7 @@ func (s *runtimeSupervisor) start(ctx actor.Context, m Start) (int, error) {
 		spec = t
 	}
 	if err := spec.Validate(); err != nil {
-		return 0, fmt.Errorf("start: %w", err)
+		return 0, fmt.Errorf("start: %w: %w", ErrInvalidSpec, err)
 	}
 	if spec.Group != "" && !slices.ContainsFunc(s.env.groups, func(g GroupSpec) bool { return g.Name == spec.Group }) {
 		return 0, fmt.Errorf("start %s: %w: %q", spec.Name, ErrUnknownGroup, spec.Group)
@@ -327,7 +328,7 @@ func (s *runtimeSupervisor) start(ctx actor.Context, m Start) (int, error) {
 // route sends a command to the task's actor, through its groups, and the
 // task actor answers it: only the task knows its state at the moment the
 // command arrives.
-func (s *runtimeSupervisor) route(ctx actor.Context, id int, msg any, op string) {
+func (s *runtimeSupervisor) route(ctx actor.Context, id int, msg any, op Op) {
 	t, ok := s.all[id]
 	switch {
 	case !ok:

@@ -133,13 +133,13 @@ func (a *taskActor) receive(ctx actor.Context) {
 		}
 		a.launch(ctx, "")
 	case Cancel:
-		a.respond(ctx, "cancel", a.cancel(ctx))
+		a.respond(ctx, OpCancel, a.cancel(ctx))
 	case Kill:
-		a.respond(ctx, "kill", a.kill(ctx))
+		a.respond(ctx, OpKill, a.kill(ctx))
 	case Restart:
 		a.restarts++
 		a.endedSaid = false // an ending in this Receive (a failed start) is news
-		a.respond(ctx, "restart", a.restart(ctx))
+		a.respond(ctx, OpRestart, a.restart(ctx))
 	case stopForShutdown:
 		a.shutdown(ctx, m.kill)
 	case processExited:
@@ -187,7 +187,7 @@ func (a *taskActor) receive(ctx actor.Context) {
 	}
 }
 
-func (a *taskActor) respond(ctx actor.Context, op string, err error) {
+func (a *taskActor) respond(ctx actor.Context, op Op, err error) {
 	respond(ctx, Reply{Op: op, ID: a.id, Err: err})
 }
 
@@ -237,7 +237,8 @@ func (a *taskActor) launch(ctx actor.Context, why string) {
 		if inner := errors.Unwrap(err); inner != nil {
 			cause = inner
 		}
-		a.set(ctx, StateFailed, "Task failed to start: "+cause.Error(), err.Error())
+		a.setErr(ctx, StateFailed, "Task failed to start: "+cause.Error(), err.Error(),
+			&StartError{ID: a.id, Name: a.spec.Name, Err: err})
 		a.groupStarted(ctx)
 		a.afterEnd(ctx, true, 0, err.Error())
 		return
@@ -286,7 +287,7 @@ func (a *taskActor) cancel(ctx actor.Context) error {
 		a.set(ctx, StateCancelled, "Task cancelled before its restart", "cancel requested while "+string(a.ev.State)+"; "+a.whyWait)
 		return nil
 	}
-	return &StateError{Op: "cancel", ID: a.id, State: a.ev.State}
+	return &StateError{Op: OpCancel, ID: a.id, State: a.ev.State}
 }
 
 func (a *taskActor) kill(ctx actor.Context) error {
@@ -302,7 +303,7 @@ func (a *taskActor) kill(ctx actor.Context) error {
 		a.set(ctx, StateKilled, "Task killed before its restart", "kill requested while "+string(a.ev.State)+"; "+a.whyWait)
 		return nil
 	}
-	return &StateError{Op: "kill", ID: a.id, State: a.ev.State}
+	return &StateError{Op: OpKill, ID: a.id, State: a.ev.State}
 }
 
 func (a *taskActor) restart(ctx actor.Context) error {
@@ -317,7 +318,7 @@ func (a *taskActor) restart(ctx actor.Context) error {
 		a.relaunch(ctx, "restart requested")
 		return nil
 	}
-	return &StateError{Op: "restart", ID: a.id, State: a.ev.State}
+	return &StateError{Op: OpRestart, ID: a.id, State: a.ev.State}
 }
 
 func (a *taskActor) shutdown(ctx actor.Context, kill bool) {
@@ -444,7 +445,8 @@ func (a *taskActor) exited(ctx actor.Context, e proc.Exit) {
 			a.set(ctx, StateCompleted, "Task completed", status)
 			a.afterEnd(ctx, false, ran, "completed: "+status)
 		} else {
-			a.set(ctx, StateFailed, "Task failed: "+status, status)
+			a.setErr(ctx, StateFailed, "Task failed: "+status, status,
+				&ExitError{ID: a.id, Name: a.spec.Name, Code: e.Code, Signal: e.Signal, Status: status})
 			a.afterEnd(ctx, true, ran, status)
 		}
 	}
@@ -720,7 +722,12 @@ func (a *taskActor) progressMessage() string {
 // supervisors that keep the task's latest state (its parent, and the runtime
 // supervisor when that is not the parent).
 func (a *taskActor) set(ctx actor.Context, state State, message, reason string) {
-	a.ev.State, a.ev.Message, a.ev.Reason = state, message, reason
+	a.setErr(ctx, state, message, reason, nil)
+}
+
+// setErr is set with the ending's cause as an error (TaskEvent.Err).
+func (a *taskActor) setErr(ctx actor.Context, state State, message, reason string, err error) {
+	a.ev.State, a.ev.Message, a.ev.Reason, a.ev.Err = state, message, reason, err
 	a.ev.Time = a.env.clock.Now()
 	ev := a.ev
 	// The supervisors first: whoever sees the event and then asks for List

@@ -160,7 +160,7 @@ func TestCallsAndStatuses(t *testing.T) {
 		{func() error {
 			_, err := f.c.Start(c, &pb.StartRequest{What: &pb.StartRequest_Spec{Spec: &pb.TaskSpec{Name: "x"}}})
 			return err
-		}, codes.InvalidArgument, "command or argv"},
+		}, codes.InvalidArgument, "Command or Argv"},
 		{func() error {
 			_, err := f.c.Start(c, &pb.StartRequest{What: &pb.StartRequest_Spec{Spec: &pb.TaskSpec{Name: "x", Command: "true", StopSignal: "SIGNOPE"}}})
 			return err

@@ -94,7 +94,7 @@ func (a *Adapter) call(msg any) any {
 	case actors.List:
 		l, err := a.list(ctx)
 		if err != nil {
-			return actors.Reply{Op: "list", Err: err}
+			return actors.Reply{Op: actors.OpList, Err: err}
 		}
 		return l
 	case actors.Start:
@@ -103,16 +103,16 @@ func (a *Adapter) call(msg any) any {
 			req.What = &pb.StartRequest_Spec{Spec: node.SpecToProto(*m.Spec)}
 		}
 		res, err := a.c.Start(ctx, req)
-		return actors.Reply{Op: "start", ID: int(res.GetId()), Err: AsError(err)}
+		return actors.Reply{Op: actors.OpStart, ID: int(res.GetId()), Err: AsError(err)}
 	case actors.Cancel:
 		_, err := a.c.Cancel(ctx, &pb.CancelRequest{Task: fmt.Sprint(m.ID)})
-		return actors.Reply{Op: "cancel", ID: m.ID, Err: AsError(err)}
+		return actors.Reply{Op: actors.OpCancel, ID: m.ID, Err: AsError(err)}
 	case actors.Kill:
 		_, err := a.c.Kill(ctx, &pb.KillRequest{Task: fmt.Sprint(m.ID)})
-		return actors.Reply{Op: "kill", ID: m.ID, Err: AsError(err)}
+		return actors.Reply{Op: actors.OpKill, ID: m.ID, Err: AsError(err)}
 	case actors.Restart:
 		_, err := a.c.Restart(ctx, &pb.RestartRequest{Task: fmt.Sprint(m.ID)})
-		return actors.Reply{Op: "restart", ID: m.ID, Err: AsError(err)}
+		return actors.Reply{Op: actors.OpRestart, ID: m.ID, Err: AsError(err)}
 	case actors.GetOutput:
 		lines, err := a.output(ctx, m)
 		return actors.OutputReply{ID: m.ID, Lines: lines, Err: err}
@@ -125,7 +125,7 @@ func (a *Adapter) call(msg any) any {
 	case actors.Shutdown:
 		res, err := a.c.Shutdown(ctx, &pb.ShutdownRequest{Kill: m.Kill})
 		if err != nil {
-			return actors.Reply{Op: "shutdown", Err: AsError(err)}
+			return actors.Reply{Op: actors.OpShutdown, Err: AsError(err)}
 		}
 		return actors.TaskList{Tasks: fromProtoTasks(res.GetTasks())}
 	}
