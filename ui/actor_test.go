@@ -130,7 +130,7 @@ func TestKeysCommandTheSelectedTask(t *testing.T) {
 	if got := probe.ExpectMsg[actors.Cancel](u.sup, wait); got.ID != 2 {
 		t.Errorf("cancel %d, want 2 (the newest)", got.ID)
 	}
-	u.sup.Reply(actors.Reply{ID: 2, Err: &actors.StateError{Op: "cancel", ID: 2, State: actors.StateStopping}})
+	u.sup.Reply(actors.Reply{ID: 2, Err: &actors.StateError{Op: actors.OpCancel, ID: 2, State: actors.StateStopping}})
 	u.screen.waitFor(t, "cancel task 2: it is already stopping")
 
 	u.rune('K')

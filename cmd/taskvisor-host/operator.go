@@ -59,7 +59,7 @@ func (o *operator) Receive(ctx actor.Context) {
 		switch {
 		case m.Err != nil:
 			out.Printf("[operator] taskvisor refused: %v", m.Err)
-		case m.Op != "start":
+		case m.Op != actors.OpStart:
 			out.Printf("[operator] taskvisor accepted %s of task %d", m.Op, m.ID)
 		}
 	case *actor.Stopping:
