@@ -20,6 +20,13 @@ type Exit struct {
 	CoreDumped bool
 	// Started and Ended bound the process's run time.
 	Started, Ended time.Time
+	// Unkillable is empty for a leader that exited. Otherwise the process
+	// was given up on, its leader still unreaped, UnkillableAfter after it
+	// was sent SIGKILL; Unkillable says which processes were left to the
+	// kernel and their states: "did not die after SIGKILL: process 42 in
+	// state D (uninterruptible sleep, in __refrigerator)". Code is then -1
+	// and Signal 0.
+	Unkillable string
 }
 
 // Success reports whether the process exited by itself with code 0.
@@ -28,10 +35,13 @@ func (e Exit) Success() bool { return e.Code == 0 && e.Signal == 0 }
 // RunTime is how long the process ran.
 func (e Exit) RunTime() time.Duration { return e.Ended.Sub(e.Started) }
 
-// String reads as "exit code 3", "killed by SIGKILL" or
-// "killed by SIGSEGV (core dumped)".
+// String reads as "exit code 3", "killed by SIGKILL",
+// "killed by SIGSEGV (core dumped)" or, for a process given up on, its
+// Unkillable text.
 func (e Exit) String() string {
 	switch {
+	case e.Unkillable != "":
+		return e.Unkillable
 	case e.Signal != 0:
 		name := unix.SignalName(e.Signal)
 		if name == "" {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -26,24 +28,38 @@ var ErrFinished = errors.New("process already finished")
 // process is a subreaper), output is read until the pipes end (at most
 // WaitDelay after the exit), and Done is closed once every goroutine of the
 // process has ended.
+//
+// A stop always ends: if the leader has not exited UnkillableAfter after
+// SIGKILL was sent (it is frozen, or in an uninterruptible sleep on a hung
+// file system), the process is given up on. Its Exit says so (Exit.Unkillable
+// names the processes and their states), Exited and Done are closed and
+// OnExit and OnDone run as for an exit; its processes are left to the kernel
+// (they die of the SIGKILL they were sent once they can), and are reaped if
+// they ever die while this program runs.
 type Process struct {
-	name      string
-	pid       int // the group leader
-	pgid      int // recorded at start: pid, by Setpgid
-	waitDelay time.Duration
-	onExit    func(Exit)
-	onDone    func()
-	sock      notifySocket // nil without NotifyDir
-	run       *taskRun     // its cgroup or marker: what left the group
+	name       string
+	pid        int // the group leader
+	pgid       int // recorded at start: pid, by Setpgid
+	started    time.Time
+	waitDelay  time.Duration
+	unkillable time.Duration
+	onExit     func(Exit)
+	onDone     func()
+	sock       notifySocket // nil without NotifyDir
+	run        *taskRun     // its cgroup or marker: what left the group
 
 	// mu orders signals against reaping: nothing is sent to pgid once the
 	// leader is reaped.
-	mu     sync.Mutex
-	reaped bool
-	exit   Exit
+	mu       sync.Mutex
+	reaped   bool        // the leader was reaped: pgid may be recycled
+	ended    bool        // exit is set: reaped, or given up on
+	givenUp  bool        // ended without the leader's death
+	killTime *time.Timer // armed by the first SIGKILL: the give-up
+	exit     Exit
 
 	exited chan struct{}
 	done   chan struct{}
+	gone   chan struct{} // closed once the leader is reaped, given up on or not
 }
 
 // Start starts spec in a new process group. The child's stdin is /dev/null;
@@ -58,101 +74,160 @@ func Start(spec Spec) (*Process, error) {
 	return p, nil
 }
 
-// start does Start's work; its errors lack the command's name.
+// start does Start's work, one step a function; its errors lack the
+// command's name. Every descriptor opened is closed again if a later step
+// fails.
 func start(spec *Spec, name string) (_ *Process, err error) {
 	cmd, err := spec.command()
 	if err != nil {
 		return nil, err
 	}
-	// Every descriptor opened here is closed on the way out if Start fails.
-	var closers []func() error
+	var undo undoList
 	defer func() {
 		if err != nil {
-			for _, c := range closers {
-				_ = c()
-			}
+			undo.run()
 		}
 	}()
-
-	var sock notifySocket
-	notifyPath := ""
-	if spec.NotifyDir != "" {
-		// Before the child exists, so that no datagram can be lost.
-		sock, err = listenNotify(spec.NotifyDir)
-		if err != nil {
-			return nil, fmt.Errorf("notify socket: %w", err)
-		}
-		closers = append(closers, sock.Close)
-		notifyPath = sock.Path()
+	sock, err := openNotify(spec, &undo)
+	if err != nil {
+		return nil, err
 	}
-
 	pipes, err := newTaskIO()
 	if err != nil {
 		return nil, err
 	}
-	closers = append(closers, func() error { pipes.abort(); return nil })
+	undo.add(pipes.abort)
+	run := prepareRun(spec, &undo)
+	configureCommand(cmd, spec, run, pipes, sock)
+	pid, err := forkLeader(cmd, spec.Dir)
+	if err != nil {
+		return nil, err
+	}
+	started := time.Now()
+	pipes.started()
+	w, err := watchLeader(cmd, pid, run)
+	if err != nil {
+		return nil, err
+	}
+	p := newProcess(spec, name, pid, started, sock, run)
+	pipes.read(spec.Output)
+	p.serveNotify(spec.OnNotify)
+	// No goroutine of the process's own until its leader exits.
+	watchExit(w, func() { p.supervise(w, pipes) })
+	return p, nil
+}
 
+// undoList is what a failed start closes again, in the order it was opened.
+type undoList []func()
+
+func (u *undoList) add(f func()) { *u = append(*u, f) }
+
+func (u undoList) run() {
+	for _, f := range u {
+		f()
+	}
+}
+
+// openNotify creates the task's sd_notify socket, if spec asks for one,
+// before the child exists, so that no datagram can be lost.
+func openNotify(spec *Spec, undo *undoList) (notifySocket, error) {
+	if spec.NotifyDir == "" {
+		return nil, nil
+	}
+	sock, err := listenNotify(spec.NotifyDir)
+	if err != nil {
+		return nil, fmt.Errorf("notify socket: %w", err)
+	}
+	undo.add(func() { _ = sock.Close() })
+	return sock, nil
+}
+
+// prepareRun makes sure the guard runs and picks the run's cgroup or marker.
+func prepareRun(spec *Spec, undo *undoList) *taskRun {
 	// The guard kills what this run leaves if this program dies; it is
 	// started once, with the first run. Without it (no /proc/self/exe, say)
 	// tasks still run: GuardPid and `taskvisor doctor` say why.
 	_, _ = ensureGuard()
 	run := newRun(spec)
-	closers = append(closers, func() error { run.startFailed(); return nil })
+	undo.add(run.startFailed)
+	return run
+}
 
+// configureCommand sets the child's directory, environment, output and
+// process attributes.
+func configureCommand(cmd *exec.Cmd, spec *Spec, run *taskRun, pipes taskIO, sock notifySocket) {
+	notifyPath := ""
+	if sock != nil {
+		notifyPath = sock.Path()
+	}
 	cmd.Dir = spec.Dir
 	cmd.Env = childEnv(os.Environ(), append(spec.Env[:len(spec.Env):len(spec.Env)], run.marker), notifyPath)
 	// Stdin nil: os/exec opens /dev/null. Stdout and Stderr as *os.File: the
 	// child gets them directly and os/exec starts no copying goroutine.
 	cmd.Stdout, cmd.Stderr = pipes.childEnds()
 	cmd.SysProcAttr = run.sysProcAttr()
+}
+
+// forkLeader starts the child and records it among the unreaped leaders
+// before the orphan reapers can look again: they never reap a leader.
+func forkLeader(cmd *exec.Cmd, dir string) (int, error) {
 	leaders.forking.RLock()
+	defer leaders.forking.RUnlock()
 	if err := cmd.Start(); err != nil {
-		leaders.forking.RUnlock()
-		return nil, explainStartError(err, spec.Dir)
+		return 0, explainStartError(err, dir)
 	}
 	pid := cmd.Process.Pid
-	// Before the orphan reaper can look again: it never reaps a leader.
 	leaders.add(pid)
-	leaders.forking.RUnlock()
-	started := time.Now()
-	pipes.started()
+	adopted.runStarted()
+	return pid, nil
+}
 
-	// The child is unreaped (os/exec waits only in Wait, which we never
-	// call), so its pid cannot have been recycled yet.
+// watchLeader opens the pidfd waiter that owns the child from now on. The
+// child is unreaped (os/exec waits only in Wait, which is never called
+// unless this fails), so its pid cannot have been recycled yet.
+func watchLeader(cmd *exec.Cmd, pid int, run *taskRun) (*waiter, error) {
 	w, err := newWaiter(pid)
 	if err != nil {
 		run.killRest(pid)
 		// Sent SIGKILL: the wait is short, and rare enough to hold the set.
 		leaders.reap(pid, func() { _ = cmd.Wait() })
 		run.settle(pid, pid, time.Now().Add(settleTimeout))
+		adopted.runEnded()
 		return nil, err
 	}
 	// From here on the waiter owns the child: os/exec forgets it.
 	_ = cmd.Process.Release()
+	return w, nil
+}
 
-	p := &Process{
-		name:      name,
-		pid:       pid,
-		pgid:      pid,
-		waitDelay: spec.waitDelay(),
-		onExit:    spec.OnExit,
-		onDone:    spec.OnDone,
-		sock:      sock,
-		run:       run,
-		exited:    make(chan struct{}),
-		done:      make(chan struct{}),
+func newProcess(spec *Spec, name string, pid int, started time.Time, sock notifySocket, run *taskRun) *Process {
+	return &Process{
+		name:       name,
+		pid:        pid,
+		pgid:       pid,
+		started:    started,
+		waitDelay:  spec.waitDelay(),
+		unkillable: spec.unkillableAfter(),
+		onExit:     spec.OnExit,
+		onDone:     spec.OnDone,
+		sock:       sock,
+		run:        run,
+		exited:     make(chan struct{}),
+		done:       make(chan struct{}),
+		gone:       make(chan struct{}),
 	}
-	pipes.read(spec.Output)
-	if sock != nil {
-		onNotify := spec.OnNotify
-		if onNotify == nil {
-			onNotify = func(notify.Message) {}
-		}
-		sock.Serve(p.Contains, onNotify)
+}
+
+// serveNotify starts delivering the socket's datagrams, checked against the
+// process's tree.
+func (p *Process) serveNotify(onNotify func(notify.Message)) {
+	if p.sock == nil {
+		return
 	}
-	// No goroutine of the process's own until its leader exits.
-	watchExit(w, func() { p.supervise(w, started, pipes) })
-	return p, nil
+	if onNotify == nil {
+		onNotify = func(notify.Message) {}
+	}
+	p.sock.Serve(p.Contains, onNotify)
 }
 
 // explainStartError names the working directory when it is the cause: the
@@ -173,8 +248,9 @@ func explainStartError(err error, dir string) error {
 }
 
 // supervise is the process's own goroutine, started once the leader has
-// exited: it ends the group, reaps the leader, reports the exit and drains the output.
-func (p *Process) supervise(w *waiter, started time.Time, pipes taskIO) {
+// exited: it ends the group, reaps the leader, reports the exit and drains
+// the output. After a give-up it only cleans up.
+func (p *Process) supervise(w *waiter, pipes taskIO) {
 	// The leader is now a zombie: pid and pgid stay ours.
 	if p.sock != nil {
 		p.sock.Flush() // what the task said before it exited comes first
@@ -187,19 +263,27 @@ func (p *Process) supervise(w *waiter, started time.Time, pipes taskIO) {
 	var err error
 	leaders.reap(p.pid, func() { ws, err = w.reap() })
 	ended := time.Now()
-	if err != nil {
-		p.exit = Exit{Code: -1, Started: started, Ended: ended}
-	} else {
-		p.exit = exitFromStatus(ws, started, ended)
+	givenUp := p.givenUp
+	if !givenUp {
+		if err != nil {
+			p.exit = Exit{Code: -1, Started: p.started, Ended: ended}
+		} else {
+			p.exit = exitFromStatus(ws, p.started, ended)
+		}
 	}
-	p.reaped = true
+	p.reaped, p.ended = true, true
+	if p.killTime != nil {
+		p.killTime.Stop()
+	}
 	exit := p.exit
 	p.mu.Unlock()
 	w.close()
 
-	close(p.exited)
-	if p.onExit != nil {
-		p.onExit(exit)
+	if !givenUp {
+		close(p.exited)
+		if p.onExit != nil {
+			p.onExit(exit)
+		}
 	}
 
 	// The run was sent SIGKILL: wait until none of it runs any more,
@@ -212,6 +296,45 @@ func (p *Process) supervise(w *waiter, started time.Time, pipes taskIO) {
 	pipes.finish(ended.Add(p.waitDelay))
 	if p.sock != nil {
 		_ = p.sock.Close()
+	}
+	adopted.runEnded()
+	close(p.gone)
+	if givenUp {
+		return // Done was closed by the give-up
+	}
+	close(p.done)
+	if p.onDone != nil {
+		p.onDone()
+	}
+}
+
+// armGiveUp starts, with the first SIGKILL, the bound after which a leader
+// that has not exited is given up on. p.mu is held.
+func (p *Process) armGiveUp() {
+	if p.killTime == nil && !p.ended {
+		p.killTime = time.AfterFunc(p.unkillable, p.giveUp)
+	}
+}
+
+// giveUp ends the process without its leader's death: SIGKILL was sent
+// UnkillableAfter ago and the leader still has not exited.
+func (p *Process) giveUp() {
+	p.mu.Lock()
+	if p.ended {
+		p.mu.Unlock()
+		return
+	}
+	// Once more, in case a process of the run was stopped or forked since.
+	_ = unix.Kill(-p.pgid, unix.SIGKILL)
+	p.run.killRest(p.pgid)
+	p.givenUp, p.ended = true, true
+	p.exit = Exit{Code: -1, Started: p.started, Ended: time.Now(), Unkillable: p.describeStuck()}
+	exit := p.exit
+	p.mu.Unlock()
+
+	close(p.exited)
+	if p.onExit != nil {
+		p.onExit(exit)
 	}
 	close(p.done)
 	if p.onDone != nil {
@@ -233,7 +356,11 @@ func (p *Process) Signal(sig syscall.Signal) error {
 	if p.reaped {
 		return ErrFinished
 	}
-	return p.signalGroup(sig)
+	err := p.signalGroup(sig)
+	if sig == unix.SIGKILL && err == nil {
+		p.armGiveUp()
+	}
+	return err
 }
 
 // Terminate sends sig and then SIGCONT to the whole group, so that a stopped
@@ -247,6 +374,9 @@ func (p *Process) Terminate(sig syscall.Signal) error {
 	}
 	if err := p.signalGroup(sig); err != nil {
 		return err
+	}
+	if sig == unix.SIGKILL {
+		p.armGiveUp()
 	}
 	return p.signalGroup(unix.SIGCONT)
 }
@@ -268,20 +398,23 @@ func (p *Process) signalGroup(sig syscall.Signal) error {
 	return fmt.Errorf("signal %s to %s (group %d): %w", unix.SignalName(sig), p.name, p.pgid, err)
 }
 
-// Exited is closed once the leader has been reaped.
+// Exited is closed once the leader has been reaped, or given up on (see
+// Exit.Unkillable).
 func (p *Process) Exited() <-chan struct{} { return p.exited }
 
 // Done is closed once every goroutine of the process has ended: after OnExit
 // returned, no process of the group runs any more (or 5 s passed), the output
 // was read to its end (or WaitDelay passed) and the notify socket was closed.
+// A process given up on (Exit.Unkillable) has Done closed right after OnExit:
+// what is left of it is cleaned up if it ever dies.
 func (p *Process) Done() <-chan struct{} { return p.done }
 
-// Exit returns how the process ended, and false while the leader has not
-// been reaped.
+// Exit returns how the process ended, and false while the leader has
+// neither been reaped nor given up on.
 func (p *Process) Exit() (Exit, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.exit, p.reaped
+	return p.exit, p.ended
 }
 
 // NotifyStats returns the process's notify counters; zero without a socket.
@@ -331,4 +464,53 @@ func (p *Process) GroupAlive() bool {
 		return false // ESRCH: no member at all, not even a zombie
 	}
 	return groupHasLive(p.pgid)
+}
+
+// describeStuck says which processes of the run still live and in what state,
+// for Exit.Unkillable. p.mu is held.
+func (p *Process) describeStuck() string {
+	const most = 3
+	stuck := p.run.stuck(p.pid, p.pgid)
+	if len(stuck) == 0 {
+		// Gone between the bound and the look: its exit is on its way.
+		stuck = []StuckProcess{{Pid: p.pid, State: '?'}}
+	}
+	var b strings.Builder
+	b.WriteString("did not die after SIGKILL: ")
+	for i, s := range stuck {
+		if i == most {
+			fmt.Fprintf(&b, " and %d more", len(stuck)-most)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(s.String())
+	}
+	return b.String()
+}
+
+// StuckProcess is a process that did not die of SIGKILL, as /proc shows it.
+type StuckProcess struct {
+	Pid   int
+	State byte   // as in /proc/PID/stat: D, T, ...; '?' unknown
+	Wchan string // the kernel function it waits in, if known: "__refrigerator" is a freezer
+}
+
+// String reads as "process 42 in state D (uninterruptible sleep, in __refrigerator)".
+func (s StuckProcess) String() string {
+	what := stateNames[s.State]
+	if what == "" {
+		what = "unknown"
+	}
+	if s.Wchan != "" {
+		what += ", in " + s.Wchan
+	}
+	return fmt.Sprintf("process %d in state %c (%s)", s.Pid, s.State, what)
+}
+
+// stateNames are the states of /proc/PID/stat, as proc(5) names them.
+var stateNames = map[byte]string{
+	'R': "running", 'S': "sleeping", 'D': "uninterruptible sleep", 'T': "stopped",
+	't': "traced", 'Z': "zombie", 'X': "dead", 'I': "idle", 'P': "parked", 'W': "paging",
 }

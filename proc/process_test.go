@@ -404,6 +404,9 @@ func TestNoDescriptorLeak(t *testing.T) {
 	warm := startT(t, Spec{Argv: []string{"true"}})
 	waitDone(t, warm, 5*time.Second)
 	dir := notifyDir(t)
+	// The adopted-orphan reaper holds a pidfd for each live orphan of an
+	// earlier test's run until it exits: count once it holds none.
+	waitAdoptedIdle(t)
 	before := countFDs(t)
 	for i := range 50 {
 		spec := Spec{Argv: []string{"sleep", "100"}, Output: NewOutput(10)}
@@ -428,6 +431,7 @@ func TestNoDescriptorLeak(t *testing.T) {
 			t.Fatalf("Start(%v) succeeded", spec.Argv)
 		}
 	}
+	waitAdoptedIdle(t)
 	if after := countFDs(t); after != before {
 		t.Errorf("%d descriptors before, %d after 50 start/kill cycles and 5 failed starts", before, after)
 	}
@@ -471,4 +475,16 @@ func TestWaitingCostsNoThread(t *testing.T) {
 		t.Errorf("%d bytes of heap per idle process", perProcess)
 	}
 	t.Logf("%d threads before, %d with %d waiting processes; %d bytes of heap each", before, during, n, perProcess)
+}
+
+// waitAdoptedIdle waits until the adopted-orphan reaper tracks no orphan.
+func waitAdoptedIdle(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for adopted.trackedCount() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the adopted-orphan reaper still tracks %d orphans after 10s", adopted.trackedCount())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -2,7 +2,11 @@ package proc
 
 import (
 	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 	"unsafe"
@@ -164,4 +168,47 @@ func subreaperState() (bool, error) {
 		return false, err
 	}
 	return v != 0, nil
+}
+
+// stuck lists the run's live processes, leader first: its process group's
+// and, with a cgroup, its cgroup's (sub-cgroups included). It reads /proc.
+func (r *taskRun) stuck(leader, pgid int) []StuckProcess {
+	seen := map[int]bool{}
+	var out []StuckProcess
+	add := func(pid int) {
+		if seen[pid] {
+			return
+		}
+		seen[pid] = true
+		st, ok := readStat(pid)
+		if !ok || !st.live() {
+			return
+		}
+		s := StuckProcess{Pid: pid, State: st.state}
+		if b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/wchan"); err == nil && len(b) > 0 && string(b) != "0" {
+			s.Wchan = string(b)
+		}
+		out = append(out, s)
+	}
+	add(leader)
+	for _, pid := range allPids() {
+		if st, ok := readStat(pid); ok && st.pgrp == pgid {
+			add(pid)
+		}
+	}
+	if r.tree != nil {
+		_ = filepath.WalkDir(filepath.Join(r.tree.dir, r.cgName), func(path string, d fs.DirEntry, err error) error {
+			if err != nil || !d.IsDir() {
+				return nil
+			}
+			b, _ := os.ReadFile(filepath.Join(path, "cgroup.procs"))
+			for f := range strings.FieldsSeq(string(b)) {
+				if pid, err := strconv.Atoi(f); err == nil {
+					add(pid)
+				}
+			}
+			return nil
+		})
+	}
+	return out
 }

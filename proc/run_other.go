@@ -28,6 +28,11 @@ func (r *taskRun) sysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAt
 
 func (r *taskRun) startFailed() {}
 
+// stuck names the leader only: without /proc its state is unknown.
+func (r *taskRun) stuck(leader, pgid int) []StuckProcess {
+	return []StuckProcess{{Pid: leader, State: '?'}}
+}
+
 func (r *taskRun) killRest(pgid int) { _ = unix.Kill(-pgid, unix.SIGKILL) }
 
 func (r *taskRun) settle(leader, pgid int, deadline time.Time) bool {

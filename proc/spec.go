@@ -13,6 +13,13 @@ import (
 // when Spec.WaitDelay is zero.
 const DefaultWaitDelay = 500 * time.Millisecond
 
+// DefaultUnkillableAfter is how long after SIGKILL a process whose leader has
+// not exited is given up on (see Exit.Unkillable) when Spec.UnkillableAfter
+// is zero. SIGKILL until reaped takes well under a millisecond for a process
+// that can die; one that is frozen or waits on a hung file system does not
+// die at all.
+const DefaultUnkillableAfter = 10 * time.Second
+
 // settleTimeout bounds how long Done waits, after the leader's exit, for the
 // rest of its group to die of the SIGKILL it was sent.
 const settleTimeout = 5 * time.Second
@@ -61,6 +68,11 @@ type Spec struct {
 	// for descendants that escaped the group and keep a pipe open. Zero (or
 	// negative): DefaultWaitDelay.
 	WaitDelay time.Duration
+
+	// UnkillableAfter is how long after the first SIGKILL the process is
+	// given up on if its leader has not exited (see Exit.Unkillable). Zero
+	// (or negative): DefaultUnkillableAfter.
+	UnkillableAfter time.Duration
 
 	// noCgroup makes the run use the marker fallback even where cgroups
 	// work, for tests of the fallback.
@@ -112,4 +124,11 @@ func (s *Spec) waitDelay() time.Duration {
 		return DefaultWaitDelay
 	}
 	return s.WaitDelay
+}
+
+func (s *Spec) unkillableAfter() time.Duration {
+	if s.UnkillableAfter <= 0 {
+		return DefaultUnkillableAfter
+	}
+	return s.UnkillableAfter
 }
