@@ -492,7 +492,7 @@ func (p *Process) describeStuck() string {
 
 // StuckProcess is a process that did not die of SIGKILL, as /proc shows it.
 type StuckProcess struct {
-	Pid   int
+	Pid   int    // its process ID
 	State byte   // as in /proc/PID/stat: D, T, ...; '?' unknown
 	Wchan string // the kernel function it waits in, if known: "__refrigerator" is a freezer
 }
