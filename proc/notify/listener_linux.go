@@ -23,10 +23,15 @@ const Supported = true
 // reported as truncated (Malformed) rather than half-parsed.
 const maxDatagram = 64 << 10
 
-// maxFDs is how many descriptors one datagram can carry: the kernel's
-// SCM_MAX_FD. With room for all of them the kernel never has to truncate the
-// control data of a well-formed datagram.
-const maxFDs = 253
+// maxFDs is how many descriptors we take from one datagram. sd_notify passes
+// one (BARRIER=1) or a few (FDSTORE=1, which we do not keep); the kernel
+// allows 253 (SCM_MAX_FD). The control buffer has room for maxFDs only, so
+// the kernel installs at most that many in our descriptor table and discards
+// the rest itself (MSG_CTRUNC: the datagram is Malformed). A batch therefore
+// holds at most recvBatch*maxFDs = 128 passed descriptors at once, however
+// many a task sends, and they are closed as each datagram is dispatched: a
+// task cannot make another's start fail with "too many open files".
+const maxFDs = 16
 
 // oobSize holds the sender's credentials and maxFDs descriptors.
 var oobSize = unix.CmsgSpace(unix.SizeofUcred) + unix.CmsgSpace(4*maxFDs)

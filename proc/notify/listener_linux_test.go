@@ -725,3 +725,51 @@ func TestPacesDoNotWaitForEachOther(t *testing.T) {
 		t.Errorf("after Flush the slow Listener delivered %d messages, want 2", len(got))
 	}
 }
+
+// A task passing the kernel's maximum of descriptors (253) with every
+// datagram makes us hold at most 128 at once (recvBatch datagrams of at most
+// maxFDs each), not recvBatch*253 = 2,024: a full batch of such datagrams
+// is read while the trust check counts our open descriptors. Such a
+// datagram is Malformed; one with a few descriptors is delivered. Failed
+// first: with room for 253 per datagram, 2,024 were held.
+func TestPassedDescriptorsAreBounded(t *testing.T) {
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devnull.Close()
+	many := make([]*os.File, 253)
+	for i := range many {
+		many[i] = devnull
+	}
+	openFDs := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ents)
+	}
+	listen(t).Serve(self, func(Message) {}) // the hub's own descriptors open before base
+	l := listen(t)
+	for range recvBatch {
+		sendFDs(t, l, "STATUS=flood", many...)
+	}
+	sendFDs(t, l, "STATUS=few", many[:4]...)
+	base := openFDs()
+	held := 0
+	var c collector
+	l.Serve(func(int) bool { held = max(held, openFDs()-base); return true }, c.handle)
+	l.Flush()
+	const bound = 128 // docs/reliability.md gives this figure
+	t.Logf("descriptors held at once: at most %d (bound %d)", held, bound)
+	if held > bound {
+		t.Errorf("held %d passed descriptors at once, want at most %d", held, bound)
+	}
+	if got := openFDs() - base; got > 0 {
+		t.Errorf("%d passed descriptors still open after the batch", got)
+	}
+	wantStats(t, l, Stats{Received: recvBatch + 1, Malformed: recvBatch, Delivered: 1})
+	if got := c.get(); len(got) != 1 || got[0].Status != "few" {
+		t.Errorf("delivered %v, want the datagram with four descriptors", got)
+	}
+}
