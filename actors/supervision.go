@@ -78,9 +78,13 @@ type (
 		gen     int
 		actAt   time.Time
 		timeout time.Duration
+		drained bool // the task has read its waiting notify datagrams first
 	}
 	// stallAct tells a stalled task to apply its stall action now.
-	stallAct struct{ gen int }
+	stallAct struct {
+		gen     int
+		drained bool // as for stallNotice
+	}
 	// watchdogTick is the watchdog's timed message to its supervisor.
 	watchdogTick struct{ tok int }
 	// planTimer ends a delay step of a restart plan.

@@ -69,7 +69,8 @@ type taskActor struct {
 
 	gen       int
 	proc      *proc.Process
-	ev        TaskEvent // the latest published state
+	gate      *notifyGate // between proc's notify socket and this actor
+	ev        TaskEvent   // the latest published state
 	stop      stopIntent
 	sigkilled bool   // SIGKILL was sent to the current generation
 	graceOut  bool   // ... because its stop grace ran out (not a forced shutdown)
@@ -165,10 +166,20 @@ func (a *taskActor) receive(ctx actor.Context) {
 		}
 	case stallNotice:
 		if m.gen == a.gen && a.proc != nil {
+			if !m.drained {
+				m.drained = true
+				a.drainNotify(ctx, m)
+				return
+			}
 			a.stalled(ctx, m)
 		}
 	case stallAct:
 		if m.gen == a.gen && a.proc != nil && a.ev.State == StateStalled {
+			if !m.drained {
+				m.drained = true
+				a.drainNotify(ctx, m)
+				return
+			}
 			a.applyStallAction(ctx, "no progress for "+roundForHumans(a.env.clock.Now().Sub(a.ev.LastActivity)).String())
 		}
 	case groupStop:
@@ -213,6 +224,7 @@ func (a *taskActor) launch(ctx actor.Context, why string) {
 	// Progress-only datagrams reach the actor at most once per
 	// progressWindow; the gate delivers what it holds before the exit.
 	gate := newNotifyGate(a.env.progress, func(m notify.Message) { root.Send(self, notified{gen: gen, msg: m}) })
+	a.gate = gate
 	// Shutdown waits until every started process's goroutines have ended.
 	a.env.procs.Add(1)
 	p, err := proc.Start(proc.Spec{
@@ -570,6 +582,19 @@ func (a *taskActor) giveUp(ctx actor.Context, reason string) {
 		a.endWait()
 		a.set(ctx, StateGaveUp, "Gave up: "+reason, reason)
 	}
+}
+
+// drainNotify reads what the task's notify socket and gate hold, then sends
+// the watchdog's message m back to this actor, behind the datagrams: the
+// watchdog's deadline may have passed while taskvisor itself was stopped or
+// starved, with the task's progress waiting to be read. Only a task that is
+// still silent once they are applied is stalled (or acted on).
+func (a *taskActor) drainNotify(ctx actor.Context, m any) {
+	a.proc.FlushNotify()
+	if a.gate != nil {
+		a.gate.flush()
+	}
+	ctx.Send(ctx.Self(), m)
 }
 
 // stalled marks the task stalled, as its supervisor's watchdog found.

@@ -425,6 +425,18 @@ func (p *Process) NotifyStats() notify.Stats {
 	return p.sock.Stats()
 }
 
+// FlushNotify hands every sd_notify datagram waiting in the process's socket
+// to Spec.OnNotify before it returns (waiting for a read in progress). A
+// watchdog calls it before it declares a stall: a deadline that passed while
+// this program did not run (stopped with SIGSTOP, or starved) would
+// otherwise be taken for the task's silence, although its progress was
+// queued. Without a socket it does nothing.
+func (p *Process) FlushNotify() {
+	if p.sock != nil {
+		p.sock.Flush()
+	}
+}
+
 // Contains reports whether pid is one of the process's: it is the leader, or
 // in the leader's process group, or one of the run's processes as the kill
 // path finds them (in the run's cgroup, or without one carrying the run's
