@@ -71,7 +71,15 @@ type Options struct {
 // Run serves commands until quit, EOF on In, or the end of ctx; then it shuts
 // the runtime down with escalation, prints how each task ended and returns.
 func Run(ctx context.Context, rt *actors.Runtime, opts Options) error {
-	p := newPrinter(opts.Out, opts.JSON)
+	// Neither stream is written directly: a reader that stops reading must
+	// block neither the event subscription nor the quit.
+	out := newQueue(opts.Out, QueueBytes, droppedNotice(opts.JSON))
+	opts.Err = newQueue(opts.Err, QueueBytes, droppedNotice(false))
+	defer func() {
+		out.close(DrainStall)
+		opts.Err.(*queue).close(DrainStall)
+	}()
+	p := newPrinter(out, opts.JSON)
 	if opts.Output {
 		p.follow = func(ctx context.Context, id int) (<-chan actors.OutputLine, error) { return rt.Follow(ctx, id) }
 	}
@@ -109,6 +117,17 @@ func Run(ctx context.Context, rt *actors.Runtime, opts Options) error {
 		opts.Ended(final)
 	}
 	return errors.Join(inErr, err)
+}
+
+// droppedNotice is the line that says how many lines a queue dropped: text,
+// or a JSON object {"time", "dropped"} among the events.
+func droppedNotice(json bool) func(int) []byte {
+	return func(n int) []byte {
+		if json {
+			return fmt.Appendf(nil, "{\"time\":%q,\"dropped\":%d}\n", time.Now().Format(time.RFC3339Nano), n)
+		}
+		return fmt.Appendf(nil, "taskvisor: %d lines dropped here: the stream was not read fast enough\n", n)
+	}
 }
 
 // MaxLineBytes is the longest command line read; a longer one is reported
