@@ -432,7 +432,10 @@ func TestNoDescriptorLeak(t *testing.T) {
 		}
 	}
 	waitAdoptedIdle(t)
-	if after := countFDs(t); after != before {
+	// Fewer after is no leak: a descriptor of an earlier test's (a spare
+	// run cgroup's, say) may have closed meanwhile, as seen once in a full
+	// run (15 before, 14 after).
+	if after := countFDs(t); after > before {
 		t.Errorf("%d descriptors before, %d after 50 start/kill cycles and 5 failed starts", before, after)
 	}
 	if left, _ := os.ReadDir(dir); len(left) != 0 {
