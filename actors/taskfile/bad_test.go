@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // Each bad file gives exactly these errors, in file order.
@@ -142,5 +143,22 @@ func TestErrorFields(t *testing.T) {
 		Msg: `"10" is not a duration (like "10s" or "1m30s")`}
 	if *e != want {
 		t.Errorf("error fields %+v, want %+v", *e, want)
+	}
+}
+
+// A key from the file is printed with its control characters escaped, in
+// the field as in the message: an error must not drive the terminal.
+// Failed first: the field carried a raw ESC.
+func TestErrorEscapesControlCharacters(t *testing.T) {
+	_, err := Parse("tasks.toml", []byte("[[task]]\nname = \"x\"\ncommand = \"true\"\n[task.env]\n\"A=\\u001b[31mB\" = \"v\"\n"), Options{})
+	if err == nil {
+		t.Fatal("an env key with '=' was accepted")
+	}
+	got := err.Error()
+	if strings.ContainsFunc(got, func(r rune) bool { return r != '\n' && unicode.IsControl(r) }) {
+		t.Errorf("the error carries raw control characters: %q", got)
+	}
+	if !strings.Contains(got, `env.A=\x1b[31mB: `) {
+		t.Errorf("the error %q does not name the field with its ESC escaped", got)
 	}
 }
