@@ -62,7 +62,7 @@ func Diagnose() []Mechanism {
 		ms = append(ms, Mechanism{"RLIMIT_NOFILE", false, err.Error()})
 	} else {
 		ok := lim.Cur >= 4*1000+64
-		ms = append(ms, Mechanism{"RLIMIT_NOFILE", ok, fmt.Sprintf("soft %d, hard %d (Go raises the soft limit to the hard one at start; tasks get the original back); a task holds 4 descriptors: %d tasks fit", lim.Cur, lim.Max, (lim.Cur-64)/4)})
+		ms = append(ms, Mechanism{"RLIMIT_NOFILE", ok, fmt.Sprintf("soft %d, hard %d (Go raises the soft limit to the hard one at start; tasks get the original back); a task holds %d descriptors: %d tasks fit", lim.Cur, lim.Max, descriptorsPerTask, (lim.Cur-64)/descriptorsPerTask)})
 	}
 	return ms
 }
@@ -76,3 +76,9 @@ func RemoveCgroupTree() {
 		}
 	}
 }
+
+// descriptorsPerTask is what a running task holds of this program's
+// descriptors: its leader's pidfd, the read ends of its stdout and stderr
+// pipes, its notify socket and its run cgroup's directory (one fewer without
+// a socket or a cgroup). TestDescriptorsPerTask measures it.
+const descriptorsPerTask = 5
