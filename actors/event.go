@@ -154,6 +154,8 @@ type jsonEvent struct {
 	Reason   string     `json:"reason"`
 	Deadline *time.Time `json:"deadline,omitempty"`
 	Policy   string     `json:"policy,omitempty"`
+	// NotifyDropped is TaskEvent.NotifyDropped, left out while zero.
+	NotifyDropped uint64 `json:"notify_dropped,omitempty"`
 }
 
 // Event is what the runtime publishes on the EventStream: a TaskEvent or a
@@ -237,7 +239,7 @@ func (e TaskEvent) MarshalJSON() ([]byte, error) {
 	j := jsonEvent{
 		Time: e.Time, Task: e.ID, Name: e.Name, Group: e.Group, State: e.State, PID: e.PID,
 		Progress: e.Progress, Step: e.Step, Steps: e.Steps, Status: e.Status, Message: e.Message,
-		Restarts: e.Restarts, Reason: e.Reason, Policy: e.Policy,
+		Restarts: e.Restarts, Reason: e.Reason, Policy: e.Policy, NotifyDropped: e.NotifyDropped,
 	}
 	if e.ExitCode >= 0 {
 		code := e.ExitCode

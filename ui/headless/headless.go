@@ -310,6 +310,8 @@ type printer struct {
 	changed chan struct{}
 	// names of the tasks, for the output lines' JSON.
 	names map[int]string
+	// dropped is the NotifyDropped last printed of each task.
+	dropped map[int]uint64
 
 	// follow, when set, follows a task's output (Runtime.Follow); the
 	// followers are goroutines owned by the printer, ended by
@@ -326,7 +328,7 @@ type printer struct {
 func newPrinter(out io.Writer, json bool) *printer {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &printer{out: out, json: json, shown: map[int]time.Time{}, changed: make(chan struct{}),
-		names: map[int]string{}, following: map[int]bool{}, lastLine: map[int]time.Time{}, ctx: ctx, cancel: cancel}
+		names: map[int]string{}, dropped: map[int]uint64{}, following: map[int]bool{}, lastLine: map[int]time.Time{}, ctx: ctx, cancel: cancel}
 }
 
 // writeLine writes one line (b without its newline); every write of the
@@ -347,15 +349,20 @@ func (p *printer) writeJSON(v any) {
 func (p *printer) event(ev actors.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.json {
+	te, ok := ev.(actors.TaskEvent)
+	switch {
+	case p.json:
 		p.writeJSON(ev)
-	} else {
+	case ok && te.NotifyDropped != p.dropped[te.ID]:
+		// Said once per change: the count is the current process's.
+		p.writeLine([]byte(tasktext.Escape(fmt.Sprintf("%s (sd_notify: %d datagrams dropped)", ev, te.NotifyDropped))))
+	default:
 		p.writeLine([]byte(tasktext.Escape(ev.String())))
 	}
-	te, ok := ev.(actors.TaskEvent)
 	if !ok {
 		return
 	}
+	p.dropped[te.ID] = te.NotifyDropped
 	if te.Time.After(p.shown[te.ID]) {
 		p.shown[te.ID] = te.Time
 	}

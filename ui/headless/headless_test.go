@@ -405,3 +405,30 @@ func TestJSONListReply(t *testing.T) {
 		t.Error("no events")
 	}
 }
+
+// A task's count of dropped sd_notify datagrams is said in text when it
+// changes, and carried in JSON as notify_dropped. Failed first: neither
+// showed it.
+func TestNotifyDroppedIsShown(t *testing.T) {
+	var out strings.Builder
+	p := newPrinter(&out, false)
+	ev := actors.TaskEvent{ID: 2, Name: "n", State: actors.StateRunning, Message: "Step 1/3", ExitCode: -1}
+	p.event(ev)
+	ev.NotifyDropped, ev.Message = 7, "Step 2/3"
+	p.event(ev)
+	ev.Message = "Step 3/3"
+	p.event(ev)
+	want := "[Task 2] Step 1/3\n[Task 2] Step 2/3 (sd_notify: 7 datagrams dropped)\n[Task 2] Step 3/3\n"
+	if got := out.String(); got != want {
+		t.Errorf("text mode printed\n%s\nwant\n%s", got, want)
+	}
+	out.Reset()
+	p.json = true
+	p.event(ev)
+	var back struct {
+		NotifyDropped uint64 `json:"notify_dropped"`
+	}
+	if err := json.Unmarshal([]byte(out.String()), &back); err != nil || back.NotifyDropped != 7 {
+		t.Errorf("JSON %q (%v): want notify_dropped 7", out.String(), err)
+	}
+}
