@@ -80,6 +80,7 @@ func (r *adoptedReaper) loop() {
 	tick := time.NewTicker(adoptTick)
 	defer tick.Stop()
 	for {
+		checkGuard() // a dead guard is a child too: seen (and replaced) here
 		r.pass()
 		r.mu.Lock()
 		if r.runs <= 0 && len(r.tracked) == 0 {

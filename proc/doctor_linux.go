@@ -53,7 +53,11 @@ func Diagnose() []Mechanism {
 	if _, err := os.Stat("/proc/self/exe"); err != nil {
 		ms = append(ms, Mechanism{"guard", false, fmt.Sprintf("/proc/self/exe: %v: if taskvisor is killed, its tasks live on", err)})
 	} else {
-		ms = append(ms, Mechanism{"guard", true, "one guard process (" + GuardName + ", taskvisor re-run) kills every task's processes within milliseconds if taskvisor dies, even of SIGKILL"})
+		what := "one guard process (" + GuardName + ", taskvisor re-run) kills every task's processes within milliseconds if taskvisor dies, even of SIGKILL; if the guard itself is killed, a new one is started within a second (at the next start at the latest)"
+		if n, last := GuardLosses(); n > 0 {
+			what += fmt.Sprintf("; %d guard(s) lost and replaced, the last: %s", n, last)
+		}
+		ms = append(ms, Mechanism{"guard", true, what})
 	}
 	ms = append(ms, Mechanism{"pdeathsig", false, "not used: it fires when the starting thread exits, and covers the direct child only; the guard covers the whole tree"})
 

@@ -49,41 +49,110 @@ func init() {
 
 var (
 	guardOnce sync.Once
-	guardMu   sync.Mutex // guards guardPid and guardErr
+	guardMu   sync.Mutex // guards the variables below
 	guardPid  int
 	guardErr  = errGuardNotStarted
 	// guardPipe is the write end of the guard's stdin, held open for the
 	// program's whole life; close-on-exec, so no task inherits it.
 	guardPipe *os.File
+	// guardFd is a pidfd of the guard, by which its death is seen and its
+	// exit reaped (it is our child, never waited for otherwise); -1: none.
+	guardFd = -1
+	// guardDirs are what RemoveAtExit asked for, told again to a new guard.
+	guardDirs []string
+	// guardLosses counts the guards that died before this program, and
+	// guardLast says how the last one did.
+	guardLosses int
+	guardLast   string
 )
 
-// ensureGuard starts the guard on first use; later calls return what the
-// first one did.
+// ensureGuard starts the guard on first use, and a new one if it has died
+// (checkGuard); it returns the guard's pid, or 0 and why there is none.
 func ensureGuard() (int, error) {
 	guardOnce.Do(func() {
-		pid, err := startGuard()
+		pid, fd, err := startGuard()
 		guardMu.Lock()
-		guardPid, guardErr = pid, err
+		guardPid, guardFd, guardErr = pid, fd, err
 		guardMu.Unlock()
 	})
+	checkGuard()
 	return GuardPid()
 }
 
+// checkGuard looks whether the guard has died (killed by someone: it never
+// exits while this program runs) and if so reaps it, says so in
+// GuardLosses, and starts a new one, which is told the directories to remove
+// again. Without it, a later death of this program would leak every task. It
+// runs at each start and at each pass of the adopted-orphan reaper (at
+// least once a second while a run lives).
+func checkGuard() {
+	guardMu.Lock()
+	defer guardMu.Unlock()
+	if guardFd < 0 {
+		return
+	}
+	if pidfdState(guardFd) != childExited {
+		return
+	}
+	// Exited and not reaped (nothing else waits for it), so the pid is
+	// still the guard's: wait4 by pid reaps exactly it.
+	var ws unix.WaitStatus
+	how := "ended"
+	if n, err := unix.Wait4(guardPid, &ws, unix.WNOHANG, nil); err == nil && n == guardPid {
+		how = describeWaitStatus(ws)
+	}
+	_ = unix.Close(guardFd)
+	guardFd = -1
+	_ = guardPipe.Close()
+	guardLosses++
+	guardLast = fmt.Sprintf("guard process %d %s at %s", guardPid, how, time.Now().Format(time.TimeOnly))
+	pid, fd, err := startGuard()
+	guardPid, guardFd, guardErr = pid, fd, err
+	if err != nil {
+		guardErr = fmt.Errorf("%s; a new one: %w", guardLast, err)
+		return
+	}
+	for _, dir := range guardDirs {
+		_, _ = fmt.Fprintln(guardPipe, dir)
+	}
+}
+
+// GuardLosses reports how many guard processes died while this program ran
+// (each was replaced by a new one at once) and how the last one did
+// ("guard process 42 killed by SIGKILL at 10:04:05"); 0 and "" when none.
+func GuardLosses() (int, string) {
+	guardMu.Lock()
+	defer guardMu.Unlock()
+	return guardLosses, guardLast
+}
+
+// describeWaitStatus says how a child ended: "exited with code 3",
+// "killed by SIGKILL".
+func describeWaitStatus(ws unix.WaitStatus) string {
+	if ws.Signaled() {
+		return "killed by " + unix.SignalName(ws.Signal())
+	}
+	return fmt.Sprintf("exited with code %d", ws.ExitStatus())
+}
+
 // GuardPid returns the pid of the program's guard process, or 0 and why there
-// is none. The guard starts with the first task.
+// is none. The guard starts with the first task or RemoveAtExit (which
+// actors.New calls), and is replaced if it dies (GuardLosses).
 func GuardPid() (int, error) {
 	guardMu.Lock()
 	defer guardMu.Unlock()
 	return guardPid, guardErr
 }
 
-// errGuardNotStarted is GuardPid's answer before the first task.
-var errGuardNotStarted = errors.New("not started yet: it starts with the first task")
+// errGuardNotStarted is GuardPid's answer before the guard has started:
+// with the first task, or with the first runtime (actors.New asks it to
+// remove the notify socket directory at exit).
+var errGuardNotStarted = errors.New("not started yet: it starts with the first runtime or task")
 
-func startGuard() (int, error) {
+func startGuard() (pid, pidfd int, err error) {
 	r, w, err := os.Pipe()
 	if err != nil {
-		return 0, fmt.Errorf("guard pipe: %w", err)
+		return 0, -1, fmt.Errorf("guard pipe: %w", err)
 	}
 	defer r.Close()
 	cmd := exec.Command("/proc/self/exe")
@@ -96,13 +165,19 @@ func startGuard() (int, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		_ = w.Close()
-		return 0, fmt.Errorf("start the guard process: %w", err)
+		return 0, -1, fmt.Errorf("start the guard process: %w", err)
 	}
-	pid := cmd.Process.Pid
-	// Never waited for: it ends only after this program.
+	pid = cmd.Process.Pid
+	// A pidfd before the release: the child is not reaped until we do, so
+	// the pid is still the guard's.
+	pidfd, err = unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		pidfd = -1 // its death will go unseen; it still guards
+	}
+	// Never waited for by os/exec: checkGuard reaps it if it dies.
 	_ = cmd.Process.Release()
 	guardPipe = w
-	return pid, nil
+	return pid, pidfd, nil
 }
 
 // runGuard is the guard process: it waits for the guarded program to end,
@@ -150,6 +225,7 @@ func RemoveAtExit(dir string) error {
 	}
 	guardMu.Lock()
 	defer guardMu.Unlock()
+	guardDirs = append(guardDirs, dir)
 	if _, err := fmt.Fprintln(guardPipe, dir); err != nil {
 		return fmt.Errorf("remove at exit %s: tell the guard: %w", dir, err)
 	}
