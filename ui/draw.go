@@ -4,12 +4,12 @@ import (
 	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/uniseg"
 
-	"github.com/taskvisor/taskvisor/ui/internal/tasktext"
+	"github.com/taskvisor/taskvisor/internal/termtext"
 )
 
 // textWidth is the number of cells s takes.
 func textWidth(s string) int {
-	if tasktext.IsPlain(s) {
+	if termtext.IsPlain(s) {
 		return len(s)
 	}
 	return uniseg.StringWidth(s)
@@ -21,7 +21,7 @@ func put(s tcell.Screen, x, y, maxW int, text string, style tcell.Style, ellipsi
 	if maxW <= 0 || text == "" {
 		return 0
 	}
-	if tasktext.IsPlain(text) {
+	if termtext.IsPlain(text) {
 		if len(text) <= maxW {
 			for i := 0; i < len(text); i++ {
 				s.SetContent(x+i, y, rune(text[i]), nil, style)

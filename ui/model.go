@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/taskvisor/taskvisor/actors"
-	"github.com/taskvisor/taskvisor/ui/internal/tasktext"
+	"github.com/taskvisor/taskvisor/internal/termtext"
 )
 
 // errorNoticeHold is how long an error stays on the footer's event line
@@ -95,8 +95,8 @@ type Model struct {
 func NewModel(cat actors.Catalogue, w, h int) *Model {
 	m := &Model{index: map[int]int{}, Groups: map[string]actors.GroupEvent{}, Width: w, Height: h}
 	for _, s := range cat {
-		m.Templates = append(m.Templates, Template{Key: tasktext.Escape(s.Key), Name: tasktext.Escape(s.Name),
-			Description: tasktext.Escape(s.Description), name: s.Name})
+		m.Templates = append(m.Templates, Template{Key: termtext.Escape(s.Key), Name: termtext.Escape(s.Name),
+			Description: termtext.Escape(s.Description), name: s.Name})
 	}
 	return m
 }
@@ -152,32 +152,32 @@ func (m *Model) ApplyEvent(ev actors.TaskEvent) (isNew bool) {
 	t.Event = ev
 	t.noteStart(&ev)
 	if isNew || ev.Name != old.Name {
-		t.name = tasktext.Escape(ev.Name)
+		t.name = termtext.Escape(ev.Name)
 		m.nameW = max(m.nameW, textWidth(t.name))
 	}
 	m.maxID = max(m.maxID, ev.ID)
 	m.maxSteps = max(m.maxSteps, ev.Steps, ev.Step)
 	if isNew || ev.Status != old.Status {
-		t.status = tasktext.Escape(ev.Status)
+		t.status = termtext.Escape(ev.Status)
 	}
 	if isNew || ev.Message != old.Message {
-		t.message = tasktext.Escape(ev.Message)
+		t.message = termtext.Escape(ev.Message)
 	}
 	if isNew || ev.Reason != old.Reason {
-		t.reason = tasktext.Escape(ev.Reason)
+		t.reason = termtext.Escape(ev.Reason)
 	}
 	if isNew || ev.Policy != old.Policy {
-		t.policy = tasktext.Escape(ev.Policy)
+		t.policy = termtext.Escape(ev.Policy)
 	}
 	if isNew || ev.Group != old.Group {
-		t.group = tasktext.Escape(ev.Group)
+		t.group = termtext.Escape(ev.Group)
 	}
 	if ev.State != prevState {
 		note := ev
 		if note.Message == "" {
 			note.Message = string(ev.State)
 		}
-		m.note(tasktext.Escape(note.String()), false, ev.Time)
+		m.note(termtext.Escape(note.String()), false, ev.Time)
 	}
 	return isNew
 }
@@ -185,7 +185,7 @@ func (m *Model) ApplyEvent(ev actors.TaskEvent) (isNew bool) {
 // ApplyGroup updates the model with a group's event.
 func (m *Model) ApplyGroup(ev actors.GroupEvent) {
 	m.Groups[ev.Group] = ev
-	m.note(tasktext.Escape(ev.String()), false, ev.Time)
+	m.note(termtext.Escape(ev.String()), false, ev.Time)
 }
 
 // ApplyOutput keeps the output lines of a task, if it is still the one
@@ -197,11 +197,11 @@ func (m *Model) ApplyOutput(r actors.OutputReply) {
 	m.OutputID = r.ID
 	m.OutputErr = ""
 	if r.Err != nil {
-		m.OutputErr = tasktext.Escape(r.Err.Error())
+		m.OutputErr = termtext.Escape(r.Err.Error())
 	}
 	m.Output = m.Output[:0]
 	for _, l := range r.Lines {
-		text := tasktext.Escape(l.Text)
+		text := termtext.Escape(l.Text)
 		if l.Cut {
 			text += " [cut]"
 		}
@@ -211,7 +211,7 @@ func (m *Model) ApplyOutput(r actors.OutputReply) {
 
 // Error puts an error on the footer's event line.
 func (m *Model) Error(err error, now time.Time) {
-	m.note(tasktext.Escape(err.Error()), true, now)
+	m.note(termtext.Escape(err.Error()), true, now)
 }
 
 // note sets the footer's event line; an ordinary event does not replace an

@@ -9,7 +9,7 @@ import (
 	"github.com/rivo/uniseg"
 
 	"github.com/taskvisor/taskvisor/actors"
-	"github.com/taskvisor/taskvisor/ui/internal/tasktext"
+	"github.com/taskvisor/taskvisor/internal/termtext"
 )
 
 // OutputView is the full-screen view of one task's output (Enter or o on a
@@ -104,7 +104,7 @@ func wrap(text string, w int) []string {
 		return []string{text}
 	}
 	var parts []string
-	if tasktext.IsPlain(text) {
+	if termtext.IsPlain(text) {
 		for len(text) > w {
 			parts = append(parts, text[:w])
 			text = text[w:]
@@ -259,7 +259,7 @@ func (m *Model) findMatch(dir int, now time.Time) {
 		}
 	}
 	v.Match = -1
-	m.note("no line holds "+tasktext.Escape(v.Search), true, now)
+	m.note("no line holds "+termtext.Escape(v.Search), true, now)
 }
 
 // matchCount returns how many lines hold the search text and the current
@@ -340,10 +340,10 @@ func renderView(s tcell.Screen, m *Model, th Theme, t *Task, w, h int, now time.
 	if y > 0 {
 		switch place, total := m.matchCount(); {
 		case m.View.Typing:
-			n := put(s, 0, y, w-1, "/"+tasktext.Escape(m.View.Input), th.Notice, th.ellipsis)
+			n := put(s, 0, y, w-1, "/"+termtext.Escape(m.View.Input), th.Notice, th.ellipsis)
 			s.SetContent(n, y, ' ', nil, th.Notice.Reverse(true)) // the cursor
 		case m.View.Search != "" && total > 0:
-			put(s, 0, y, w, fmt.Sprintf("/%s: match %d of %d (n next, N previous)", tasktext.Escape(m.View.Search), place, total), th.Notice, th.ellipsis)
+			put(s, 0, y, w, fmt.Sprintf("/%s: match %d of %d (n next, N previous)", termtext.Escape(m.View.Search), place, total), th.Notice, th.ellipsis)
 		default:
 			renderNotice(s, m, th, w, y, now)
 		}

@@ -3,7 +3,8 @@ package taskfile
 import (
 	"fmt"
 	"strings"
-	"unicode"
+
+	"github.com/taskvisor/taskvisor/internal/termtext"
 )
 
 // Error is one problem found in a task file, with where it is.
@@ -36,33 +37,12 @@ func (e *Error) Error() string {
 	}
 	b.WriteString(": ")
 	if e.Entry != "" {
-		b.WriteString(escapeControls(e.Entry) + ": ")
+		b.WriteString(termtext.Escape(e.Entry) + ": ")
 	}
 	if e.Field != "" {
-		b.WriteString(escapeControls(e.Field) + ": ")
+		b.WriteString(termtext.Escape(e.Field) + ": ")
 	}
-	b.WriteString(escapeControls(e.Msg))
-	return b.String()
-}
-
-// escapeControls writes the control characters of s as \xNN (\u00NN for
-// C1), so that a key or name from the file cannot drive the terminal an
-// error is printed on; other text is left as it is.
-func escapeControls(s string) string {
-	if !strings.ContainsFunc(s, unicode.IsControl) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r < 0x80 && unicode.IsControl(r):
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case unicode.IsControl(r):
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
+	b.WriteString(termtext.Escape(e.Msg))
 	return b.String()
 }
 

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/taskvisor/taskvisor/api/taskvisor/v1"
+	"github.com/taskvisor/taskvisor/internal/termtext"
 	"github.com/taskvisor/taskvisor/node"
 	"github.com/taskvisor/taskvisor/node/client"
 )
@@ -196,8 +197,8 @@ func cmdList(cl *cli, args []string) int {
 		if actorsEnded(t.GetState()) && t.GetReason() != "" && !strings.Contains(msg, t.GetReason()) {
 			msg += ": " + t.GetReason()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%3.0f%%\t%s\n", id, escape(t.GetName()), t.GetState(), pid,
-			t.GetRestarts(), 100*t.GetProgress(), escape(msg))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%3.0f%%\t%s\n", id, termtext.Escape(t.GetName()), t.GetState(), pid,
+			t.GetRestarts(), 100*t.GetProgress(), termtext.Escape(msg))
 	}
 	tw.Flush()
 	return exitOK
@@ -320,9 +321,9 @@ func cmdLogs(cl *cli, args []string) int {
 			case *cl.json:
 				cl.printJSON(l)
 			case l.GetStream() == "stderr":
-				fmt.Fprintf(cl.stdout, "stderr: %s\n", escape(l.GetText()))
+				fmt.Fprintf(cl.stdout, "stderr: %s\n", termtext.Escape(l.GetText()))
 			default:
-				fmt.Fprintln(cl.stdout, escape(l.GetText()))
+				fmt.Fprintln(cl.stdout, termtext.Escape(l.GetText()))
 			}
 		}
 		cl.out.Flush()
@@ -345,8 +346,8 @@ func cmdWait(cl *cli, args []string) int {
 	if *cl.json {
 		cl.printJSON(t)
 	} else {
-		fmt.Fprintf(cl.stdout, "[Task %d] %s ended: %s\n", t.GetId(), escape(t.GetName()),
-			escape(node.TaskEventFromProto(t).Outcome()))
+		fmt.Fprintf(cl.stdout, "[Task %d] %s ended: %s\n", t.GetId(), termtext.Escape(t.GetName()),
+			termtext.Escape(node.TaskEventFromProto(t).Outcome()))
 	}
 	if t.GetState() != "completed" {
 		return exitNotCompl
@@ -399,9 +400,9 @@ func eventText(ev *pb.Event) string {
 		if t.GetHistory() || t.GetRun() != 0 {
 			prefix = fmt.Sprintf("run %d ", t.GetRun())
 		}
-		return prefix + escape(node.TaskEventFromProto(t).String())
+		return prefix + termtext.Escape(node.TaskEventFromProto(t).String())
 	case *pb.Event_Group:
-		return escape(node.GroupEventFromProto(k.Group).String())
+		return termtext.Escape(node.GroupEventFromProto(k.Group).String())
 	case *pb.Event_Gap:
 		return fmt.Sprintf("(events %d to %d are no longer held by the node)", k.Gap.GetFirst(), k.Gap.GetLast())
 	}
@@ -426,27 +427,8 @@ func cmdShutdown(cl *cli, args []string) int {
 			cl.printJSON(t)
 			continue
 		}
-		fmt.Fprintf(cl.stdout, "[Task %d] %s ended: %s\n", t.GetId(), escape(t.GetName()),
-			escape(node.TaskEventFromProto(t).Outcome()))
+		fmt.Fprintf(cl.stdout, "[Task %d] %s ended: %s\n", t.GetId(), termtext.Escape(t.GetName()),
+			termtext.Escape(node.TaskEventFromProto(t).Outcome()))
 	}
 	return exitOK
 }
-
-// escape makes text a task wrote safe to print on a terminal: control
-// characters (escape sequences, carriage returns) are shown as \xNN.
-func escape(s string) string {
-	if !strings.ContainsFunc(s, isControl) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if isControl(r) {
-			fmt.Fprintf(&b, "\\x%02x", r)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }

@@ -42,6 +42,7 @@ import (
 	"time"
 
 	"github.com/taskvisor/taskvisor/actors"
+	"github.com/taskvisor/taskvisor/internal/termtext"
 	"github.com/taskvisor/taskvisor/ui/internal/tasktext"
 )
 
@@ -85,7 +86,7 @@ func Run(ctx context.Context, rt *actors.Runtime, opts Options) error {
 	}
 	unsubscribe := rt.SubscribeAll(p.event)
 	if _, err := rt.Autostart(ctx); err != nil {
-		fmt.Fprintf(opts.Err, "error: %s\n", tasktext.Escape(err.Error()))
+		fmt.Fprintf(opts.Err, "error: %s\n", termtext.Escape(err.Error()))
 	}
 
 	lines := make(chan string)
@@ -187,7 +188,7 @@ func serve(ctx context.Context, rt *actors.Runtime, p *printer, errOut io.Writer
 			}
 			quit, err := execute(ctx, rt, p, line)
 			if err != nil {
-				fmt.Fprintf(errOut, "error: %s\n", tasktext.Escape(err.Error()))
+				fmt.Fprintf(errOut, "error: %s\n", termtext.Escape(err.Error()))
 			}
 			if quit {
 				return
@@ -355,9 +356,9 @@ func (p *printer) event(ev actors.Event) {
 		p.writeJSON(ev)
 	case ok && te.NotifyDropped != p.dropped[te.ID]:
 		// Said once per change: the count is the current process's.
-		p.writeLine([]byte(tasktext.Escape(fmt.Sprintf("%s (sd_notify: %d datagrams dropped)", ev, te.NotifyDropped))))
+		p.writeLine([]byte(termtext.Escape(fmt.Sprintf("%s (sd_notify: %d datagrams dropped)", ev, te.NotifyDropped))))
 	default:
-		p.writeLine([]byte(tasktext.Escape(ev.String())))
+		p.writeLine([]byte(termtext.Escape(ev.String())))
 	}
 	if !ok {
 		return
@@ -468,7 +469,7 @@ func (p *printer) writeOutput(id int, l actors.Line) {
 	if l.Stream == actors.Stderr {
 		mark = "E|"
 	}
-	p.writeLine([]byte(fmt.Sprintf("[Task %d] %s %s", id, mark, tasktext.Escape(l.Text))))
+	p.writeLine([]byte(fmt.Sprintf("[Task %d] %s %s", id, mark, termtext.Escape(l.Text))))
 }
 
 func (p *printer) text(s string) {
@@ -496,7 +497,7 @@ func (p *printer) started(id int, name string) {
 		}{"start", id, name})
 		return
 	}
-	p.writeLine([]byte(fmt.Sprintf("[Task %d] started: %s", id, tasktext.Escape(name))))
+	p.writeLine([]byte(fmt.Sprintf("[Task %d] started: %s", id, termtext.Escape(name))))
 }
 
 func (p *printer) list(tasks []actors.TaskEvent) {
@@ -516,12 +517,12 @@ func (p *printer) list(tasks []actors.TaskEvent) {
 		p.writeLine([]byte("no tasks"))
 	}
 	for _, ev := range tasks {
-		line := fmt.Sprintf("[Task %d] %s: %s", ev.ID, tasktext.Escape(ev.Name), ev.State)
+		line := fmt.Sprintf("[Task %d] %s: %s", ev.ID, termtext.Escape(ev.Name), ev.State)
 		if ev.PID != 0 {
 			line += fmt.Sprintf(", pid %d", ev.PID)
 		}
 		if ev.Message != "" {
-			line += " - " + tasktext.Escape(ev.Message)
+			line += " - " + termtext.Escape(ev.Message)
 		}
 		p.writeLine([]byte(line))
 	}
