@@ -584,17 +584,21 @@ func (a *taskActor) giveUp(ctx actor.Context, reason string) {
 	}
 }
 
-// drainNotify reads what the task's notify socket and gate hold, then sends
-// the watchdog's message m back to this actor, behind the datagrams: the
-// watchdog's deadline may have passed while taskvisor itself was stopped or
-// starved, with the task's progress waiting to be read. Only a task that is
-// still silent once they are applied is stalled (or acted on).
+// drainNotify has what the task's notify socket and gate hold delivered,
+// then the watchdog's message m sent back to this actor, behind the
+// datagrams: the watchdog's deadline may have passed while taskvisor itself
+// was stopped or starved, with the task's progress waiting to be read. Only
+// a task that is still silent once they are applied is stalled (or acted
+// on). The flush waits for a read in progress, so it runs on a goroutine of
+// its own, not in Receive; it ends with the flush (a closed socket flushes
+// nothing).
 func (a *taskActor) drainNotify(ctx actor.Context, m any) {
-	a.proc.FlushNotify()
-	if a.gate != nil {
-		a.gate.flush()
-	}
-	ctx.Send(ctx.Self(), m)
+	p, gate, self, root := a.proc, a.gate, ctx.Self(), ctx.ActorSystem().Root
+	go func() {
+		p.FlushNotify()
+		gate.flush()
+		root.Send(self, m)
+	}()
 }
 
 // stalled marks the task stalled, as its supervisor's watchdog found.

@@ -99,7 +99,7 @@ func checkGuard() {
 	var ws unix.WaitStatus
 	how := "ended"
 	if n, err := unix.Wait4(guardPid, &ws, unix.WNOHANG, nil); err == nil && n == guardPid {
-		how = describeWaitStatus(ws)
+		how = exitFromStatus(ws, time.Time{}, time.Time{}).String()
 	}
 	_ = unix.Close(guardFd)
 	guardFd = -1
@@ -126,14 +126,6 @@ func GuardLosses() (int, string) {
 	return guardLosses, guardLast
 }
 
-// describeWaitStatus says how a child ended: "exited with code 3",
-// "killed by SIGKILL".
-func describeWaitStatus(ws unix.WaitStatus) string {
-	if ws.Signaled() {
-		return "killed by " + unix.SignalName(ws.Signal())
-	}
-	return fmt.Sprintf("exited with code %d", ws.ExitStatus())
-}
 
 // GuardPid returns the pid of the program's guard process, or 0 and why there
 // is none. The guard starts with the first task or RemoveAtExit (which

@@ -75,10 +75,11 @@ func Run(ctx context.Context, rt *actors.Runtime, opts Options) error {
 	// Neither stream is written directly: a reader that stops reading must
 	// block neither the event subscription nor the quit.
 	out := newQueue(opts.Out, QueueBytes, droppedNotice(opts.JSON))
-	opts.Err = newQueue(opts.Err, QueueBytes, droppedNotice(false))
+	errOut := newQueue(opts.Err, QueueBytes, droppedNotice(false))
+	opts.Err = errOut
 	defer func() {
 		out.close(DrainStall)
-		opts.Err.(*queue).close(DrainStall)
+		errOut.close(DrainStall)
 	}()
 	p := newPrinter(out, opts.JSON)
 	if opts.Output {
