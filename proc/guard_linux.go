@@ -126,7 +126,6 @@ func GuardLosses() (int, string) {
 	return guardLosses, guardLast
 }
 
-
 // GuardPid returns the pid of the program's guard process, or 0 and why there
 // is none. The guard starts with the first task or RemoveAtExit (which
 // actors.New calls), and is replaced if it dies (GuardLosses).
