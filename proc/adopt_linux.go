@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -34,13 +35,51 @@ import (
 //     cleared its environment is reaped through that pidfd (waitid P_PIDFD,
 //     exact however its pid is reused).
 //
-// Its goroutine runs while a run lives or a tracked orphan does.
+// A process that left its run's cgroup and cleared its environment (root
+// can do both) matches none of these rules once it has left. In a program
+// that declared OwnAllChildren, every child that is neither a task leader
+// nor the guard is an orphan of some run, so a pass also reaps every such
+// zombie, and kills (through a pidfd) every such live child that no rule
+// ties to a live run any more: it left its run and its parent has died, so
+// no run's end would ever reach it.
+//
+// Its goroutine runs while a run lives or a tracked orphan does, and with
+// OwnAllChildren one tick longer after the last run ended, for what is
+// reparented here as that run's last processes exit.
 type adoptedReaper struct {
-	mu      sync.Mutex
-	runs    int           // runs started whose Done has not closed
-	tracked map[int]int   // pid -> pidfd of live orphans known to be runs'
-	running bool          // the goroutine runs
-	wake    chan struct{} // a run ended: look whether to stop
+	mu        sync.Mutex
+	runs      int           // runs started whose Done has not closed
+	lastEnd   time.Time     // when a run last ended
+	tracked   map[int]int   // pid -> pidfd of live orphans known to be runs', or strays killed
+	running   bool          // the goroutine runs
+	wake      chan struct{} // a run ended: look whether to stop
+	strays    int           // strays killed (OwnAllChildren)
+	lastStray string        // what the last one was
+}
+
+// ownAll is set by OwnAllChildren.
+var ownAll atomic.Bool
+
+// OwnAllChildren declares that this program starts no child process of its
+// own except through this package (and its guard), so that every other
+// child it has is an orphan adopted from a task run. The adopted-orphan
+// reaper then reaps every such child that exits and kills every live one
+// that has left its run (its cgroup, its process group and its run marker)
+// after its parent died: an escapee that moved itself out of the run's
+// cgroup and cleared its environment dies within about a second (the
+// reaper's tick) of being orphaned here, instead of outliving its task and
+// this program. The taskvisor command declares it. A program that runs
+// commands with os/exec beside its tasks must not: their exits would be
+// reaped (and the live ones killed) under them.
+func OwnAllChildren() { ownAll.Store(true) }
+
+// StraysKilled reports how many escapees OwnAllChildren's rule killed (see
+// OwnAllChildren) and what the last one was ("process 42 (sleep)"); 0 and ""
+// when none.
+func StraysKilled() (int, string) {
+	adopted.mu.Lock()
+	defer adopted.mu.Unlock()
+	return adopted.strays, adopted.lastStray
 }
 
 var adopted = adoptedReaper{tracked: map[int]int{}, wake: make(chan struct{}, 1)}
@@ -66,6 +105,7 @@ func (r *adoptedReaper) runStarted() {
 func (r *adoptedReaper) runEnded() {
 	r.mu.Lock()
 	r.runs--
+	r.lastEnd = time.Now()
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
@@ -83,7 +123,7 @@ func (r *adoptedReaper) loop() {
 		checkGuard() // a dead guard is a child too: seen (and replaced) here
 		r.pass()
 		r.mu.Lock()
-		if r.runs <= 0 && len(r.tracked) == 0 {
+		if r.runs <= 0 && len(r.tracked) == 0 && (!ownAll.Load() || time.Since(r.lastEnd) > adoptTick) {
 			r.running = false
 			r.mu.Unlock()
 			return
@@ -98,12 +138,15 @@ func (r *adoptedReaper) loop() {
 }
 
 // pass reaps the exited orphans of runs among this program's children and
-// tracks the live ones it can tell are runs'.
+// tracks the live ones it can tell are runs'; with OwnAllChildren it reaps
+// every exited child that is no leader and no guard, and kills the live ones
+// that are no live run's (strays).
 func (r *adoptedReaper) pass() {
 	children := leaders.without(ownChildren())
 	self := os.Getpid()
 	tree, _ := taskCgroups()
 	marker := []byte("\x00" + RunEnv + "=" + runPrefix())
+	strays := ownAll.Load()
 	// No start is between its fork and leaders.add while this is held: a
 	// pid not in leaders is no task's leader (see orphanReaper.reap). It is
 	// taken before r.mu, as a start does (forkLeader holds it for reading
@@ -112,12 +155,16 @@ func (r *adoptedReaper) pass() {
 	defer leaders.forking.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	// No guard is between its fork and guardPid either: a child that is
+	// not the guard is no guard. guardKills changes with tracked.
+	guardMu.Lock()
+	defer guardMu.Unlock()
 	r.reapTracked()
 	if len(children) == 0 {
 		return
 	}
 	for _, pid := range children {
-		if _, ok := r.tracked[pid]; ok || leaders.has(pid) {
+		if leaders.has(pid) || pid == guardPid {
 			continue
 		}
 		st, ok := readStat(pid)
@@ -125,13 +172,24 @@ func (r *adoptedReaper) pass() {
 			continue
 		}
 		ours := leaders.has(st.pgrp) || (tree != nil && tree.runOf(pid) != "")
-		if st.live() {
-			if ours || hasMarker(pid, marker) {
-				r.track(pid)
+		if fd, ok := r.tracked[pid]; ok {
+			if strays && st.live() && !ours && !hasMarker(pid, marker) {
+				r.killStray(pid, fd)
 			}
 			continue
 		}
-		if ours {
+		if st.live() {
+			switch {
+			case ours || hasMarker(pid, marker):
+				r.track(pid)
+			case strays:
+				if r.track(pid) {
+					r.killStray(pid, r.tracked[pid])
+				}
+			}
+			continue
+		}
+		if ours || strays {
 			// A zombie cannot be reaped by anyone else while we hold
 			// forking: its pid is not reused before it is reaped.
 			_ = reapOrphan(pid)
@@ -139,24 +197,42 @@ func (r *adoptedReaper) pass() {
 	}
 }
 
+// killStray sends SIGKILL through fd, a pidfd of pid, a live child of ours
+// that is no live run's (OwnAllChildren); it stays tracked until it is
+// reaped. r.mu is held.
+func (r *adoptedReaper) killStray(pid, fd int) {
+	if unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) != nil {
+		return
+	}
+	r.strays++
+	comm, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+	r.lastStray = "process " + strconv.Itoa(pid) + " (" + string(bytes.TrimSpace(comm)) + ")"
+}
+
 // track opens a pidfd for pid, a live orphan of a run, so that its exit is
-// reaped whatever it becomes. r.mu is held.
-func (r *adoptedReaper) track(pid int) {
+// reaped whatever it becomes, and tells the guard to kill it if this program
+// dies first; it reports whether it did. r.mu and guardMu are held.
+func (r *adoptedReaper) track(pid int) bool {
 	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
 	if err != nil {
-		return
+		return false
 	}
 	// The pidfd pins the process it names; check that it is still our
 	// child (not a recycled pid) now that it is pinned.
 	if st, ok := readStat(pid); !ok || st.ppid != os.Getpid() {
 		_ = unix.Close(fd)
-		return
+		return false
 	}
 	r.tracked[pid] = fd
+	if start, ok := startTime(pid); ok {
+		guardWatch(pid, start)
+	}
+	return true
 }
 
 // reapTracked reaps the tracked orphans that have exited, and forgets those
-// that something else reaped (the end of their run). r.mu is held.
+// that something else reaped (the end of their run). r.mu and guardMu are
+// held.
 func (r *adoptedReaper) reapTracked() {
 	for pid, fd := range r.tracked {
 		var info unix.Siginfo
@@ -171,6 +247,7 @@ func (r *adoptedReaper) reapTracked() {
 		// ours to wait for.
 		_ = unix.Close(fd)
 		delete(r.tracked, pid)
+		guardForget(pid)
 	}
 }
 

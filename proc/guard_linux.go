@@ -60,6 +60,11 @@ var (
 	guardFd = -1
 	// guardDirs are what RemoveAtExit asked for, told again to a new guard.
 	guardDirs []string
+	// guardKills are the orphans of runs that the adopted-orphan reaper
+	// tracks (pid -> start time), which the guard kills if this program
+	// dies before they do: one that left its run's cgroup and cleared its
+	// environment would be found by neither of the guard's other rules.
+	guardKills = map[int]uint64{}
 	// guardLosses counts the guards that died before this program, and
 	// guardLast says how the last one did.
 	guardLosses int
@@ -70,10 +75,11 @@ var (
 // (checkGuard); it returns the guard's pid, or 0 and why there is none.
 func ensureGuard() (int, error) {
 	guardOnce.Do(func() {
-		pid, fd, err := startGuard()
+		// Held across the fork, so that the adopted-orphan reaper never
+		// sees a child that is the guard before guardPid says so.
 		guardMu.Lock()
-		guardPid, guardFd, guardErr = pid, fd, err
-		guardMu.Unlock()
+		defer guardMu.Unlock()
+		guardPid, guardFd, guardErr = startGuard()
 	})
 	checkGuard()
 	return GuardPid()
@@ -114,6 +120,31 @@ func checkGuard() {
 	}
 	for _, dir := range guardDirs {
 		_, _ = fmt.Fprintln(guardPipe, dir)
+	}
+	for pid, start := range guardKills {
+		_, _ = fmt.Fprintf(guardPipe, "kill %d %d\n", pid, start)
+	}
+}
+
+// guardWatch tells the guard to kill pid, which started at start (see
+// startTime), if this program dies before it; guardForget takes that back
+// once it has been reaped. guardMu is held.
+func guardWatch(pid int, start uint64) {
+	if guardPipe == nil {
+		return
+	}
+	guardKills[pid] = start
+	_, _ = fmt.Fprintf(guardPipe, "kill %d %d\n", pid, start)
+}
+
+func guardForget(pid int) {
+	start, ok := guardKills[pid]
+	if !ok {
+		return
+	}
+	delete(guardKills, pid)
+	if guardPipe != nil {
+		_, _ = fmt.Fprintf(guardPipe, "forget %d %d\n", pid, start)
 	}
 }
 
@@ -179,14 +210,29 @@ func runGuard() int {
 	// Lines on stdin name directories to remove at the end (RemoveAtExit);
 	// EOF (or an error) comes once every copy of the write end is closed: the
 	// program has exited, however it ended.
+	// "kill PID START" and "forget PID START" name a process to kill at the
+	// end and take it back (guardWatch).
 	var remove []string
+	kills := map[[2]uint64]bool{}
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
-		if p := sc.Text(); removable(p) {
-			remove = append(remove, p)
+		line := sc.Text()
+		var pid, start uint64
+		switch {
+		case removable(line):
+			remove = append(remove, line)
+		case parseGuardKill(line, "kill", &pid, &start):
+			kills[[2]uint64{pid, start}] = true
+		case parseGuardKill(line, "forget", &pid, &start):
+			delete(kills, [2]uint64{pid, start})
 		}
 	}
 	deadline := time.Now().Add(guardTimeout)
+	// The listed first: their cgroup may be the tree's, whose kill would
+	// reparent them away from nothing, but they may also have left it.
+	for k := range kills {
+		killStarted(int(k[0]), k[1])
+	}
 	if dir := os.Getenv(guardCgroupEnv); dir != "" {
 		_ = removeCgroupTree(dir, deadline)
 	}
@@ -195,6 +241,36 @@ func runGuard() int {
 		_ = os.RemoveAll(p)
 	}
 	return 0
+}
+
+// parseGuardKill parses "VERB PID START" into pid and start.
+func parseGuardKill(line, verb string, pid, start *uint64) bool {
+	rest, ok := strings.CutPrefix(line, verb+" ")
+	if !ok {
+		return false
+	}
+	p, s, ok := strings.Cut(rest, " ")
+	if !ok {
+		return false
+	}
+	var err1, err2 error
+	*pid, err1 = strconv.ParseUint(p, 10, 31)
+	*start, err2 = strconv.ParseUint(s, 10, 64)
+	return err1 == nil && err2 == nil && *pid > 0
+}
+
+// killStarted sends SIGKILL to pid if it is still the process that started
+// at start: the pidfd pins it before its start time is read, so a recycled
+// pid is never signalled.
+func killStarted(pid int, start uint64) {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	if t, ok := startTime(pid); ok && t == start {
+		_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+	}
 }
 
 // removable accepts only what RemoveAtExit is for: an absolute, clean path

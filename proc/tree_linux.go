@@ -75,6 +75,26 @@ func readStat(pid int) (procStat, bool) {
 	return procStat{state: f[0][0], ppid: ppid, pgrp: pgrp}, true
 }
 
+// startTime reads when pid started (field 22 of /proc/PID/stat, in clock
+// ticks since boot): with the pid, it names one process for as long as the
+// machine runs, so a pid recycled since cannot be mistaken for it.
+func startTime(pid int) (uint64, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 20 {
+		return 0, false
+	}
+	t, err := strconv.ParseUint(string(f[19]), 10, 64)
+	return t, err == nil
+}
+
 // settleGroup waits, once the leader has been reaped, until no process of
 // group pgid runs any more: the members were sent SIGKILL while the leader
 // was still a zombie, so this usually takes microseconds. Members that were

@@ -22,6 +22,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/taskvisor/taskvisor/proc"
 	"io"
 	"os"
 	"os/signal"
@@ -43,6 +44,12 @@ func main() {
 		case "doctor":
 			os.Exit(runDoctor(os.Args[2:], os.Stdout, os.Stderr))
 		}
+	}
+	// This program starts no processes of its own but its tasks (through
+	// proc) and the guard: every other child is an escapee of a task run,
+	// reaped, or killed once it has left its run.
+	proc.OwnAllChildren()
+	if len(os.Args) > 1 {
 		if code, ok := runNodeCommand(os.Args[1], os.Args[2:], os.Stdout, os.Stderr); ok {
 			os.Exit(code)
 		}
