@@ -47,14 +47,12 @@ import (
 // OwnAllChildren one tick longer after the last run ended, for what is
 // reparented here as that run's last processes exit.
 type adoptedReaper struct {
-	mu        sync.Mutex
-	runs      int           // runs started whose Done has not closed
-	lastEnd   time.Time     // when a run last ended
-	tracked   map[int]int   // pid -> pidfd of live orphans known to be runs', or strays killed
-	running   bool          // the goroutine runs
-	wake      chan struct{} // a run ended: look whether to stop
-	strays    int           // strays killed (OwnAllChildren)
-	lastStray string        // what the last one was
+	mu      sync.Mutex
+	runs    int           // runs started whose Done has not closed
+	lastEnd time.Time     // when a run last ended
+	tracked map[int]int   // pid -> pidfd of live orphans known to be runs', or strays killed
+	running bool          // the goroutine runs
+	wake    chan struct{} // a run ended: look whether to stop
 }
 
 // ownAll is set by OwnAllChildren.
@@ -72,15 +70,6 @@ var ownAll atomic.Bool
 // commands with os/exec beside its tasks must not: their exits would be
 // reaped (and the live ones killed) under them.
 func OwnAllChildren() { ownAll.Store(true) }
-
-// StraysKilled reports how many escapees OwnAllChildren's rule killed (see
-// OwnAllChildren) and what the last one was ("process 42 (sleep)"); 0 and ""
-// when none.
-func StraysKilled() (int, string) {
-	adopted.mu.Lock()
-	defer adopted.mu.Unlock()
-	return adopted.strays, adopted.lastStray
-}
 
 var adopted = adoptedReaper{tracked: map[int]int{}, wake: make(chan struct{}, 1)}
 
@@ -174,7 +163,8 @@ func (r *adoptedReaper) pass() {
 		ours := leaders.has(st.pgrp) || (tree != nil && tree.runOf(pid) != "")
 		if fd, ok := r.tracked[pid]; ok {
 			if strays && st.live() && !ours && !hasMarker(pid, marker) {
-				r.killStray(pid, fd)
+				// It left its run while tracked; stays tracked until reaped.
+				_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
 			}
 			continue
 		}
@@ -184,7 +174,7 @@ func (r *adoptedReaper) pass() {
 				r.track(pid)
 			case strays:
 				if r.track(pid) {
-					r.killStray(pid, r.tracked[pid])
+					_ = unix.PidfdSendSignal(r.tracked[pid], unix.SIGKILL, nil, 0)
 				}
 			}
 			continue
@@ -197,18 +187,6 @@ func (r *adoptedReaper) pass() {
 	}
 }
 
-// killStray sends SIGKILL through fd, a pidfd of pid, a live child of ours
-// that is no live run's (OwnAllChildren); it stays tracked until it is
-// reaped. r.mu is held.
-func (r *adoptedReaper) killStray(pid, fd int) {
-	if unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) != nil {
-		return
-	}
-	r.strays++
-	comm, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
-	r.lastStray = "process " + strconv.Itoa(pid) + " (" + string(bytes.TrimSpace(comm)) + ")"
-}
-
 // track opens a pidfd for pid, a live orphan of a run, so that its exit is
 // reaped whatever it becomes, and tells the guard to kill it if this program
 // dies first; it reports whether it did. r.mu and guardMu are held.
@@ -219,14 +197,13 @@ func (r *adoptedReaper) track(pid int) bool {
 	}
 	// The pidfd pins the process it names; check that it is still our
 	// child (not a recycled pid) now that it is pinned.
-	if st, ok := readStat(pid); !ok || st.ppid != os.Getpid() {
+	st, ok := readStat(pid)
+	if !ok || st.ppid != os.Getpid() {
 		_ = unix.Close(fd)
 		return false
 	}
 	r.tracked[pid] = fd
-	if start, ok := startTime(pid); ok {
-		guardWatch(pid, start)
-	}
+	guardWatch(pid, st.start)
 	return true
 }
 

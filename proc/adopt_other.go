@@ -17,7 +17,3 @@ func (adoptedReaper) runEnded() {}
 // reaps and kills the escapees that left their runs; elsewhere it does
 // nothing.
 func OwnAllChildren() {}
-
-// StraysKilled reports how many escapees OwnAllChildren's rule killed; 0 and
-// "" where there is no such rule (outside Linux).
-func StraysKilled() (int, string) { return 0, "" }

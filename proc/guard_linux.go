@@ -127,8 +127,7 @@ func checkGuard() {
 }
 
 // guardWatch tells the guard to kill pid, which started at start (see
-// startTime), if this program dies before it; guardForget takes that back
-// once it has been reaped. guardMu is held.
+// procStat.start), if this program dies before it. guardMu is held.
 func guardWatch(pid int, start uint64) {
 	if guardPipe == nil {
 		return
@@ -137,6 +136,8 @@ func guardWatch(pid int, start uint64) {
 	_, _ = fmt.Fprintf(guardPipe, "kill %d %d\n", pid, start)
 }
 
+// guardForget takes back guardWatch's word for pid, reaped now. guardMu is
+// held.
 func guardForget(pid int) {
 	start, ok := guardKills[pid]
 	if !ok {
@@ -207,31 +208,32 @@ func startGuard() (pid, pidfd int, err error) {
 func runGuard() int {
 	signal.Ignore(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 	guarded := os.Getenv(guardEnv)
-	// Lines on stdin name directories to remove at the end (RemoveAtExit);
-	// EOF (or an error) comes once every copy of the write end is closed: the
-	// program has exited, however it ended.
-	// "kill PID START" and "forget PID START" name a process to kill at the
-	// end and take it back (guardWatch).
+	// Lines on stdin name directories to remove at the end (RemoveAtExit),
+	// or, as "kill PID START" and "forget PID START", a process to kill at
+	// the end and that word taken back (guardWatch, guardForget). EOF (or an
+	// error) comes once every copy of the write end is closed: the program
+	// has exited, however it ended.
 	var remove []string
-	kills := map[[2]uint64]bool{}
+	kills := map[guardKill]bool{}
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
 		line := sc.Text()
-		var pid, start uint64
-		switch {
-		case removable(line):
+		if removable(line) {
 			remove = append(remove, line)
-		case parseGuardKill(line, "kill", &pid, &start):
-			kills[[2]uint64{pid, start}] = true
-		case parseGuardKill(line, "forget", &pid, &start):
-			delete(kills, [2]uint64{pid, start})
+			continue
+		}
+		switch verb, k, ok := parseGuardKill(line); {
+		case ok && verb == "kill":
+			kills[k] = true
+		case ok && verb == "forget":
+			delete(kills, k)
 		}
 	}
 	deadline := time.Now().Add(guardTimeout)
-	// The listed first: their cgroup may be the tree's, whose kill would
-	// reparent them away from nothing, but they may also have left it.
+	// The listed ones first: those that left the cgroup tree are found by
+	// no rule below.
 	for k := range kills {
-		killStarted(int(k[0]), k[1])
+		k.kill()
 	}
 	if dir := os.Getenv(guardCgroupEnv); dir != "" {
 		_ = removeCgroupTree(dir, deadline)
@@ -243,32 +245,34 @@ func runGuard() int {
 	return 0
 }
 
-// parseGuardKill parses "VERB PID START" into pid and start.
-func parseGuardKill(line, verb string, pid, start *uint64) bool {
-	rest, ok := strings.CutPrefix(line, verb+" ")
-	if !ok {
-		return false
-	}
-	p, s, ok := strings.Cut(rest, " ")
-	if !ok {
-		return false
-	}
-	var err1, err2 error
-	*pid, err1 = strconv.ParseUint(p, 10, 31)
-	*start, err2 = strconv.ParseUint(s, 10, 64)
-	return err1 == nil && err2 == nil && *pid > 0
+// guardKill is a process the guard is told to kill: its pid and when it
+// started (procStat.start), which together name it exactly.
+type guardKill struct {
+	pid   int
+	start uint64
 }
 
-// killStarted sends SIGKILL to pid if it is still the process that started
-// at start: the pidfd pins it before its start time is read, so a recycled
+// parseGuardKill parses "VERB PID START".
+func parseGuardKill(line string) (verb string, k guardKill, ok bool) {
+	f := strings.Fields(line)
+	if len(f) != 3 {
+		return "", k, false
+	}
+	pid, err1 := strconv.Atoi(f[1])
+	start, err2 := strconv.ParseUint(f[2], 10, 64)
+	return f[0], guardKill{pid, start}, err1 == nil && err2 == nil && pid > 0
+}
+
+// kill sends SIGKILL to k.pid if it is still the process that started at
+// k.start: the pidfd pins it before its start time is read, so a recycled
 // pid is never signalled.
-func killStarted(pid int, start uint64) {
-	fd, err := unix.PidfdOpen(pid, 0)
+func (k guardKill) kill() {
+	fd, err := unix.PidfdOpen(k.pid, 0)
 	if err != nil {
 		return
 	}
 	defer unix.Close(fd)
-	if t, ok := startTime(pid); ok && t == start {
+	if st, ok := readStat(k.pid); ok && st.start == k.start {
 		_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
 	}
 }

@@ -1,6 +1,9 @@
 package proc
 
 import (
+	"errors"
+	"fmt"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -50,5 +53,49 @@ func TestKilledGuardIsReplaced(t *testing.T) {
 	waitDone(t, p, 5*time.Second)
 	if again, _ := GuardPid(); again != now {
 		t.Errorf("GuardPid() = %d after a start, want the new guard %d", again, now)
+	}
+}
+
+// The guard kills a process it was told of only while pid and start time
+// still name it: a wrong start time (a pid recycled since) is left alone.
+// The lines it is told are parsed back exactly.
+func TestGuardKillNamesOneProcess(t *testing.T) {
+	cmd := exec.Command("sleep", "1000")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var waitErr error
+	exited := make(chan struct{})
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+	pid := cmd.Process.Pid
+	st, ok := readStat(pid)
+	if !ok || st.start == 0 {
+		t.Fatalf("no start time for %d: %+v", pid, st)
+	}
+	verb, k, ok := parseGuardKill(fmt.Sprintf("kill %d %d", pid, st.start))
+	if !ok || verb != "kill" || k != (guardKill{pid, st.start}) {
+		t.Fatalf("parse: %q %+v %v", verb, k, ok)
+	}
+	for _, bad := range []string{"kill 12", "kill x 1", "kill 0 5", "kill 1 2 3"} {
+		if _, _, ok := parseGuardKill(bad); ok {
+			t.Errorf("parse %q: accepted", bad)
+		}
+	}
+	guardKill{pid, st.start + 1}.kill()
+	select {
+	case <-exited:
+		t.Fatalf("killed with a start time that is not the process's: %v", waitErr)
+	case <-time.After(50 * time.Millisecond):
+	}
+	k.kill()
+	select {
+	case <-exited:
+		var ee *exec.ExitError
+		if !errors.As(waitErr, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+			t.Fatalf("after kill with its own start time: %v", waitErr)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("not killed within 10s with its own start time")
 	}
 }

@@ -46,6 +46,10 @@ func groupHasLive(pgid int) bool {
 type procStat struct {
 	state      byte // R, S, D, T, Z, X, ...
 	ppid, pgrp int
+	// start is when it started (field 22, clock ticks since boot): with
+	// the pid it names one process for as long as the machine runs, so a
+	// pid recycled since is never mistaken for it.
+	start uint64
 }
 
 // live reports whether the process is neither a zombie nor dead.
@@ -72,27 +76,11 @@ func readStat(pid int) (procStat, bool) {
 	if err1 != nil || err2 != nil {
 		return procStat{}, false
 	}
-	return procStat{state: f[0][0], ppid: ppid, pgrp: pgrp}, true
-}
-
-// startTime reads when pid started (field 22 of /proc/PID/stat, in clock
-// ticks since boot): with the pid, it names one process for as long as the
-// machine runs, so a pid recycled since cannot be mistaken for it.
-func startTime(pid int) (uint64, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, false
+	st := procStat{state: f[0][0], ppid: ppid, pgrp: pgrp}
+	if len(f) > 19 {
+		st.start, _ = strconv.ParseUint(string(f[19]), 10, 64)
 	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, false
-	}
-	f := bytes.Fields(b[i+1:])
-	if len(f) < 20 {
-		return 0, false
-	}
-	t, err := strconv.ParseUint(string(f[19]), 10, 64)
-	return t, err == nil
+	return st, true
 }
 
 // settleGroup waits, once the leader has been reaped, until no process of

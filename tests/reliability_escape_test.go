@@ -52,12 +52,13 @@ func cgroup2Root(t *testing.T) string {
 var escapeeLine = regexp.MustCompile(`^\[Task 1\] \| escapee (\d+)$`)
 
 // An escapee that leaves its run's cgroup and clears its environment still
-// dies with its task: when the task is cancelled and when its leader exits;
-// one that exits by itself is not
-// left a zombie of taskvisor. Each case runs with cgroups and with the
-// marker fallback (TASKVISOR_CGROUPS=off). Before the fix, the escapee
-// outlived its task and taskvisor in every case, and stayed a zombie of
-// taskvisor when it exited (all six failed on the tree before).
+// dies with its task: when the task is cancelled and when its leader exits.
+// One that lives only a second while its task runs on (it exits by itself,
+// or the reaper's next pass kills it first) is not left a zombie of
+// taskvisor. Each case runs with cgroups and with the marker fallback
+// (TASKVISOR_CGROUPS=off). All six failed on the tree before the fix: the
+// escapee outlived its task and taskvisor, and stayed a zombie of taskvisor
+// once it exited.
 func TestEscapeeOutsideTheRunDiesWithIt(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("only root may move a process to the cgroup2 root; as any other user a task cannot leave its run cgroup without a delegated subtree")

@@ -22,7 +22,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/taskvisor/taskvisor/proc"
 	"io"
 	"os"
 	"os/signal"
@@ -30,6 +29,7 @@ import (
 	"syscall"
 
 	"github.com/taskvisor/taskvisor/actors"
+	"github.com/taskvisor/taskvisor/proc"
 	"github.com/taskvisor/taskvisor/ui"
 	"github.com/taskvisor/taskvisor/ui/headless"
 )
