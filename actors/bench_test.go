@@ -484,3 +484,62 @@ func BenchmarkChurn(b *testing.B) {
 		})
 	}
 }
+
+// groupTree returns n groups, g0 to g(n-1): all at the top level when flat,
+// else each the child of the one before.
+func groupTree(n int, flat bool) []actors.GroupSpec {
+	groups := make([]actors.GroupSpec, n)
+	for i := range groups {
+		groups[i].Name = fmt.Sprintf("g%d", i)
+		if !flat && i > 0 {
+			groups[i].Parent = groups[i-1].Name
+		}
+	}
+	return groups
+}
+
+// benchGroups: New with 1,000 groups, one task started in the last of them
+// until it runs, and a shutdown, all timed. The nested benchmark reports its
+// ratio to the flat one (x-flat) when both ran, so run them together:
+//
+//	go test -run '^$' -bench 'Groups' -benchtime 10x ./actors/
+//
+// Before the runtime kept each group's children, the nested tree cost
+// O(n^2) per group to route (cubic in all).
+func benchGroups(b *testing.B, flat bool) {
+	groups := groupTree(1000, flat)
+	spec := workerSpec(b)
+	spec.Group = groups[len(groups)-1].Name
+	ctx := context.Background()
+	for b.Loop() {
+		rt, err := actors.New(actors.Config{Groups: groups})
+		if err != nil {
+			b.Fatal(err)
+		}
+		events := make(chan actors.TaskEvent, 1<<10)
+		unsubscribe := rt.Subscribe(func(e actors.TaskEvent) { events <- e })
+		id, err := rt.StartSpec(ctx, spec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		waitState(b, events, id, actors.StateRunning)
+		if _, err := rt.Shutdown(ctx); err != nil {
+			b.Fatal(err)
+		}
+		unsubscribe()
+	}
+}
+
+// BenchmarkGroupsFlat: 1,000 top-level groups.
+func BenchmarkGroupsFlat(b *testing.B) {
+	benchGroups(b, true)
+	recordBare(b, "groups")
+}
+
+// BenchmarkGroupsNested: 1,000 groups each inside the one before.
+func BenchmarkGroupsNested(b *testing.B) {
+	benchGroups(b, false)
+	if flat, ok := bareNs["groups"]; ok && flat > 0 && b.N > 0 {
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/flat, "x-flat")
+	}
+}

@@ -12,8 +12,10 @@ type groupActor struct {
 	supervision
 }
 
-func newGroupActor(env *runtimeEnv, spec GroupSpec) *groupActor {
-	return &groupActor{supervision: newSupervision(env, spec, false)}
+func newGroupActor(env *runtimeEnv, spec GroupSpec, depth int) *groupActor {
+	g := &groupActor{supervision: newSupervision(env, spec, false)}
+	g.depth = depth
+	return g
 }
 
 // Receive implements actor.Actor.

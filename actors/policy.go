@@ -237,14 +237,27 @@ func ValidateGroups(groups []GroupSpec, tasks Catalogue) error {
 			}
 		}
 	}
+	// Each walk up the parents stops at a group an earlier walk found to
+	// reach the top level, so that a deep tree costs its size, not its
+	// size times its depth.
+	reachesTop := map[string]bool{}
 	for _, g := range groups {
 		seen := map[string]bool{g.Name: true}
-		for p := g.Parent; p != ""; p = byName[p].Parent {
+		chain := []string{g.Name}
+		cycle := false
+		for p := g.Parent; p != "" && !reachesTop[p]; p = byName[p].Parent {
 			if seen[p] {
 				errs = append(errs, fmt.Errorf("group %q: its parents form a cycle through %q", g.Name, p))
+				cycle = true
 				break
 			}
 			seen[p] = true
+			chain = append(chain, p)
+		}
+		if !cycle {
+			for _, name := range chain {
+				reachesTop[name] = true
+			}
 		}
 	}
 	for _, t := range tasks {

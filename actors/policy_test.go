@@ -206,3 +206,37 @@ func TestRealClockOneForAll(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateGroupsFindsEveryCycle: each group in or below a cycle of
+// parents is named, and a deep chain that reaches the top level is not,
+// whichever order the groups come in (the walks up the parents share what
+// they found).
+func TestValidateGroupsFindsEveryCycle(t *testing.T) {
+	var groups []actors.GroupSpec
+	for i := range 200 { // a valid chain, children listed before parents
+		g := actors.GroupSpec{Name: fmt.Sprintf("g%d", 199-i)}
+		if i < 199 {
+			g.Parent = fmt.Sprintf("g%d", 198-i)
+		}
+		groups = append(groups, g)
+	}
+	groups = append(groups,
+		actors.GroupSpec{Name: "a", Parent: "b"}, actors.GroupSpec{Name: "b", Parent: "a"},
+		actors.GroupSpec{Name: "below", Parent: "a"}, actors.GroupSpec{Name: "ok", Parent: "g199"})
+	err := actors.ValidateGroups(groups, nil)
+	if err == nil {
+		t.Fatal("no error for a cycle of parents")
+	}
+	for _, want := range []string{`group "a": its parents form a cycle`, `group "b": its parents form a cycle`,
+		`group "below": its parents form a cycle`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %s", err, want)
+		}
+	}
+	if n := strings.Count(err.Error(), "cycle"); n != 3 {
+		t.Errorf("%d cycles named, want 3 (a, b, below): %v", n, err)
+	}
+	if err := actors.ValidateGroups(groups[:200], nil); err != nil {
+		t.Errorf("the chain alone: %v", err)
+	}
+}

@@ -136,7 +136,11 @@ func New(cfg Config) (*Runtime, error) {
 	}
 	r.env = &runtimeEnv{name: name, keepEnded: cfg.KeepEnded, catalogue: cfg.Catalogue, groups: slices.Clone(cfg.Groups), clock: clock,
 		groupMiddleware: cfg.groupMiddleware, dispatcher: newPooledDispatcher(defaultPoolWorkers()),
-		progress: &notifyFlusher{}}
+		progress: &notifyFlusher{}, subgroups: map[string][]GroupSpec{}, parents: map[string]string{}}
+	for _, g := range r.env.groups {
+		r.env.subgroups[g.Parent] = append(r.env.subgroups[g.Parent], g)
+		r.env.parents[g.Name] = g.Parent
+	}
 	if notify.Supported {
 		dir, err := notify.NewDir()
 		if err != nil {

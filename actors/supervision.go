@@ -112,10 +112,12 @@ type (
 		id  int
 		who *actor.PID
 	}
-	// toGroup carries msg down the tree to the group named group.
+	// toGroup carries msg down the tree to the last group of path, which
+	// names the groups on the way from the top level down (runtimeEnv.path):
+	// each supervisor on the way finds the next by its own depth.
 	toGroup struct {
-		group string
-		msg   any
+		path []string
+		msg  any
 	}
 )
 
@@ -189,7 +191,8 @@ type supervision struct {
 	tasks    map[int]*child
 	byActor  map[string]*child     // by the child actor's PID.Id, for failures and Terminated
 	watched  map[*child]bool       // the tasks the watchdog watches now
-	routes   map[string]*actor.PID // a descendant group's name -> the child group that leads to it
+	kids     map[string]*actor.PID // the child groups, by name
+	depth    int                   // 0 at the top, 1 for a top-level group
 
 	limit    restartLimit
 	restarts int
@@ -206,19 +209,16 @@ type supervision struct {
 }
 
 func newSupervision(env *runtimeEnv, spec GroupSpec, top bool) supervision {
-	return supervision{env: env, spec: spec, top: top, tasks: map[int]*child{}, routes: map[string]*actor.PID{},
+	return supervision{env: env, spec: spec, top: top, tasks: map[int]*child{}, kids: map[string]*actor.PID{},
 		byActor: map[string]*child{}, watched: map[*child]bool{}, state: GroupRunning}
 }
 
 // spawnGroups spawns the child groups of this supervisor, in declaration
-// order, and records the route to each descendant.
+// order.
 func (s *supervision) spawnGroups(ctx actor.Context) {
-	for _, g := range s.env.groups {
-		if g.Parent != s.spec.Name {
-			continue
-		}
-		env, spec := s.env, g
-		props := env.props(func() actor.Actor { return newGroupActor(env, spec) },
+	for _, g := range s.env.subgroups[s.spec.Name] {
+		env, spec, depth := s.env, g, s.depth+1
+		props := env.props(func() actor.Actor { return newGroupActor(env, spec, depth) },
 			actor.WithReceiverMiddleware(env.groupMiddleware...))
 		pid, err := ctx.SpawnNamed(props, "group-"+g.Name)
 		if err != nil {
@@ -228,18 +228,33 @@ func (s *supervision) spawnGroups(ctx actor.Context) {
 		c := &child{pid: pid, name: g.Name, group: g}
 		s.children = append(s.children, c)
 		s.byActor[pid.Id] = c
-		for _, d := range descendants(s.env.groups, g.Name) {
-			s.routes[d] = pid
-		}
+		s.kids[g.Name] = pid
 	}
 }
 
-// descendants returns name and the names of all groups below it.
-func descendants(groups []GroupSpec, name string) []string {
+// path returns the names of the groups from the top level down to the
+// group named name, which it ends with; nil for an unknown name or "".
+func (env *runtimeEnv) path(name string) []string {
+	var out []string
+	for name != "" {
+		parent, ok := env.parents[name]
+		if !ok {
+			return nil
+		}
+		out = append(out, name)
+		name = parent
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// descendants returns name and the names of all groups below it, parents
+// before their children.
+func (env *runtimeEnv) descendants(name string) []string {
 	out := []string{name}
-	for _, g := range groups {
-		if g.Parent == name {
-			out = append(out, descendants(groups, g.Name)...)
+	for i := 0; i < len(out); i++ {
+		for _, g := range env.subgroups[out[i]] {
+			out = append(out, g.Name)
 		}
 	}
 	return out
@@ -301,8 +316,8 @@ func (s *supervision) tellTop(ctx actor.Context, msg any) {
 func (s *supervision) receive(ctx actor.Context, msg any) bool {
 	switch m := msg.(type) {
 	case toGroup:
-		if m.group != s.spec.Name {
-			if next, ok := s.routes[m.group]; ok {
+		if s.depth < len(m.path) {
+			if next, ok := s.kids[m.path[s.depth]]; ok {
 				ctx.Forward(next)
 			}
 			return true
@@ -410,10 +425,15 @@ func (s *supervision) childStopped(ctx actor.Context, who *actor.PID) {
 	// thousands of ended task actors sends its Terminated.
 	if c, ok := s.byActor[who.Id]; ok && !c.gone {
 		if c.isGroup() {
+			c.gone = true
+			if s.stopping && c.crash == nil {
+				// Stopped with this one: the news is carried by the group
+				// that failed, or needs none at the end of a shutdown.
+				return
+			}
 			// A group actor that failed took its task actors with it (each
 			// killed its process group): their tasks end failed.
-			c.gone = true
-			s.tellTop(ctx, groupGone{groups: descendants(s.env.groups, c.name), reason: fmt.Sprintf("group actor stopped: %v", c.crash)})
+			s.tellTop(ctx, groupGone{groups: s.env.descendants(c.name), reason: fmt.Sprintf("group actor stopped: %v", c.crash)})
 			return
 		}
 		c.gone = true

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -27,8 +28,20 @@ type runtimeEnv struct {
 	final     []TaskEvent
 	catalogue Catalogue
 	groups    []GroupSpec
-	clock     Clock
-	notifyDir string
+	// subgroups holds each group's child groups in declaration order (the
+	// top level's under ""), and parents each group's parent (the top
+	// level: ""). Built once, so that a walk of the tree costs the size of
+	// the part walked, not of the whole file.
+	subgroups map[string][]GroupSpec
+	parents   map[string]string
+	// shuttingDown is set by the runtime supervisor, its only writer, when
+	// a shutdown begins and before it tells anyone. A task whose first
+	// start or restart is still on its way down a deep tree (behind the
+	// shutdown's own messages, in every mailbox on the way) then starts no
+	// process.
+	shuttingDown atomic.Bool
+	clock        Clock
+	notifyDir    string
 	// top is the runtime supervisor, to which every task reports its events.
 	top *actor.PID
 	// procs counts started processes whose goroutines have not ended yet, so
@@ -92,9 +105,8 @@ type runtimeSupervisor struct {
 	nextID int
 	all    map[int]*taskRef // by ID; IDs only grow, so their order is the start order
 
-	shuttingDown bool
-	killAll      bool
-	waiters      []*actor.PID
+	killAll bool
+	waiters []*actor.PID
 
 	// ended lists the IDs of the ended top-level tasks, oldest first, of
 	// which the registry keeps at most keep (all when keep < 0).
@@ -128,7 +140,7 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 	case Kill:
 		s.route(ctx, m.ID, m, OpKill)
 	case Restart:
-		if s.shuttingDown {
+		if s.env.shuttingDown.Load() {
 			respond(ctx, Reply{Op: OpRestart, ID: m.ID, Err: fmt.Errorf("restart task %d: %w", m.ID, ErrShuttingDown)})
 			return
 		}
@@ -228,7 +240,7 @@ func (s *runtimeSupervisor) taskEnded(ctx actor.Context, m taskEnded) {
 	}
 	t.ended = true
 	t.answerWaiters(ctx)
-	if t.last.Group != "" || s.shuttingDown || s.keep < 0 {
+	if t.last.Group != "" || s.env.shuttingDown.Load() || s.keep < 0 {
 		return
 	}
 	t.endedAt = s.ended.PushBack(m.id)
@@ -266,9 +278,13 @@ func (s *runtimeSupervisor) forget(ctx actor.Context, id int) {
 // groupGone settles the tasks of groups whose actors have stopped: they end
 // failed, so that nobody waits for them.
 func (s *runtimeSupervisor) groupGone(ctx actor.Context, m groupGone) {
+	gone := make(map[string]bool, len(m.groups))
+	for _, g := range m.groups {
+		gone[g] = true
+	}
 	for _, id := range s.ids() {
 		t := s.all[id]
-		if t.gone || !slices.Contains(m.groups, t.last.Group) {
+		if t.gone || !gone[t.last.Group] {
 			continue
 		}
 		t.gone = true
@@ -288,7 +304,7 @@ func (s *runtimeSupervisor) HandleFailure(_ *actor.ActorSystem, supervisor actor
 }
 
 func (s *runtimeSupervisor) start(ctx actor.Context, m Start) (int, error) {
-	if s.shuttingDown {
+	if s.env.shuttingDown.Load() {
 		return 0, fmt.Errorf("start: %w", ErrShuttingDown)
 	}
 	var spec TaskSpec
@@ -307,7 +323,7 @@ func (s *runtimeSupervisor) start(ctx actor.Context, m Start) (int, error) {
 	if err := spec.Validate(); err != nil {
 		return 0, fmt.Errorf("start: %w: %w", ErrInvalidSpec, err)
 	}
-	if spec.Group != "" && !slices.ContainsFunc(s.env.groups, func(g GroupSpec) bool { return g.Name == spec.Group }) {
+	if _, ok := s.env.parents[spec.Group]; spec.Group != "" && !ok {
 		return 0, fmt.Errorf("start %s: %w: %q", spec.Name, ErrUnknownGroup, spec.Group)
 	}
 	spec.Argv = slices.Clone(spec.Argv)
@@ -320,7 +336,7 @@ func (s *runtimeSupervisor) start(ctx actor.Context, m Start) (int, error) {
 	if spec.Group == "" {
 		s.spawnTask(ctx, msg)
 	} else {
-		ctx.Send(s.routes[spec.Group], toGroup{group: spec.Group, msg: msg})
+		s.toGroup(ctx, spec.Group, msg, nil)
 	}
 	return id, nil
 }
@@ -340,9 +356,25 @@ func (s *runtimeSupervisor) route(ctx actor.Context, id int, msg any, op Op) {
 	case ctx.Sender() != nil:
 		// Wrapped so that the groups on the way know where it goes; the
 		// sender is kept, so the task answers the caller.
-		ctx.RequestWithCustomSender(s.routes[t.last.Group], toGroup{group: t.last.Group, msg: msg}, ctx.Sender())
+		s.toGroup(ctx, t.last.Group, msg, ctx.Sender())
 	default:
-		ctx.Send(s.routes[t.last.Group], toGroup{group: t.last.Group, msg: msg})
+		s.toGroup(ctx, t.last.Group, msg, nil)
+	}
+}
+
+// toGroup sends msg down the tree to the group named group, from sender
+// (nil: from the runtime supervisor).
+func (s *runtimeSupervisor) toGroup(ctx actor.Context, group string, msg any, sender *actor.PID) {
+	path := s.env.path(group)
+	next, ok := s.kids[path[0]]
+	if !ok {
+		return
+	}
+	m := toGroup{path: path, msg: msg}
+	if sender != nil {
+		ctx.RequestWithCustomSender(next, m, sender)
+	} else {
+		ctx.Send(next, m)
 	}
 }
 
@@ -369,8 +401,7 @@ func (s *runtimeSupervisor) shutdownAll(ctx actor.Context, m Shutdown) {
 	if ctx.Sender() != nil {
 		s.waiters = append(s.waiters, ctx.Sender())
 	}
-	first := !s.shuttingDown
-	s.shuttingDown = true
+	first := !s.env.shuttingDown.Swap(true)
 	if first || (m.Kill && !s.killAll) {
 		s.killAll = s.killAll || m.Kill
 		s.shutting = true
@@ -392,7 +423,7 @@ func (s *runtimeSupervisor) shutdownAll(ctx actor.Context, m Shutdown) {
 // finishShutdownIfDone answers the shutdown's waiters and stops the
 // supervisor, and with it the whole tree, once every task has ended.
 func (s *runtimeSupervisor) finishShutdownIfDone(ctx actor.Context) {
-	if !s.shuttingDown {
+	if !s.env.shuttingDown.Load() {
 		return
 	}
 	for _, t := range s.all {

@@ -203,7 +203,19 @@ func (a *taskActor) respond(ctx actor.Context, op Op, err error) {
 }
 
 // launch starts a new process generation; why is empty for the first start.
+// Once a shutdown has begun it starts none: the task ends cancelled, though
+// the shutdown's order to stop it may still be on its way.
 func (a *taskActor) launch(ctx actor.Context, why string) {
+	if a.env.shuttingDown.Load() {
+		a.endWait()
+		msg := "Task cancelled before it started"
+		if a.gen > 0 {
+			msg = "Task cancelled before its restart"
+		}
+		a.set(ctx, StateCancelled, msg, "taskvisor is shutting down")
+		a.groupStarted(ctx)
+		return
+	}
 	a.gen++
 	a.stop, a.sigkilled, a.graceOut, a.ready, a.stalledAt, a.reported = stopNone, false, false, false, time.Time{}, time.Time{}
 	a.ev.Generation = a.gen

@@ -3,6 +3,9 @@ package actors
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -217,4 +220,71 @@ func TestRequestEndsWithItsContext(t *testing.T) {
 	if _, err := rt.List(bg); err != nil {
 		t.Errorf("list after the abandoned requests: %v", err)
 	}
+}
+
+// nestedGroups returns n groups, each the parent of the next: g0 > g1 > ...
+func nestedGroups(n int) []GroupSpec {
+	groups := make([]GroupSpec, n)
+	for i := range groups {
+		groups[i].Name = fmt.Sprintf("g%d", i)
+		if i > 0 {
+			groups[i].Parent = groups[i-1].Name
+		}
+	}
+	return groups
+}
+
+// A quit while a start is still on its way down a deep tree starts no
+// process: the task ends cancelled. The deepest group is held until its
+// parent has its shutdown order, so that the start reaches it after the
+// shutdown began and before the shutdown's order to stop does (the order
+// of its mailbox); before, the process started then and was stopped.
+func TestShutdownStartsNoPendingStart(t *testing.T) {
+	const depth = 1000
+	last, parent := fmt.Sprintf("/group-g%d", depth-1), fmt.Sprintf("/group-g%d", depth-2)
+	release := make(chan struct{})
+	var once sync.Once
+	system := probe.NewSystem(t)
+	p := probe.New(t, system)
+	p.SubscribeEvents(func(e any) bool { _, ok := e.(TaskEvent); return ok })
+	rt, err := New(Config{System: system, Subreaper: true, Groups: nestedGroups(depth),
+		groupMiddleware: []actor.ReceiverMiddleware{func(next actor.ReceiverFunc) actor.ReceiverFunc {
+			return func(ctx actor.ReceiverContext, env *actor.MessageEnvelope) {
+				switch m := env.Message.(type) {
+				case toGroup:
+					if _, ok := m.msg.(spawnTask); ok && strings.HasSuffix(ctx.Self().Id, last) {
+						<-release
+					}
+				case shutdownGroup:
+					if strings.HasSuffix(ctx.Self().Id, parent) {
+						once.Do(func() { close(release) })
+					}
+				}
+				next(ctx, env)
+			}
+		}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shutDownAtEnd(t, rt)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	id, err := rt.StartSpec(ctx, TaskSpec{Name: "deep", Group: fmt.Sprintf("g%d", depth-1), Command: "exec sleep 60"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	final, err := rt.Shutdown(ctx)
+	if err != nil || len(final) != 1 {
+		t.Fatalf("shutdown: %+v, %v", final, err)
+	}
+	if f := final[0]; f.ID != id || f.State != StateCancelled || f.PID != 0 || f.Reason != "taskvisor is shutting down" {
+		t.Errorf("final event: %s pid %d (%s), want cancelled before a start, because of the shutdown", f, f.PID, f.Reason)
+	}
+	p.FishFor(func(e any) bool {
+		ev := e.(TaskEvent)
+		if ev.PID != 0 {
+			t.Errorf("a process started after the shutdown began: %s pid %d", ev, ev.PID)
+		}
+		return ev.State.Ended()
+	}, wdWait)
 }
