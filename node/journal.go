@@ -28,6 +28,8 @@ type Journal struct {
 	flushed func(dropped []*pb.TaskEvent) // told of records the store dropped
 	errs    func(error)                   // told of a failed write
 
+	flushMu sync.Mutex // held across a flush: batches are written in order
+
 	mu        sync.Mutex
 	ring      []*pb.Event // contiguous sequence numbers, oldest first
 	last      uint64      // the last sequence number given
@@ -181,7 +183,17 @@ func (j *Journal) writer() {
 	}
 }
 
+// Sync writes what is pending to the store now, and returns once it is
+// written (or its write failed, which errs was told of).
+func (j *Journal) Sync() {
+	if j.store != nil {
+		j.flush()
+	}
+}
+
 func (j *Journal) flush() {
+	j.flushMu.Lock()
+	defer j.flushMu.Unlock()
 	j.mu.Lock()
 	batch := j.pending
 	j.pending = nil

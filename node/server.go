@@ -205,6 +205,9 @@ func (s *server) List(ctx context.Context, req *pb.ListRequest) (*pb.ListRespons
 		live[int64(t.ID)] = true
 	}
 	if req.GetHistory() {
+		// The store's records, with every event appended so far in them:
+		// the journal writes in batches, a little later.
+		s.n.journal.Sync()
 		recs, err := s.n.store.Tasks()
 		if err != nil {
 			return nil, status.Errorf(codes.Internal, "list: store: %v", err)
