@@ -177,6 +177,7 @@ func removeStaleTrees(parent string) {
 // removeCgroupTree kills everything in dir and removes it with its run
 // cgroups. It is how the guard cleans up after taskvisor.
 func removeCgroupTree(dir string, deadline time.Time) error {
+	killLeavers(cgroupMembers(dir), os.Getpid())
 	_ = os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0)
 	for populated(dir) && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
@@ -240,6 +241,8 @@ func (c *runCgroup) dir() string { return filepath.Join(c.tree.dir, c.name) }
 func (c *runCgroup) kill() {
 	if c.populated() {
 		c.killed = true
+		// Before the cgroup's kill orphans them: the children that left it.
+		killLeavers(cgroupMembers(c.dir()), os.Getpid())
 		if fd, err := unix.Openat(c.fd, "cgroup.kill", unix.O_WRONLY|unix.O_CLOEXEC, 0); err == nil {
 			_, _ = unix.Write(fd, []byte("1"))
 			_ = unix.Close(fd)
@@ -321,14 +324,18 @@ func (c *runCgroup) remove() {
 // ownChildren lists this process's children, adopted orphans included, from
 // the children file of each of its threads: much cheaper than a walk over
 // /proc.
-func ownChildren() []int {
-	tasks, err := os.ReadDir("/proc/self/task")
+func ownChildren() []int { return childrenOf("self") }
+
+// childrenOf lists the children of the process /proc/pid (a number, or
+// "self"), from the children file of each of its threads.
+func childrenOf(pid string) []int {
+	tasks, err := os.ReadDir("/proc/" + pid + "/task")
 	if err != nil {
 		return nil
 	}
 	var pids []int
 	for _, task := range tasks {
-		b, err := os.ReadFile("/proc/self/task/" + task.Name() + "/children")
+		b, err := os.ReadFile("/proc/" + pid + "/task/" + task.Name() + "/children")
 		if err != nil {
 			continue
 		}
@@ -339,4 +346,28 @@ func ownChildren() []int {
 		}
 	}
 	return pids
+}
+
+// cgroupMembers returns the processes in the cgroup dir and in the cgroups
+// below it (a task may make cgroups of its own inside its run's).
+func cgroupMembers(dir string) map[int]bool {
+	members := map[int]bool{}
+	var walk func(dir string)
+	walk = func(dir string) {
+		if b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs")); err == nil {
+			for f := range bytes.FieldsSeq(b) {
+				if pid, err := strconv.Atoi(string(f)); err == nil {
+					members[pid] = true
+				}
+			}
+		}
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if e.IsDir() {
+				walk(filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	walk(dir)
+	return members
 }

@@ -238,7 +238,9 @@ func runGuard() int {
 	if dir := os.Getenv(guardCgroupEnv); dir != "" {
 		_ = removeCgroupTree(dir, deadline)
 	}
-	killAllMarked(RunEnv+"="+guarded+".", deadline)
+	prefix := RunEnv + "=" + guarded + "."
+	killLeavers(markedLive(prefix), os.Getpid())
+	killAllMarked(prefix, deadline)
 	for _, p := range remove {
 		_ = os.RemoveAll(p)
 	}
@@ -343,6 +345,19 @@ func killMarkedAmong(pids []int, skip int, want []byte) []markedKill {
 		_ = unix.Close(fd)
 	}
 	return killed
+}
+
+// markedLive returns the live processes whose environment has an entry
+// starting with prefix.
+func markedLive(prefix string) map[int]bool {
+	want := append([]byte{0}, prefix...)
+	marked := map[int]bool{}
+	for _, pid := range allPids() {
+		if markedAndLive(pid, want) {
+			marked[pid] = true
+		}
+	}
+	return marked
 }
 
 // killAllMarked sends SIGKILL to every process whose environment has an entry

@@ -99,3 +99,60 @@ func TestGuardKillNamesOneProcess(t *testing.T) {
 		t.Fatal("not killed within 10s with its own start time")
 	}
 }
+
+// killLeavers kills a member's children that are no members, and what is
+// below them, never a member, skip, or a process that is no member's
+// descendant.
+func TestKillLeaversKillsOnlyWhatLeftTheMembers(t *testing.T) {
+	// sh (the member) -> sleep (a leaver) -> its own sleep child.
+	member := exec.Command("sh", "-c", `sh -c 'sleep 1000 & echo below $!; wait' & echo leaver $!; exec sleep 1000`)
+	out, err := member.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := member.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = member.Wait(); close(exited) }()
+	t.Cleanup(func() { _ = member.Process.Kill(); <-exited })
+	pids := map[string]int{}
+	for range 2 {
+		var name string
+		var pid int
+		if _, err := fmt.Fscan(out, &name, &pid); err != nil {
+			t.Fatalf("read the pids: %v", err)
+		}
+		pids[name] = pid
+	}
+	leaver, below := pids["leaver"], pids["below"]
+	bystander := exec.Command("sleep", "1000")
+	if err := bystander.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = bystander.Process.Kill(); _ = bystander.Wait() })
+
+	if n := killLeavers(map[int]bool{member.Process.Pid: true}, leaver); n != 0 {
+		t.Errorf("killed %d with the only leaver skipped, want 0", n)
+	}
+	if n := killLeavers(map[int]bool{member.Process.Pid: true}, 0); n != 2 {
+		t.Errorf("killed %d, want 2 (the leaver and its child)", n)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, pid := range []int{leaver, below} {
+		for {
+			if st, ok := readStat(pid); !ok || !st.live() {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("process %d still lives after killLeavers", pid)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	for _, pid := range []int{member.Process.Pid, bystander.Process.Pid} {
+		if st, ok := readStat(pid); !ok || !st.live() {
+			t.Errorf("process %d (a member or a bystander) was killed", pid)
+		}
+	}
+}

@@ -162,3 +162,64 @@ func allPids() []int {
 	}
 	return pids
 }
+
+// maxLeavers bounds how many processes killLeavers kills in one call.
+const maxLeavers = 4096
+
+// killLeavers sends SIGKILL to every child of a member that is no member
+// itself (it left the run: moved out of the run's cgroup, or cleared its run
+// marker) and to everything below such a child, but never to skip. It is
+// called just before the members are killed as a whole: while a leaver's
+// parent lives, the parent's children file finds it; once the parent dies
+// it is reparented (to this process if it is a subreaper, else to init) and
+// no rule of the run's finds it any more. Each process is pinned by a pidfd
+// and checked to still be its parent's child before any signal is sent, so
+// that a recycled pid is never signalled; a process forked during the walk
+// may be missed. It returns how many it killed.
+func killLeavers(members map[int]bool, skip int) int {
+	type found struct{ pid, parent int }
+	var todo []found
+	for m := range members {
+		for _, c := range childrenOf(strconv.Itoa(m)) {
+			if !members[c] && c != skip {
+				todo = append(todo, found{c, m})
+			}
+		}
+	}
+	if len(todo) == 0 {
+		return 0
+	}
+	// The leavers' descendants, wherever they are now.
+	seen := map[int]bool{}
+	for i := 0; i < len(todo) && len(todo) < maxLeavers; i++ {
+		seen[todo[i].pid] = true
+		for _, c := range childrenOf(strconv.Itoa(todo[i].pid)) {
+			if !seen[c] && !members[c] && c != skip {
+				todo = append(todo, found{c, todo[i].pid})
+			}
+		}
+	}
+	// Pin and check them all while the tree is as it was found, then kill:
+	// a parent killed first would orphan its children, and the check that
+	// names them by their parent would fail.
+	var fds []int
+	for _, f := range todo {
+		fd, err := unix.PidfdOpen(f.pid, 0)
+		if err != nil {
+			continue
+		}
+		if st, ok := readStat(f.pid); ok && st.ppid == f.parent && st.live() {
+			fds = append(fds, fd)
+			continue
+		}
+		_ = unix.Close(fd)
+	}
+	killed := 0
+	for _, fd := range fds {
+		if unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) == nil {
+			killed++
+		}
+		_ = unix.Close(fd)
+	}
+	return killed
+}
