@@ -158,8 +158,9 @@ type jsonEvent struct {
 	NotifyDropped uint64 `json:"notify_dropped,omitempty"`
 }
 
-// Event is what the runtime publishes on the EventStream: a TaskEvent or a
-// GroupEvent. Each reads as a line (String) and has a --json form.
+// Event is what the runtime publishes on the EventStream: a TaskEvent, a
+// GroupEvent or a NoticeEvent. Each reads as a line (String) and has a
+// --json form.
 type Event interface {
 	fmt.Stringer
 	json.Marshaler
@@ -167,8 +168,47 @@ type Event interface {
 	runtime() string
 }
 
-func (e TaskEvent) runtime() string  { return e.Runtime }
-func (e GroupEvent) runtime() string { return e.Runtime }
+func (e TaskEvent) runtime() string   { return e.Runtime }
+func (e GroupEvent) runtime() string  { return e.Runtime }
+func (e NoticeEvent) runtime() string { return e.Runtime }
+
+// NoticeKind names what a NoticeEvent is about.
+type NoticeKind string
+
+// The notice kinds.
+const (
+	// NoticeGuardLost: the guard process (the one that kills the tasks if
+	// taskvisor dies) died, and a new one took its place, or none could
+	// start. It is found at the next task start, or within a second while
+	// a task runs.
+	NoticeGuardLost NoticeKind = "guard-lost"
+)
+
+// NoticeEvent is a fact about the runtime as a whole, neither a task's nor
+// a group's, that its user should see: the kinds are the Notice constants.
+type NoticeEvent struct {
+	// Runtime names the runtime that published it (Config.Name).
+	Runtime string
+	// Kind says what it is about.
+	Kind NoticeKind
+	// Message says it as a sentence.
+	Message string
+	// Time is when it happened.
+	Time time.Time
+}
+
+// String reads as a line of the headless output: "[taskvisor] ...".
+func (e NoticeEvent) String() string { return "[taskvisor] " + e.Message }
+
+// MarshalJSON writes the event in the --json protocol, with "notice" set to
+// its kind.
+func (e NoticeEvent) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Time    time.Time  `json:"time"`
+		Notice  NoticeKind `json:"notice"`
+		Message string     `json:"message"`
+	}{e.Time, e.Kind, e.Message})
+}
 
 // GroupState is where a supervision group is in its life.
 type GroupState string

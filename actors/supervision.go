@@ -112,6 +112,8 @@ type (
 		id  int
 		who *actor.PID
 	}
+	// guardLost: proc found the guard process dead (proc.OnGuardLoss).
+	guardLost struct{ loss proc.GuardLoss }
 	// toGroup carries msg down the tree to the last group of path, which
 	// names the groups on the way from the top level down (runtimeEnv.path):
 	// each supervisor on the way finds the next by its own depth.

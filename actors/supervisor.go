@@ -108,6 +108,10 @@ type runtimeSupervisor struct {
 	killAll bool
 	waiters []*actor.PID
 
+	// stopGuardWatch ends the OnGuardLoss subscription, which tells this
+	// actor of each guard loss (guardLost), from Started to Stopped.
+	stopGuardWatch func()
+
 	// ended lists the IDs of the ended top-level tasks, oldest first, of
 	// which the registry keeps at most keep (all when keep < 0).
 	keep  int
@@ -132,6 +136,15 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		s.spawnGroups(ctx)
+		self, root := ctx.Self(), ctx.ActorSystem().Root
+		s.stopGuardWatch = proc.OnGuardLoss(func(l proc.GuardLoss) { root.Send(self, guardLost{l}) })
+	case *actor.Stopped:
+		if s.stopGuardWatch != nil {
+			s.stopGuardWatch()
+		}
+	case guardLost:
+		ctx.ActorSystem().EventStream.Publish(NoticeEvent{Runtime: s.env.name, Kind: NoticeGuardLost,
+			Message: m.loss.String(), Time: s.env.clock.Now()})
 	case Start:
 		id, err := s.start(ctx, m)
 		respond(ctx, Reply{Op: OpStart, ID: id, Err: err})

@@ -104,6 +104,17 @@ func GroupEventFromProto(m *pb.GroupEvent) actors.GroupEvent {
 	}
 }
 
+// NoticeToProto converts a runtime's NoticeEvent into the API's form.
+func NoticeToProto(node string, run uint64, e actors.NoticeEvent) *pb.Notice {
+	return &pb.Notice{Node: node, Run: run, Kind: string(e.Kind), Message: e.Message, Time: ts(e.Time)}
+}
+
+// NoticeFromProto converts the API's Notice into the runtime's form.
+func NoticeFromProto(m *pb.Notice) actors.NoticeEvent {
+	return actors.NoticeEvent{Runtime: m.GetNode(), Kind: actors.NoticeKind(m.GetKind()), Message: m.GetMessage(),
+		Time: fromTS(m.GetTime())}
+}
+
 // SpecToProto converts a task spec into the API's form.
 func SpecToProto(s actors.TaskSpec) *pb.TaskSpec {
 	m := &pb.TaskSpec{

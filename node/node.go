@@ -206,6 +206,9 @@ func (n *Node) record(e actors.Event) {
 		n.logs.event(ev)
 	case actors.GroupEvent:
 		n.journal.Append(&pb.Event{Kind: &pb.Event_Group{Group: GroupEventToProto(n.name, n.run, ev)}})
+	case actors.NoticeEvent:
+		n.journal.Append(&pb.Event{Kind: &pb.Event_Notice{Notice: NoticeToProto(n.name, n.run, ev)}})
+		n.log.Warn(ev.Message, "notice", string(ev.Kind))
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/taskvisor/taskvisor/api/taskvisor/v1"
 )
@@ -214,11 +215,35 @@ func tooOld(v []byte, now time.Time, age time.Duration) bool {
 	if proto.Unmarshal(v, &ev) != nil {
 		return true // unreadable: of no use to keep
 	}
-	t := ev.GetTask().GetTime()
-	if t == nil {
-		t = ev.GetGroup().GetTime()
-	}
+	t := eventTime(&ev)
 	return t != nil && now.Sub(t.AsTime()) > age
+}
+
+// eventTime is when ev (a task's, a group's or a notice) happened; nil for
+// a gap.
+func eventTime(ev *pb.Event) *timestamppb.Timestamp {
+	switch k := ev.GetKind().(type) {
+	case *pb.Event_Task:
+		return k.Task.GetTime()
+	case *pb.Event_Group:
+		return k.Group.GetTime()
+	case *pb.Event_Notice:
+		return k.Notice.GetTime()
+	}
+	return nil
+}
+
+// eventRun is the node run that published ev; 0 for a gap.
+func eventRun(ev *pb.Event) uint64 {
+	switch k := ev.GetKind().(type) {
+	case *pb.Event_Task:
+		return k.Task.GetRun()
+	case *pb.Event_Group:
+		return k.Group.GetRun()
+	case *pb.Event_Notice:
+		return k.Notice.GetRun()
+	}
+	return 0
 }
 
 // pruneTasks drops the oldest task records beyond the count bound, and those
@@ -230,10 +255,7 @@ func (s *Store) pruneTasks(tb *bolt.Bucket, now time.Time, latest *pb.Event) ([]
 		// The age bound is checked every so often, not on every batch.
 		return nil, nil
 	}
-	run := latest.GetTask().GetRun()
-	if run == 0 {
-		run = latest.GetGroup().GetRun()
-	}
+	run := eventRun(latest)
 	var dropped []*pb.TaskEvent
 	c := tb.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {

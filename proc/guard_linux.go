@@ -87,18 +87,26 @@ func ensureGuard() (int, error) {
 
 // checkGuard looks whether the guard has died (killed by someone: it never
 // exits while this program runs) and if so reaps it, says so in
-// GuardLosses, and starts a new one, which is told the directories to remove
-// again. Without it, a later death of this program would leak every task. It
-// runs at each start and at each pass of the adopted-orphan reaper (at
-// least once a second while a run lives).
+// GuardLosses and to the OnGuardLoss functions, and starts a new one, which
+// is told the directories to remove again. Without it, a later death of
+// this program would leak every task. It runs at each start and at each
+// pass of the adopted-orphan reaper (at least once a second while a run
+// lives).
 func checkGuard() {
+	if loss, lost := replaceDeadGuard(); lost {
+		tellGuardLoss(loss)
+	}
+}
+
+// replaceDeadGuard is checkGuard's work under guardMu.
+func replaceDeadGuard() (loss GuardLoss, lost bool) {
 	guardMu.Lock()
 	defer guardMu.Unlock()
 	if guardFd < 0 {
-		return
+		return loss, false
 	}
 	if pidfdState(guardFd) != childExited {
-		return
+		return loss, false
 	}
 	// Exited and not reaped (nothing else waits for it), so the pid is
 	// still the guard's: wait4 by pid reaps exactly it.
@@ -111,19 +119,24 @@ func checkGuard() {
 	guardFd = -1
 	_ = guardPipe.Close()
 	guardLosses++
-	guardLast = fmt.Sprintf("guard process %d %s at %s", guardPid, how, time.Now().Format(time.TimeOnly))
+	now := time.Now()
+	guardLast = fmt.Sprintf("guard process %d %s at %s", guardPid, how, now.Format(time.TimeOnly))
+	loss = GuardLoss{Pid: guardPid, How: how, Time: now}
 	pid, fd, err := startGuard()
 	guardPid, guardFd, guardErr = pid, fd, err
 	if err != nil {
 		guardErr = fmt.Errorf("%s; a new one: %w", guardLast, err)
-		return
+		loss.Err = err
+		return loss, true
 	}
+	loss.NewPid = pid
 	for _, dir := range guardDirs {
 		_, _ = fmt.Fprintln(guardPipe, dir)
 	}
 	for pid, start := range guardKills {
 		_, _ = fmt.Fprintf(guardPipe, "kill %d %d\n", pid, start)
 	}
+	return loss, true
 }
 
 // guardWatch tells the guard to kill pid, which started at start (see

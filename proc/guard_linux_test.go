@@ -23,6 +23,9 @@ func TestKilledGuardIsReplaced(t *testing.T) {
 		t.Fatalf("GuardPid() = %d, %v with a task running", old, err)
 	}
 	lossesBefore, _ := GuardLosses()
+	told := make(chan GuardLoss, 4)
+	stop := OnGuardLoss(func(l GuardLoss) { told <- l })
+	defer stop()
 	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -48,6 +51,17 @@ func TestKilledGuardIsReplaced(t *testing.T) {
 		t.Errorf("GuardLosses() = %d, %q; want %d, \"... killed by SIGKILL ...\"", n, last, lossesBefore+1)
 	}
 	t.Logf("guard %d killed, replaced by %d: %s", old, now, last)
+	select {
+	case l := <-told:
+		if l.Pid != old || l.NewPid != now || l.How != "killed by SIGKILL" || l.Err != nil {
+			t.Errorf("OnGuardLoss told %+v, want guard %d killed by SIGKILL, replaced by %d", l, old, now)
+		}
+		if want := fmt.Sprintf("guard process %d killed by SIGKILL; a new guard (pid %d) took its place", old, now); l.String() != want {
+			t.Errorf("GuardLoss reads %q, want %q", l, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("OnGuardLoss was not told of the loss")
+	}
 	// The new guard does its job: a task started now still has one.
 	p := startT(t, Spec{Argv: []string{"true"}})
 	waitDone(t, p, 5*time.Second)

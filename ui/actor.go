@@ -191,6 +191,8 @@ func (u *uiActor) Receive(ctx actor.Context) {
 		cmds = u.m.Event(msg)
 	case actors.GroupEvent:
 		u.m.ApplyGroup(msg)
+	case actors.NoticeEvent:
+		u.m.ApplyNotice(msg)
 	case actors.TaskList:
 		for _, ev := range msg.Tasks {
 			cmds = append(cmds, u.m.Event(ev)...)

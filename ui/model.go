@@ -188,6 +188,12 @@ func (m *Model) ApplyGroup(ev actors.GroupEvent) {
 	m.note(termtext.Escape(ev.String()), false, ev.Time)
 }
 
+// ApplyNotice shows a notice about the runtime as a whole, held as an
+// error is: it says something the user must know (a lost guard).
+func (m *Model) ApplyNotice(ev actors.NoticeEvent) {
+	m.note(termtext.Escape(ev.String()), true, ev.Time)
+}
+
 // ApplyOutput keeps the output lines of a task, if it is still the one
 // whose output is shown.
 func (m *Model) ApplyOutput(r actors.OutputReply) {

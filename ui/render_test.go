@@ -206,6 +206,22 @@ func TestNoticeEscapesTaskText(t *testing.T) {
 	}
 }
 
+// TestNoticeEventIsHeld: a notice about the runtime (a lost guard) is shown
+// as an error is, so a task's next event does not hide it at once.
+func TestNoticeEventIsHeld(t *testing.T) {
+	ev := everyState()[1]
+	m := modelOf(80, 20, ev)
+	m.ApplyNotice(actors.NoticeEvent{Kind: actors.NoticeGuardLost, Message: "guard process 7 killed by SIGKILL\x1b", Time: ev.Time})
+	if want := `[taskvisor] guard process 7 killed by SIGKILL\x1b`; m.Notice.Text != want || !m.Notice.Err {
+		t.Errorf("notice %+v, want %q held as an error", m.Notice, want)
+	}
+	ev.Time = ev.Time.Add(time.Second)
+	m.Event(ev)
+	if !strings.HasPrefix(m.Notice.Text, "[taskvisor]") {
+		t.Errorf("a task's event 1 s later replaced the notice: %q", m.Notice.Text)
+	}
+}
+
 // TestRenderDetailOutput: the detail pane shows the last output lines
 // that fit, stderr marked, and how the task ended.
 func TestRenderDetailOutput(t *testing.T) {

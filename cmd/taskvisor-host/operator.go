@@ -51,7 +51,7 @@ func (o *operator) Receive(ctx actor.Context) {
 	case actors.TaskEvent:
 		out.Printf("[taskvisor] %s  (%s: %s)", m, m.Name, m.State)
 		o.react(ctx, m)
-	case actors.GroupEvent:
+	case actors.GroupEvent, actors.NoticeEvent:
 		out.Printf("[taskvisor] %s", m)
 	case actors.Reply:
 		// Every command is answered; Op and ID say which. An accepted

@@ -403,6 +403,8 @@ func eventText(ev *pb.Event) string {
 		return prefix + termtext.Escape(node.TaskEventFromProto(t).String())
 	case *pb.Event_Group:
 		return termtext.Escape(node.GroupEventFromProto(k.Group).String())
+	case *pb.Event_Notice:
+		return termtext.Escape(node.NoticeFromProto(k.Notice).String())
 	case *pb.Event_Gap:
 		return fmt.Sprintf("(events %d to %d are no longer held by the node)", k.Gap.GetFirst(), k.Gap.GetLast())
 	}

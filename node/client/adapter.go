@@ -219,6 +219,8 @@ func (a *Adapter) Subscribe(self *actor.PID) (unsubscribe func()) {
 				}
 			case *pb.Event_Group:
 				a.system.Root.Send(self, node.GroupEventFromProto(k.Group))
+			case *pb.Event_Notice:
+				a.system.Root.Send(self, node.NoticeFromProto(k.Notice))
 			}
 			return nil
 		}, func(up bool, err error) {

@@ -1209,6 +1209,7 @@ type Event struct {
 	//	*Event_Task
 	//	*Event_Group
 	//	*Event_Gap
+	//	*Event_Notice
 	Kind          isEvent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1285,6 +1286,15 @@ func (x *Event) GetGap() *Gap {
 	return nil
 }
 
+func (x *Event) GetNotice() *Notice {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_Notice); ok {
+			return x.Notice
+		}
+	}
+	return nil
+}
+
 type isEvent_Kind interface {
 	isEvent_Kind()
 }
@@ -1304,11 +1314,97 @@ type Event_Gap struct {
 	Gap *Gap `protobuf:"bytes,4,opt,name=gap,proto3,oneof"`
 }
 
+type Event_Notice struct {
+	Notice *Notice `protobuf:"bytes,5,opt,name=notice,proto3,oneof"`
+}
+
 func (*Event_Task) isEvent_Kind() {}
 
 func (*Event_Group) isEvent_Kind() {}
 
 func (*Event_Gap) isEvent_Kind() {}
+
+func (*Event_Notice) isEvent_Kind() {}
+
+// Notice is a fact about the node as a whole, neither a task's nor a
+// group's, that its user should see.
+type Notice struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Node  string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	Run   uint64                 `protobuf:"varint,2,opt,name=run,proto3" json:"run,omitempty"`
+	// guard-lost: the guard process (it kills the tasks if the node dies)
+	// died, and a new one took its place, or none could start.
+	Kind          string                 `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	Message       string                 `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	Time          *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Notice) Reset() {
+	*x = Notice{}
+	mi := &file_taskvisor_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Notice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Notice) ProtoMessage() {}
+
+func (x *Notice) ProtoReflect() protoreflect.Message {
+	mi := &file_taskvisor_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Notice.ProtoReflect.Descriptor instead.
+func (*Notice) Descriptor() ([]byte, []int) {
+	return file_taskvisor_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *Notice) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *Notice) GetRun() uint64 {
+	if x != nil {
+		return x.Run
+	}
+	return 0
+}
+
+func (x *Notice) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Notice) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *Notice) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
 
 type Gap struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1321,7 +1417,7 @@ type Gap struct {
 
 func (x *Gap) Reset() {
 	*x = Gap{}
-	mi := &file_taskvisor_proto_msgTypes[24]
+	mi := &file_taskvisor_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1333,7 +1429,7 @@ func (x *Gap) String() string {
 func (*Gap) ProtoMessage() {}
 
 func (x *Gap) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[24]
+	mi := &file_taskvisor_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1346,7 +1442,7 @@ func (x *Gap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Gap.ProtoReflect.Descriptor instead.
 func (*Gap) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{24}
+	return file_taskvisor_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Gap) GetFirst() uint64 {
@@ -1420,7 +1516,7 @@ type TaskEvent struct {
 
 func (x *TaskEvent) Reset() {
 	*x = TaskEvent{}
-	mi := &file_taskvisor_proto_msgTypes[25]
+	mi := &file_taskvisor_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1432,7 +1528,7 @@ func (x *TaskEvent) String() string {
 func (*TaskEvent) ProtoMessage() {}
 
 func (x *TaskEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[25]
+	mi := &file_taskvisor_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1445,7 +1541,7 @@ func (x *TaskEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskEvent.ProtoReflect.Descriptor instead.
 func (*TaskEvent) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{25}
+	return file_taskvisor_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *TaskEvent) GetNode() string {
@@ -1659,7 +1755,7 @@ type GroupEvent struct {
 
 func (x *GroupEvent) Reset() {
 	*x = GroupEvent{}
-	mi := &file_taskvisor_proto_msgTypes[26]
+	mi := &file_taskvisor_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1671,7 +1767,7 @@ func (x *GroupEvent) String() string {
 func (*GroupEvent) ProtoMessage() {}
 
 func (x *GroupEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[26]
+	mi := &file_taskvisor_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1684,7 +1780,7 @@ func (x *GroupEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupEvent.ProtoReflect.Descriptor instead.
 func (*GroupEvent) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{26}
+	return file_taskvisor_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GroupEvent) GetNode() string {
@@ -1799,7 +1895,7 @@ type TaskSpec struct {
 
 func (x *TaskSpec) Reset() {
 	*x = TaskSpec{}
-	mi := &file_taskvisor_proto_msgTypes[27]
+	mi := &file_taskvisor_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1811,7 +1907,7 @@ func (x *TaskSpec) String() string {
 func (*TaskSpec) ProtoMessage() {}
 
 func (x *TaskSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[27]
+	mi := &file_taskvisor_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1824,7 +1920,7 @@ func (x *TaskSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskSpec.ProtoReflect.Descriptor instead.
 func (*TaskSpec) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{27}
+	return file_taskvisor_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *TaskSpec) GetName() string {
@@ -2030,13 +2126,20 @@ const file_taskvisor_proto_rawDesc = "" +
 	"\x05since\x18\x01 \x01(\x04R\x05since\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\"=\n" +
 	"\x0eEventsResponse\x12+\n" +
-	"\x06events\x18\x01 \x03(\v2\x13.taskvisor.v1.EventR\x06events\"\xa9\x01\n" +
+	"\x06events\x18\x01 \x03(\v2\x13.taskvisor.v1.EventR\x06events\"\xd9\x01\n" +
 	"\x05Event\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12-\n" +
 	"\x04task\x18\x02 \x01(\v2\x17.taskvisor.v1.TaskEventH\x00R\x04task\x120\n" +
 	"\x05group\x18\x03 \x01(\v2\x18.taskvisor.v1.GroupEventH\x00R\x05group\x12%\n" +
-	"\x03gap\x18\x04 \x01(\v2\x11.taskvisor.v1.GapH\x00R\x03gapB\x06\n" +
-	"\x04kind\"/\n" +
+	"\x03gap\x18\x04 \x01(\v2\x11.taskvisor.v1.GapH\x00R\x03gap\x12.\n" +
+	"\x06notice\x18\x05 \x01(\v2\x14.taskvisor.v1.NoticeH\x00R\x06noticeB\x06\n" +
+	"\x04kind\"\x8c\x01\n" +
+	"\x06Notice\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\x12\x10\n" +
+	"\x03run\x18\x02 \x01(\x04R\x03run\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\x12.\n" +
+	"\x04time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"/\n" +
 	"\x03Gap\x12\x14\n" +
 	"\x05first\x18\x01 \x01(\x04R\x05first\x12\x12\n" +
 	"\x04last\x18\x02 \x01(\x04R\x04last\"\xc4\x06\n" +
@@ -2142,7 +2245,7 @@ func file_taskvisor_proto_rawDescGZIP() []byte {
 	return file_taskvisor_proto_rawDescData
 }
 
-var file_taskvisor_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_taskvisor_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_taskvisor_proto_goTypes = []any{
 	(*InfoRequest)(nil),           // 0: taskvisor.v1.InfoRequest
 	(*InfoResponse)(nil),          // 1: taskvisor.v1.InfoResponse
@@ -2168,65 +2271,68 @@ var file_taskvisor_proto_goTypes = []any{
 	(*EventsRequest)(nil),         // 21: taskvisor.v1.EventsRequest
 	(*EventsResponse)(nil),        // 22: taskvisor.v1.EventsResponse
 	(*Event)(nil),                 // 23: taskvisor.v1.Event
-	(*Gap)(nil),                   // 24: taskvisor.v1.Gap
-	(*TaskEvent)(nil),             // 25: taskvisor.v1.TaskEvent
-	(*GroupEvent)(nil),            // 26: taskvisor.v1.GroupEvent
-	(*TaskSpec)(nil),              // 27: taskvisor.v1.TaskSpec
-	nil,                           // 28: taskvisor.v1.TaskSpec.EnvEntry
-	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 30: google.protobuf.Duration
+	(*Notice)(nil),                // 24: taskvisor.v1.Notice
+	(*Gap)(nil),                   // 25: taskvisor.v1.Gap
+	(*TaskEvent)(nil),             // 26: taskvisor.v1.TaskEvent
+	(*GroupEvent)(nil),            // 27: taskvisor.v1.GroupEvent
+	(*TaskSpec)(nil),              // 28: taskvisor.v1.TaskSpec
+	nil,                           // 29: taskvisor.v1.TaskSpec.EnvEntry
+	(*timestamppb.Timestamp)(nil), // 30: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 31: google.protobuf.Duration
 }
 var file_taskvisor_proto_depIdxs = []int32{
-	29, // 0: taskvisor.v1.InfoResponse.started:type_name -> google.protobuf.Timestamp
-	25, // 1: taskvisor.v1.ListResponse.tasks:type_name -> taskvisor.v1.TaskEvent
-	27, // 2: taskvisor.v1.ListTemplatesResponse.templates:type_name -> taskvisor.v1.TaskSpec
-	27, // 3: taskvisor.v1.StartRequest.spec:type_name -> taskvisor.v1.TaskSpec
+	30, // 0: taskvisor.v1.InfoResponse.started:type_name -> google.protobuf.Timestamp
+	26, // 1: taskvisor.v1.ListResponse.tasks:type_name -> taskvisor.v1.TaskEvent
+	28, // 2: taskvisor.v1.ListTemplatesResponse.templates:type_name -> taskvisor.v1.TaskSpec
+	28, // 3: taskvisor.v1.StartRequest.spec:type_name -> taskvisor.v1.TaskSpec
 	16, // 4: taskvisor.v1.OutputResponse.lines:type_name -> taskvisor.v1.OutputLine
-	29, // 5: taskvisor.v1.OutputLine.time:type_name -> google.protobuf.Timestamp
-	25, // 6: taskvisor.v1.WaitResponse.task:type_name -> taskvisor.v1.TaskEvent
-	25, // 7: taskvisor.v1.ShutdownResponse.tasks:type_name -> taskvisor.v1.TaskEvent
+	30, // 5: taskvisor.v1.OutputLine.time:type_name -> google.protobuf.Timestamp
+	26, // 6: taskvisor.v1.WaitResponse.task:type_name -> taskvisor.v1.TaskEvent
+	26, // 7: taskvisor.v1.ShutdownResponse.tasks:type_name -> taskvisor.v1.TaskEvent
 	23, // 8: taskvisor.v1.EventsResponse.events:type_name -> taskvisor.v1.Event
-	25, // 9: taskvisor.v1.Event.task:type_name -> taskvisor.v1.TaskEvent
-	26, // 10: taskvisor.v1.Event.group:type_name -> taskvisor.v1.GroupEvent
-	24, // 11: taskvisor.v1.Event.gap:type_name -> taskvisor.v1.Gap
-	29, // 12: taskvisor.v1.TaskEvent.deadline:type_name -> google.protobuf.Timestamp
-	29, // 13: taskvisor.v1.TaskEvent.last_activity:type_name -> google.protobuf.Timestamp
-	29, // 14: taskvisor.v1.TaskEvent.started:type_name -> google.protobuf.Timestamp
-	29, // 15: taskvisor.v1.TaskEvent.time:type_name -> google.protobuf.Timestamp
-	29, // 16: taskvisor.v1.GroupEvent.time:type_name -> google.protobuf.Timestamp
-	28, // 17: taskvisor.v1.TaskSpec.env:type_name -> taskvisor.v1.TaskSpec.EnvEntry
-	30, // 18: taskvisor.v1.TaskSpec.stop_grace:type_name -> google.protobuf.Duration
-	30, // 19: taskvisor.v1.TaskSpec.restart_window:type_name -> google.protobuf.Duration
-	30, // 20: taskvisor.v1.TaskSpec.stall_timeout:type_name -> google.protobuf.Duration
-	30, // 21: taskvisor.v1.TaskSpec.stall_grace:type_name -> google.protobuf.Duration
-	30, // 22: taskvisor.v1.TaskSpec.start_timeout:type_name -> google.protobuf.Duration
-	0,  // 23: taskvisor.v1.Taskvisor.Info:input_type -> taskvisor.v1.InfoRequest
-	2,  // 24: taskvisor.v1.Taskvisor.List:input_type -> taskvisor.v1.ListRequest
-	4,  // 25: taskvisor.v1.Taskvisor.ListTemplates:input_type -> taskvisor.v1.ListTemplatesRequest
-	6,  // 26: taskvisor.v1.Taskvisor.Start:input_type -> taskvisor.v1.StartRequest
-	8,  // 27: taskvisor.v1.Taskvisor.Cancel:input_type -> taskvisor.v1.CancelRequest
-	10, // 28: taskvisor.v1.Taskvisor.Kill:input_type -> taskvisor.v1.KillRequest
-	12, // 29: taskvisor.v1.Taskvisor.Restart:input_type -> taskvisor.v1.RestartRequest
-	14, // 30: taskvisor.v1.Taskvisor.Output:input_type -> taskvisor.v1.OutputRequest
-	17, // 31: taskvisor.v1.Taskvisor.Wait:input_type -> taskvisor.v1.WaitRequest
-	19, // 32: taskvisor.v1.Taskvisor.Shutdown:input_type -> taskvisor.v1.ShutdownRequest
-	21, // 33: taskvisor.v1.Taskvisor.Events:input_type -> taskvisor.v1.EventsRequest
-	1,  // 34: taskvisor.v1.Taskvisor.Info:output_type -> taskvisor.v1.InfoResponse
-	3,  // 35: taskvisor.v1.Taskvisor.List:output_type -> taskvisor.v1.ListResponse
-	5,  // 36: taskvisor.v1.Taskvisor.ListTemplates:output_type -> taskvisor.v1.ListTemplatesResponse
-	7,  // 37: taskvisor.v1.Taskvisor.Start:output_type -> taskvisor.v1.StartResponse
-	9,  // 38: taskvisor.v1.Taskvisor.Cancel:output_type -> taskvisor.v1.CancelResponse
-	11, // 39: taskvisor.v1.Taskvisor.Kill:output_type -> taskvisor.v1.KillResponse
-	13, // 40: taskvisor.v1.Taskvisor.Restart:output_type -> taskvisor.v1.RestartResponse
-	15, // 41: taskvisor.v1.Taskvisor.Output:output_type -> taskvisor.v1.OutputResponse
-	18, // 42: taskvisor.v1.Taskvisor.Wait:output_type -> taskvisor.v1.WaitResponse
-	20, // 43: taskvisor.v1.Taskvisor.Shutdown:output_type -> taskvisor.v1.ShutdownResponse
-	22, // 44: taskvisor.v1.Taskvisor.Events:output_type -> taskvisor.v1.EventsResponse
-	34, // [34:45] is the sub-list for method output_type
-	23, // [23:34] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	26, // 9: taskvisor.v1.Event.task:type_name -> taskvisor.v1.TaskEvent
+	27, // 10: taskvisor.v1.Event.group:type_name -> taskvisor.v1.GroupEvent
+	25, // 11: taskvisor.v1.Event.gap:type_name -> taskvisor.v1.Gap
+	24, // 12: taskvisor.v1.Event.notice:type_name -> taskvisor.v1.Notice
+	30, // 13: taskvisor.v1.Notice.time:type_name -> google.protobuf.Timestamp
+	30, // 14: taskvisor.v1.TaskEvent.deadline:type_name -> google.protobuf.Timestamp
+	30, // 15: taskvisor.v1.TaskEvent.last_activity:type_name -> google.protobuf.Timestamp
+	30, // 16: taskvisor.v1.TaskEvent.started:type_name -> google.protobuf.Timestamp
+	30, // 17: taskvisor.v1.TaskEvent.time:type_name -> google.protobuf.Timestamp
+	30, // 18: taskvisor.v1.GroupEvent.time:type_name -> google.protobuf.Timestamp
+	29, // 19: taskvisor.v1.TaskSpec.env:type_name -> taskvisor.v1.TaskSpec.EnvEntry
+	31, // 20: taskvisor.v1.TaskSpec.stop_grace:type_name -> google.protobuf.Duration
+	31, // 21: taskvisor.v1.TaskSpec.restart_window:type_name -> google.protobuf.Duration
+	31, // 22: taskvisor.v1.TaskSpec.stall_timeout:type_name -> google.protobuf.Duration
+	31, // 23: taskvisor.v1.TaskSpec.stall_grace:type_name -> google.protobuf.Duration
+	31, // 24: taskvisor.v1.TaskSpec.start_timeout:type_name -> google.protobuf.Duration
+	0,  // 25: taskvisor.v1.Taskvisor.Info:input_type -> taskvisor.v1.InfoRequest
+	2,  // 26: taskvisor.v1.Taskvisor.List:input_type -> taskvisor.v1.ListRequest
+	4,  // 27: taskvisor.v1.Taskvisor.ListTemplates:input_type -> taskvisor.v1.ListTemplatesRequest
+	6,  // 28: taskvisor.v1.Taskvisor.Start:input_type -> taskvisor.v1.StartRequest
+	8,  // 29: taskvisor.v1.Taskvisor.Cancel:input_type -> taskvisor.v1.CancelRequest
+	10, // 30: taskvisor.v1.Taskvisor.Kill:input_type -> taskvisor.v1.KillRequest
+	12, // 31: taskvisor.v1.Taskvisor.Restart:input_type -> taskvisor.v1.RestartRequest
+	14, // 32: taskvisor.v1.Taskvisor.Output:input_type -> taskvisor.v1.OutputRequest
+	17, // 33: taskvisor.v1.Taskvisor.Wait:input_type -> taskvisor.v1.WaitRequest
+	19, // 34: taskvisor.v1.Taskvisor.Shutdown:input_type -> taskvisor.v1.ShutdownRequest
+	21, // 35: taskvisor.v1.Taskvisor.Events:input_type -> taskvisor.v1.EventsRequest
+	1,  // 36: taskvisor.v1.Taskvisor.Info:output_type -> taskvisor.v1.InfoResponse
+	3,  // 37: taskvisor.v1.Taskvisor.List:output_type -> taskvisor.v1.ListResponse
+	5,  // 38: taskvisor.v1.Taskvisor.ListTemplates:output_type -> taskvisor.v1.ListTemplatesResponse
+	7,  // 39: taskvisor.v1.Taskvisor.Start:output_type -> taskvisor.v1.StartResponse
+	9,  // 40: taskvisor.v1.Taskvisor.Cancel:output_type -> taskvisor.v1.CancelResponse
+	11, // 41: taskvisor.v1.Taskvisor.Kill:output_type -> taskvisor.v1.KillResponse
+	13, // 42: taskvisor.v1.Taskvisor.Restart:output_type -> taskvisor.v1.RestartResponse
+	15, // 43: taskvisor.v1.Taskvisor.Output:output_type -> taskvisor.v1.OutputResponse
+	18, // 44: taskvisor.v1.Taskvisor.Wait:output_type -> taskvisor.v1.WaitResponse
+	20, // 45: taskvisor.v1.Taskvisor.Shutdown:output_type -> taskvisor.v1.ShutdownResponse
+	22, // 46: taskvisor.v1.Taskvisor.Events:output_type -> taskvisor.v1.EventsResponse
+	36, // [36:47] is the sub-list for method output_type
+	25, // [25:36] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_taskvisor_proto_init() }
@@ -2242,15 +2348,16 @@ func file_taskvisor_proto_init() {
 		(*Event_Task)(nil),
 		(*Event_Group)(nil),
 		(*Event_Gap)(nil),
+		(*Event_Notice)(nil),
 	}
-	file_taskvisor_proto_msgTypes[25].OneofWrappers = []any{}
+	file_taskvisor_proto_msgTypes[26].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_taskvisor_proto_rawDesc), len(file_taskvisor_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   29,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
