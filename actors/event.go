@@ -84,7 +84,9 @@ type TaskEvent struct {
 	Time time.Time
 	// NotifyDropped counts the sd_notify datagrams of the current process that
 	// were dropped: malformed, from a sender outside the task, or over the
-	// rate limit (1,000 a second).
+	// rate limit (1,000 a second). A change is published at once, in an
+	// event that keeps the task's state and message if nothing else
+	// changed: at most one such event per 30 ms.
 	NotifyDropped uint64
 }
 

@@ -31,17 +31,45 @@ type notifyGate struct {
 	// held, so that a flush and a datagram going through cannot overtake
 	// each other on their way to the mailbox.
 	send func(notify.Message)
+	// sendDrops tells the task actor that datagrams were dropped, so that
+	// it publishes the new count. Also called with mu held.
+	sendDrops func()
 
-	mu      sync.Mutex
-	last    time.Time // when a progress datagram last went through
-	pending notify.Message
-	held    bool // pending holds merged progress not yet delivered
+	mu        sync.Mutex
+	last      time.Time // when a progress datagram last went through
+	pending   notify.Message
+	held      bool      // pending holds merged progress not yet delivered
+	lastDrops time.Time // when drops were last told
+	dropsHeld bool      // drops not yet told
 }
 
 // newNotifyGate returns a gate for one process generation; a nil flusher
 // lets every datagram through at once.
-func newNotifyGate(f *notifyFlusher, send func(notify.Message)) *notifyGate {
-	return &notifyGate{flusher: f, send: send}
+func newNotifyGate(f *notifyFlusher, send func(notify.Message), sendDrops func()) *notifyGate {
+	return &notifyGate{flusher: f, send: send, sendDrops: sendDrops}
+}
+
+// dropped is the listener's OnNotifyDrop: datagrams were dropped. The actor
+// is told as of progress, at most once per window, so that a flood of
+// malformed datagrams costs it no more than a flood of progress.
+func (g *notifyGate) dropped() {
+	if g.flusher == nil {
+		g.sendDrops()
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.dropsHeld {
+		return
+	}
+	now := time.Now()
+	if now.Sub(g.lastDrops) < g.flusher.interval() {
+		g.dropsHeld = true
+		g.flusher.add(g)
+		return
+	}
+	g.lastDrops = now
+	g.sendDrops()
 }
 
 // progressOnly reports whether m carries nothing but STATUS= and X_PROGRESS=.
@@ -78,14 +106,20 @@ func (g *notifyGate) handle(m notify.Message) {
 	g.send(m)
 }
 
-// flush delivers held progress now: at the end of the window, and before
-// the process's exit is reported, so that its last progress comes first.
+// flush delivers held progress, and held news of drops, now: at the end of
+// the window, and before the process's exit is reported, so that its last
+// progress comes first.
 func (g *notifyGate) flush() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.held {
 		g.deliverHeld()
 		g.last = time.Now()
+	}
+	if g.dropsHeld {
+		g.dropsHeld = false
+		g.lastDrops = time.Now()
+		g.sendDrops()
 	}
 }
 

@@ -17,7 +17,7 @@ func progress(step int, status string) notify.Message {
 func TestNotifyGateMergesProgress(t *testing.T) {
 	var got []notify.Message
 	f := &notifyFlusher{window: time.Hour} // nothing leaves the window by itself
-	g := newNotifyGate(f, func(m notify.Message) { got = append(got, m) })
+	g := newNotifyGate(f, func(m notify.Message) { got = append(got, m) }, func() {})
 
 	g.handle(progress(1, "one"))
 	if len(got) != 1 || got[0].Progress.Step != 1 {
@@ -60,7 +60,7 @@ func TestNotifyGatePassesTheRest(t *testing.T) {
 		}
 	}
 	var got []notify.Message
-	g := newNotifyGate(nil, func(m notify.Message) { got = append(got, m) })
+	g := newNotifyGate(nil, func(m notify.Message) { got = append(got, m) }, func() {})
 	for i := 1; i <= 3; i++ {
 		g.handle(progress(i, ""))
 	}
@@ -74,8 +74,8 @@ func TestNotifyFlusherDelivers(t *testing.T) {
 	got := make(chan notify.Message, 4)
 	f := &notifyFlusher{window: time.Millisecond}
 	gates := []*notifyGate{
-		newNotifyGate(f, func(m notify.Message) { got <- m }),
-		newNotifyGate(f, func(m notify.Message) { got <- m }),
+		newNotifyGate(f, func(m notify.Message) { got <- m }, func() {}),
+		newNotifyGate(f, func(m notify.Message) { got <- m }, func() {}),
 	}
 	for _, g := range gates {
 		g.mu.Lock()
@@ -92,5 +92,31 @@ func TestNotifyFlusherDelivers(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("the flusher did not deliver")
 		}
+	}
+}
+
+// News of drops goes through at once after a quiet window, then at most once
+// a window, and a flush delivers what is held.
+func TestNotifyGateTellsDropsOncePerWindow(t *testing.T) {
+	drops := 0
+	f := &notifyFlusher{window: time.Hour} // nothing leaves the window by itself
+	g := newNotifyGate(f, func(notify.Message) {}, func() { drops++ })
+	g.dropped()
+	if drops != 1 {
+		t.Fatalf("the first drop told %d times, want 1 at once", drops)
+	}
+	for range 100 {
+		g.dropped()
+	}
+	if drops != 1 {
+		t.Fatalf("drops within the window told %d times, want still 1", drops)
+	}
+	g.flush()
+	if drops != 2 {
+		t.Fatalf("flush told the held drops %d times in all, want 2", drops)
+	}
+	g.flush()
+	if drops != 2 {
+		t.Fatalf("a second flush told again: %d", drops)
 	}
 }

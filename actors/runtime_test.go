@@ -281,6 +281,37 @@ func TestNotifyFromOutsideTheTaskIsDropped(t *testing.T) {
 	h.expect(id, actors.StateCompleted)
 }
 
+// A drop is published at once, in an event of its own that keeps the
+// task's message: a task that sends nothing else still shows its count.
+// Before, the count waited for the task's next event.
+func TestNotifyDropIsPublishedAtOnce(t *testing.T) {
+	if !notify.Supported {
+		t.Skip("sd_notify sockets are Linux only")
+	}
+	h := newHarness(t, nil)
+	id := h.startSpec(shell("quiet", `echo "$NOTIFY_SOCKET"; exec sleep 100`))
+	started := h.expect(id, actors.StateRunning)
+	var socket string
+	eventually(t, "the task to print its NOTIFY_SOCKET", func() bool {
+		lines, _ := h.rt.Output(h.ctx(), id)
+		if len(lines) > 0 {
+			socket = lines[0].Text
+		}
+		return socket != ""
+	})
+	if err := notify.SendTo(socket, "STATUS=forged"); err != nil {
+		t.Fatalf("send forged datagram: %v", err)
+	}
+	ev := h.expectWhere(id, func(e actors.TaskEvent) bool { return e.NotifyDropped > 0 })
+	if ev.NotifyDropped != 1 || ev.State != actors.StateRunning || ev.Message != started.Message || ev.Status != "" {
+		t.Errorf("event %+v; want NotifyDropped 1, still running with message %q", ev, started.Message)
+	}
+	if err := h.rt.Kill(h.ctx(), id); err != nil {
+		t.Fatal(err)
+	}
+	h.expect(id, actors.StateKilled)
+}
+
 // Shutdown stops every task with escalation and reports how each ended.
 func TestShutdownStopsEverything(t *testing.T) {
 	h := newHarness(t, nil)

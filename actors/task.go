@@ -25,6 +25,8 @@ type (
 		gen int
 		msg notify.Message
 	}
+	// notifyDrops: generation gen's notify socket dropped datagrams.
+	notifyDrops  struct{ gen int }
 	stopDeadline struct{ gen int }
 	// backoffOver ends the backoff wait with token tok.
 	backoffOver struct{ tok int }
@@ -151,6 +153,13 @@ func (a *taskActor) receive(ctx actor.Context) {
 		if m.gen == a.gen && a.proc != nil {
 			a.notified(ctx, m.msg)
 		}
+	case notifyDrops:
+		// The new count, in an event of its own; a stopping task's is
+		// shown with its next event.
+		if d := dropped(a.proc); m.gen == a.gen && a.proc != nil && a.ev.State != StateStopping && d != a.ev.NotifyDropped {
+			a.ev.NotifyDropped = d
+			a.set(ctx, a.ev.State, a.ev.Message, a.ev.Reason)
+		}
 	case stopDeadline:
 		if m.gen == a.gen && a.proc != nil && a.ev.State == StateStopping && !a.sigkilled {
 			a.escalate(ctx)
@@ -235,19 +244,21 @@ func (a *taskActor) launch(ctx actor.Context, why string) {
 	}
 	// Progress-only datagrams reach the actor at most once per
 	// progressWindow; the gate delivers what it holds before the exit.
-	gate := newNotifyGate(a.env.progress, func(m notify.Message) { root.Send(self, notified{gen: gen, msg: m}) })
+	gate := newNotifyGate(a.env.progress, func(m notify.Message) { root.Send(self, notified{gen: gen, msg: m}) },
+		func() { root.Send(self, notifyDrops{gen: gen}) })
 	a.gate = gate
 	// Shutdown waits until every started process's goroutines have ended.
 	a.env.procs.Add(1)
 	p, err := proc.Start(proc.Spec{
-		Name:      fmt.Sprintf("task %d (%s)", a.id, a.spec.Name),
-		Argv:      argv,
-		Shell:     shell,
-		Dir:       a.spec.Dir,
-		Env:       env,
-		Output:    a.output,
-		NotifyDir: a.env.notifyDir,
-		OnNotify:  gate.handle,
+		Name:         fmt.Sprintf("task %d (%s)", a.id, a.spec.Name),
+		Argv:         argv,
+		Shell:        shell,
+		Dir:          a.spec.Dir,
+		Env:          env,
+		Output:       a.output,
+		NotifyDir:    a.env.notifyDir,
+		OnNotify:     gate.handle,
+		OnNotifyDrop: gate.dropped,
 		OnExit: func(e proc.Exit) {
 			gate.flush()
 			root.Send(self, processExited{gen: gen, exit: e})

@@ -14,6 +14,7 @@ import (
 type notifySocket interface {
 	Path() string
 	Serve(trust func(pid int) bool, handle func(notify.Message))
+	SetOnDrop(fn func())
 	Flush()
 	Close() error
 	Stats() notify.Stats

@@ -111,7 +111,7 @@ func start(spec *Spec, name string) (_ *Process, err error) {
 	}
 	p := newProcess(spec, name, pid, started, sock, run)
 	pipes.read(spec.Output)
-	p.serveNotify(spec.OnNotify)
+	p.serveNotify(spec.OnNotify, spec.OnNotifyDrop)
 	// No goroutine of the process's own until its leader exits.
 	watchExit(w, func() { p.supervise(w, pipes) })
 	return p, nil
@@ -220,12 +220,15 @@ func newProcess(spec *Spec, name string, pid int, started time.Time, sock notify
 
 // serveNotify starts delivering the socket's datagrams, checked against the
 // process's tree.
-func (p *Process) serveNotify(onNotify func(notify.Message)) {
+func (p *Process) serveNotify(onNotify func(notify.Message), onDrop func()) {
 	if p.sock == nil {
 		return
 	}
 	if onNotify == nil {
 		onNotify = func(notify.Message) {}
+	}
+	if onDrop != nil {
+		p.sock.SetOnDrop(onDrop)
 	}
 	p.sock.Serve(p.Contains, onNotify)
 }

@@ -54,6 +54,11 @@ type Spec struct {
 	// a sender inside the process's tree. Every datagram queued before the
 	// leader exited is delivered before OnExit is called. Nil: ignored.
 	OnNotify func(notify.Message)
+	// OnNotifyDrop is called after each read of the socket in which
+	// datagrams were dropped (NotifyStats().Dropped() grew: malformed,
+	// foreign or over the rate limit), in order with OnNotify, so that the
+	// count can be shown at once. It must not block. Nil: ignored.
+	OnNotifyDrop func()
 	// OnExit is called once, after the leader has been reaped, with how it
 	// ended. It is never delayed by a descendant that holds a pipe open. It
 	// runs on the process's own goroutine: until it returns, Done stays open.

@@ -139,6 +139,9 @@ type Listener struct {
 	pace  time.Duration
 	hurry time.Time
 
+	// onDrop is SetOnDrop's function; nil: none.
+	onDrop func()
+
 	received, malformed, foreign, delivered, throttled atomic.Uint64
 }
 
@@ -316,6 +319,25 @@ func (l *Listener) SetPace(interval time.Duration) {
 	l.pace = interval
 }
 
+// SetOnDrop makes fn be called after each read of the socket in which
+// datagrams were dropped (Stats.Dropped grew), at most once per read, on
+// the goroutine that read it and in order with the handler's calls: a
+// program that shows the count need not wait for the next datagram that
+// gets through. fn must not block. SetOnDrop must be called before Serve.
+func (l *Listener) SetOnDrop(fn func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.serving {
+		panic("notify: SetOnDrop called after Serve")
+	}
+	l.onDrop = fn
+}
+
+// dropped is Stats().Dropped(), read without building the Stats.
+func (l *Listener) dropped() uint64 {
+	return l.malformed.Load() + l.foreign.Load() + l.throttled.Load()
+}
+
 // Flush delivers, before it returns, every datagram that was queued in the
 // socket when it was called, in order after those already delivered: when
 // the task's leader has exited, Flush makes its last datagrams arrive before
@@ -348,6 +370,14 @@ func (l *Listener) Flush() {
 func (l *Listener) batch(fd int) (total int, busy bool) {
 	bufs := recvPool.Get().(*recvBuffers)
 	defer recvPool.Put(bufs)
+	if l.onDrop != nil {
+		before := l.dropped()
+		defer func() {
+			if l.dropped() != before {
+				l.onDrop()
+			}
+		}()
+	}
 	for !l.closing.Load() {
 		n, err := bufs.recv(fd, l.oobLen)
 		if err == unix.EINTR {

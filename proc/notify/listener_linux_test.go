@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -179,6 +180,27 @@ func TestListenerMalformed(t *testing.T) {
 		t.Errorf("delivered %v, want just READY=1", got)
 	}
 	wantStats(t, l, Stats{Received: 3, Malformed: 2, Delivered: 1})
+}
+
+// SetOnDrop's function is called once for a read that dropped datagrams,
+// never for one that dropped none.
+func TestListenerOnDrop(t *testing.T) {
+	l := listen(t)
+	var c collector
+	var drops atomic.Int32
+	l.SetOnDrop(func() { drops.Add(1) })
+	l.Serve(self, c.handle)
+	send(t, l, "READY=1")
+	l.Flush()
+	if n := drops.Load(); n != 0 {
+		t.Errorf("%d calls after a read that dropped nothing", n)
+	}
+	send(t, l, "READY=2")
+	send(t, l, "no equals sign")
+	l.Flush()
+	if n := drops.Load(); n < 1 || n > 2 {
+		t.Errorf("%d calls after two malformed datagrams, want 1 (2 if the reader took them one by one)", n)
+	}
 }
 
 // A datagram larger than the receive buffer is truncated by the kernel and

@@ -46,5 +46,8 @@ func (l *Listener) Stats() Stats { return Stats{} }
 // SetLimit does nothing off Linux.
 func (l *Listener) SetLimit(rate float64, burst int) {}
 
+// SetOnDrop does nothing: there is no Listener.
+func (l *Listener) SetOnDrop(fn func()) {}
+
 // SetPace does nothing: there is no Listener.
 func (l *Listener) SetPace(interval time.Duration) {}
