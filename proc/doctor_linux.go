@@ -53,7 +53,7 @@ func Diagnose() []Mechanism {
 	if _, err := os.Stat("/proc/self/exe"); err != nil {
 		ms = append(ms, Mechanism{"guard", false, fmt.Sprintf("/proc/self/exe: %v: if taskvisor is killed, its tasks live on", err)})
 	} else {
-		what := "one guard process (" + GuardName + ", taskvisor re-run) kills every task's processes within milliseconds if taskvisor dies, even of SIGKILL; if the guard itself is killed, a new one is started within a second (at the next start at the latest)"
+		what := "one guard process (" + GuardName + ", taskvisor re-run) kills every task's processes within milliseconds if taskvisor dies, even of SIGKILL; if the guard itself is killed, a new one is started within a second while a task runs (else at the next start), and a notice says so"
 		if n, last := GuardLosses(); n > 0 {
 			what += fmt.Sprintf("; %d guard(s) lost and replaced, the last: %s", n, last)
 		}

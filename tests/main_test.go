@@ -69,8 +69,18 @@ type session struct {
 
 func startSession(t *testing.T, args ...string) *session {
 	t.Helper()
+	return startSessionWith(t, nil, args...)
+}
+
+// startSessionWith is startSession with configure applied to the command
+// before it starts (another binary, environment or user).
+func startSessionWith(t *testing.T, configure func(*exec.Cmd), args ...string) *session {
+	t.Helper()
 	cmd := exec.Command(binary, append([]string{"--headless"}, args...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if configure != nil {
+		configure(cmd)
+	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
