@@ -27,6 +27,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/taskvisor/taskvisor/actors"
 	"github.com/taskvisor/taskvisor/proc"
@@ -166,15 +167,35 @@ Flags:
 		err = headless.Run(ctx, rt, headless.Options{In: stdin, Out: stdout, Err: stderr, JSON: *jsonFlag,
 			Output: output, Force: force, Ended: ended})
 	}
+	// The last line waits for a stderr that nobody reads no longer than
+	// the headless mode's own output does.
 	if err != nil {
-		fmt.Fprintf(stderr, "taskvisor: %v\n", err)
+		writeWithin(stderr, fmt.Sprintf("taskvisor: %v\n", err), headless.DrainStall)
 		return 1
 	}
 	if bad := failedTasks(final); bad != "" {
-		fmt.Fprintf(stderr, "taskvisor: exit status 1: %s\n", bad)
+		writeWithin(stderr, fmt.Sprintf("taskvisor: exit status 1: %s\n", bad), headless.DrainStall)
 		return 1
 	}
 	return 0
+}
+
+// writeWithin writes line to w, waiting at most bound for the write: a
+// stderr that nobody reads (a full pipe) must not keep taskvisor from
+// exiting. A write still blocked then is left to the process's exit, which
+// comes next, to end.
+func writeWithin(w io.Writer, line string, bound time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = io.WriteString(w, line)
+	}()
+	t := time.NewTimer(bound)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
 }
 
 // failedTasks names the tasks that ended failed or gave-up (`task 3 "crash"
