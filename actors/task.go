@@ -292,7 +292,9 @@ func (a *taskActor) launch(ctx actor.Context, why string) {
 
 // relaunch counts a restart and starts a new generation.
 func (a *taskActor) relaunch(ctx actor.Context, why string) {
-	a.ev.Restarts++
+	if !a.env.shuttingDown.Load() { // else launch starts nothing to count
+		a.ev.Restarts++
+	}
 	a.launch(ctx, why)
 }
 

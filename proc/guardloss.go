@@ -10,13 +10,14 @@ import (
 // never exits by itself: someone killed it) and what replaced it. Until it
 // was replaced, a death of this program would have left its tasks running.
 type GuardLoss struct {
-	// Pid is the guard that died; How says how ("killed by SIGKILL").
+	// Pid is the guard that died.
 	Pid int
+	// How says how it died ("killed by SIGKILL").
 	How string
-	// NewPid is the guard that replaced it; 0 when none could start, and
-	// Err says why.
+	// NewPid is the guard that replaced it; 0 when none could start.
 	NewPid int
-	Err    error
+	// Err says why no new guard could start; nil when one did.
+	Err error
 	// Time is when the loss was found: at the next task start, or at the
 	// adopted-orphan reaper's next pass (at least once a second while a
 	// task runs).
