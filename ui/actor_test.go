@@ -193,8 +193,9 @@ func TestDetailPaneFetchesOutput(t *testing.T) {
 	if got := probe.ExpectMsg[actors.GetOutput](u.sup, wait); got.ID != 2 {
 		t.Errorf("output of %d, want 2", got.ID)
 	}
-	u.sup.Reply(actors.OutputReply{ID: 2, Lines: []actors.Line{outLine(false, "hello"), outLine(true, "oops \x1b[31m")}})
-	u.screen.waitFor(t, `E│ oops \x1b[31m`)
+	// The SGR colour is drawn, the screen clear shown escaped.
+	u.sup.Reply(actors.OutputReply{ID: 2, Lines: []actors.Line{outLine(false, "hello"), outLine(true, "oops \x1b[31mred\x1b[2J")}})
+	u.screen.waitFor(t, `E│ oops red\x1b[2J`)
 	u.screen.waitFor(t, "─ Task 2 standard ● running")
 
 	// While shown, the output is fetched again.

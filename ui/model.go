@@ -27,8 +27,10 @@ type Task struct {
 // OutputLine is one line of a task's output, escaped.
 type OutputLine struct {
 	Stderr bool      // written to stderr, not stdout
-	Text   string    // escaped, safe to draw
+	Text   string    // escaped, safe to draw; without its SGR sequences
 	Time   time.Time // when it was read
+	// runs are the colours its SGR sequences set (parseSGR); nil: none.
+	runs []colorRun
 }
 
 // Template is a catalogue entry that a key starts.
@@ -207,11 +209,11 @@ func (m *Model) ApplyOutput(r actors.OutputReply) {
 	}
 	m.Output = m.Output[:0]
 	for _, l := range r.Lines {
-		text := termtext.Escape(l.Text)
+		text, runs := parseSGR(l.Text)
 		if l.Cut {
 			text += " [cut]"
 		}
-		m.Output = append(m.Output, OutputLine{Stderr: l.Stream == actors.Stderr, Text: text, Time: l.Time})
+		m.Output = append(m.Output, OutputLine{Stderr: l.Stream == actors.Stderr, Text: text, Time: l.Time, runs: runs})
 	}
 }
 

@@ -46,6 +46,7 @@ type outRow struct {
 	text   string
 	stderr bool
 	line   int
+	off    int // where text starts in its line's Text, for the line's colours
 }
 
 // noteStart records the start of a task's process from its event, once
@@ -88,8 +89,10 @@ func (m *Model) outputRows(w int) []outRow {
 			rows = append(rows, outRow{text: separator(starts[next]), line: -1})
 			next++
 		}
+		off := 0
 		for _, part := range wrap(l.Text, tw) {
-			rows = append(rows, outRow{text: part, stderr: l.Stderr, line: i})
+			rows = append(rows, outRow{text: part, stderr: l.Stderr, line: i, off: off})
+			off += len(part)
 		}
 	}
 	for ; next < len(starts); next++ {
@@ -331,7 +334,8 @@ func renderView(s tcell.Screen, m *Model, th Theme, t *Task, w, h int, now time.
 			put(s, 0, y, 2, mark, st, "")
 		}
 		prevLine = r.line
-		put(s, 3, y, w-3, r.text, base, "")
+		l := &m.Output[r.line]
+		putRuns(s, 3, y, w-3, r.text, l.runs, r.off, len(l.Text), base, th.Mono, "")
 	}
 
 	// The footer: the search being typed, or the search's place, or the

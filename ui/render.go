@@ -604,7 +604,7 @@ func renderDetail(s tcell.Screen, m *Model, th Theme, l layout, now time.Time) {
 			mark, st = th.stderrMark, th.Stderr
 		}
 		n := put(s, 1, y, 2, mark, st, "")
-		put(s, 1+n+1, y, w-n-3, ol.Text, th.Base, th.ellipsis)
+		putRuns(s, 1+n+1, y, w-n-3, ol.Text, ol.runs, 0, len(ol.Text), th.Base, th.Mono, th.ellipsis)
 		y++
 	}
 }
