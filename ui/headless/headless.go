@@ -6,11 +6,17 @@
 // The protocol, one command a line:
 //
 //	start <key|name>   start a task from the catalogue
-//	cancel <id>        SIGTERM, then SIGKILL after the task's grace period
-//	kill <id>          SIGKILL to the task's process group now
-//	restart <id>       kill and start a new process under the same id
+//	cancel <id|name>   SIGTERM, then SIGKILL after the task's grace period
+//	kill <id|name>     SIGKILL to the task's process group now
+//	restart <id|name>  kill and start a new process under the same id
 //	list               print the current state of every task
-//	output <id>        print the task's last output lines
+//	output <id|name>   print the task's last output lines
+//
+// A task is named by the id that start printed ("[Task 5] started: web"),
+// not by the key that started it: after "start 2", "cancel 2" means task 2,
+// whichever template that was. Or by its name, which means the one task of
+// that name that has not ended (it is an error if several have not), else
+// the last one of that name.
 //	help               print this list
 //	quit               stop every task with escalation and exit
 //
@@ -218,7 +224,7 @@ func announceShutdown(rt *actors.Runtime, errOut io.Writer) {
 	}
 }
 
-const usage = `commands: start <key|name>, cancel <id>, kill <id>, restart <id>, list, output <id>, help, quit`
+const usage = `commands: start <key|name>, cancel <id|name>, kill <id|name>, restart <id|name>, list, output <id|name>, help, quit (a task's id is the one start printed, not its key)`
 
 // execute runs one command line; quit reports whether it was quit.
 func execute(ctx context.Context, rt *actors.Runtime, p *printer, line string) (quit bool, err error) {
@@ -260,26 +266,85 @@ func execute(ctx context.Context, rt *actors.Runtime, p *printer, line string) (
 		if err := expectArgs(cmd, args, 1); err != nil {
 			return false, err
 		}
-		id, err := strconv.Atoi(args[0])
-		if err != nil || id <= 0 {
-			return false, fmt.Errorf("%s: task id must be a positive number, not %q", cmd, args[0])
+		id, err := taskID(ctx, rt, cmd, args[0])
+		if err != nil {
+			return false, err
 		}
 		switch cmd {
 		case "cancel":
-			return false, rt.Cancel(ctx, id)
+			err = rt.Cancel(ctx, id)
 		case "kill":
-			return false, rt.Kill(ctx, id)
+			err = rt.Kill(ctx, id)
 		case "restart":
-			return false, rt.Restart(ctx, id)
+			err = rt.Restart(ctx, id)
+		}
+		if err != nil {
+			return false, keyHint(rt, args[0], err)
+		}
+		if cmd != "output" {
+			return false, nil
 		}
 		lines, err := rt.Output(ctx, id)
 		if err != nil {
-			return false, err
+			return false, keyHint(rt, args[0], err)
 		}
 		p.output(id, lines)
 		return false, nil
 	}
 	return false, fmt.Errorf("unknown command %q (%s)", fields[0], usage)
+}
+
+// taskID reads a task command's argument: an id, or the name of a task
+// (the one of that name that has not ended, else the last of that name).
+func taskID(ctx context.Context, rt *actors.Runtime, cmd, arg string) (int, error) {
+	if id, err := strconv.Atoi(arg); err == nil {
+		if id <= 0 {
+			return 0, fmt.Errorf("%s: task id must be a positive number, not %q", cmd, arg)
+		}
+		return id, nil
+	}
+	tasks, err := rt.List(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var live []int
+	last := 0
+	for _, t := range tasks { // in id order
+		if t.Name != arg {
+			continue
+		}
+		last = t.ID
+		if !t.State.Ended() {
+			live = append(live, t.ID)
+		}
+	}
+	switch {
+	case len(live) == 1:
+		return live[0], nil
+	case len(live) > 1:
+		ids := make([]string, len(live))
+		for i, id := range live {
+			ids[i] = strconv.Itoa(id)
+		}
+		return 0, fmt.Errorf("%s %s: %d tasks named %s have not ended (ids %s): give the id", cmd, termtext.Escape(arg), len(live), termtext.Escape(arg), strings.Join(ids, ", "))
+	case last > 0:
+		return last, nil
+	}
+	return 0, fmt.Errorf("%s: no task is named %q, and it is no id (start %s starts one, if a template has that name)", cmd, arg, termtext.Escape(arg))
+}
+
+// keyHint adds to an unknown task's error that arg is a template's key, when
+// it is: ids and keys are not the same numbers.
+func keyHint(rt *actors.Runtime, arg string, err error) error {
+	if !errors.Is(err, actors.ErrUnknownTask) {
+		return err
+	}
+	for _, spec := range rt.Catalogue() {
+		if spec.Key == arg {
+			return fmt.Errorf("%w (%s is the key of template %s: task commands take the id that start printed, or the task's name)", err, arg, termtext.Escape(spec.Name))
+		}
+	}
+	return err
 }
 
 func expectArgs(cmd string, args []string, n int) error {

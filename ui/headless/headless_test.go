@@ -146,6 +146,38 @@ func TestCommandsEventsAndSummary(t *testing.T) {
 	}
 }
 
+// A task command takes a name as well as an id; a key is neither, and an
+// unknown id that is a key says so. Before, "cancel sleeper" was an error
+// and "cancel 2" after "start 2" said only "no such task".
+func TestTaskCommandsTakeNamesNotKeys(t *testing.T) {
+	s := start(t, false)
+	s.send(t, "start 1")
+	s.out.waitFor(t, "[Task 1] Task completed")
+	s.send(t, "start 2")
+	s.out.waitFor(t, "[Task 2] Started (pid ")
+	s.send(t, "output hello") // ended: the last of that name
+	s.out.waitFor(t, "[Task 1] | hello\n")
+	s.send(t, "start sleeper")
+	s.out.waitFor(t, "[Task 3] Started (pid ")
+	s.send(t, "cancel sleeper")
+	s.err.waitFor(t, "error: cancel sleeper: 2 tasks named sleeper have not ended (ids 2, 3): give the id")
+	s.send(t, "kill 3")
+	s.out.waitFor(t, "[Task 3] Task forcefully killed")
+	s.send(t, "cancel sleeper") // now one: task 2
+	s.out.waitFor(t, "[Task 2] Task cancelled")
+	s.send(t, "cancel nobody")
+	s.err.waitFor(t, `error: cancel: no task is named "nobody", and it is no id`)
+	s.finish(t)
+}
+
+// An unknown id that is a template's key says so.
+func TestUnknownIDThatIsAKey(t *testing.T) {
+	s := start(t, false)
+	s.send(t, "cancel 2")
+	s.err.waitFor(t, "error: cancel task 2: no such task (2 is the key of template sleeper: task commands take the id that start printed, or the task's name)")
+	s.finish(t)
+}
+
 func TestBadCommandsChangeNothing(t *testing.T) {
 	s := start(t, false)
 	for _, c := range []struct{ line, want string }{
