@@ -17,6 +17,7 @@
 // whichever template that was. Or by its name, which means the one task of
 // that name that has not ended (it is an error if several have not), else
 // the last one of that name.
+//
 //	help               print this list
 //	quit               stop every task with escalation and exit
 //
