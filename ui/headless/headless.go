@@ -11,15 +11,14 @@
 //	restart <id|name>  kill and start a new process under the same id
 //	list               print the current state of every task
 //	output <id|name>   print the task's last output lines
+//	help               print this list
+//	quit               stop every task with escalation and exit
 //
 // A task is named by the id that start printed ("[Task 5] started: web"),
 // not by the key that started it: after "start 2", "cancel 2" means task 2,
 // whichever template that was. Or by its name, which means the one task of
 // that name that has not ended (it is an error if several have not), else
 // the last one of that name.
-//
-//	help               print this list
-//	quit               stop every task with escalation and exit
 //
 // A bad command prints an error on the error stream and changes nothing.
 // Task events print as "[Task N] message", a supervision group's decisions
