@@ -171,10 +171,29 @@ func New(cfg Config) (*Runtime, error) {
 }
 
 // Autostart starts the catalogue's templates marked Autostart, in catalogue
-// order (so their IDs follow it), and returns their IDs. New does not start
-// them, so that a program can subscribe to the events first; the UI and the
-// headless mode call Autostart once they listen.
+// order, and returns their IDs. The IDs follow that order, and so do the
+// processes: each task's start waits until the task before it has started
+// its process (or ended, or gone to backoff), at most autostartWait, so a
+// task's process starts after those of the tasks above it; none waits for
+// another's readiness (READY=1). New does not start them, so that a program
+// can subscribe to the events first; the UI and the headless mode call
+// Autostart once they listen.
 func (r *Runtime) Autostart(ctx context.Context) ([]int, error) {
+	var mu sync.Mutex
+	launched := map[int]bool{}
+	changed := make(chan struct{}, 1)
+	unsubscribe := r.Subscribe(func(ev TaskEvent) {
+		if ev.PID != 0 || ev.State.Ended() || ev.State == StateBackoff {
+			mu.Lock()
+			launched[ev.ID] = true
+			mu.Unlock()
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		}
+	})
+	defer unsubscribe()
 	var ids []int
 	for _, spec := range r.env.catalogue {
 		if !spec.Autostart {
@@ -185,9 +204,31 @@ func (r *Runtime) Autostart(ctx context.Context) ([]int, error) {
 			return ids, fmt.Errorf("autostart %s: %w", spec.Name, err)
 		}
 		ids = append(ids, id)
+		bound := time.NewTimer(autostartWait)
+		for waiting := true; waiting; {
+			mu.Lock()
+			waiting = !launched[id]
+			mu.Unlock()
+			if !waiting {
+				break
+			}
+			select {
+			case <-changed:
+			case <-bound.C:
+				waiting = false
+			case <-ctx.Done():
+				bound.Stop()
+				return ids, fmt.Errorf("autostart %s: %w", spec.Name, ctx.Err())
+			}
+		}
+		bound.Stop()
 	}
 	return ids, nil
 }
+
+// autostartWait bounds how long Autostart waits for a task's process to
+// start before it starts the next task (a start held up by its group).
+const autostartWait = 5 * time.Second
 
 // closeOnStopped closes done when the actor has stopped, so that Shutdown can
 // wait for it without StopFuture's fixed 10 s timeout.

@@ -79,7 +79,8 @@ type TaskSpec struct {
 	// StartTimeout is how long a ReadyNotify task has to send READY=1 before
 	// it is treated as stalled. Zero: 90s.
 	StartTimeout time.Duration
-	// Autostart starts the task when the runtime starts, in catalogue order.
+	// Autostart starts the task when the runtime starts (Runtime.Autostart),
+	// in catalogue order: its process after those of the tasks before it.
 	Autostart bool
 }
 
