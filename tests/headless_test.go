@@ -117,7 +117,7 @@ func TestHeadlessBadCommands(t *testing.T) {
 		t.Errorf("bad commands printed on stdout: %q", rest)
 	}
 	errs := s.errText()
-	for _, want := range []string{`unknown command "frobnicate"`, "start: missing argument", `start "0": no such template`, `task id must be a positive number, not "x"`, "kill task 99: no such task", "list takes no argument"} {
+	for _, want := range []string{`unknown command "frobnicate"`, "start: missing argument", `start "0": no such template`, `cancel: no task is named "x", and it is no id`, "kill task 99: no such task", "list takes no argument"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errs)
 		}

@@ -70,6 +70,15 @@ type Config struct {
 	// panic while updating or drawing); the actor draws nothing more and
 	// the caller restores the terminal. It must not block. Nil: nothing.
 	Failed func(error)
+	// Node, when set, names the node the UI is attached to (taskvisor
+	// attach): q calls Quit to detach and stops nothing, S stops the node
+	// after asking, and Connection messages dim the tasks while it is out
+	// of reach.
+	Node string
+	// NodeStopped is called, on the actor's goroutine and just before Quit,
+	// when the node that the user stopped (S) has answered or gone. It
+	// must not block. Nil: nothing.
+	NodeStopped func()
 }
 
 // Props returns the props of a UI actor with cfg.
@@ -119,7 +128,9 @@ func newUIActor(cfg Config) *uiActor {
 		th = *cfg.Theme
 	}
 	w, h := cfg.Screen.Size()
-	return &uiActor{cfg: cfg, theme: th, m: NewModel(cfg.Catalogue, w, h)}
+	m := NewModel(cfg.Catalogue, w, h)
+	m.Node = cfg.Node
+	return &uiActor{cfg: cfg, theme: th, m: m}
 }
 
 // Receive implements actor.Actor: it updates the model, sends the commands
@@ -197,6 +208,8 @@ func (u *uiActor) Receive(ctx actor.Context) {
 		for _, ev := range msg.Tasks {
 			cmds = append(cmds, u.m.Event(ev)...)
 		}
+	case Connection:
+		cmds = u.m.Connection(msg, now)
 	case actors.Reply:
 		if msg.Err != nil {
 			u.m.Error(msg.Err, now)
@@ -217,17 +230,46 @@ func (u *uiActor) Receive(ctx actor.Context) {
 	u.armTick()
 }
 
+// nodeShutdownWait bounds the wait for the answer to a node's shutdown.
+const nodeShutdownWait = 2 * time.Minute
+
 // run carries out the commands of an update.
 func (u *uiActor) run(ctx actor.Context, cmds []any) {
 	for _, c := range cmds {
 		switch c := c.(type) {
 		case quitCmd:
+			if c.nodeStopped && u.cfg.NodeStopped != nil {
+				u.cfg.NodeStopped()
+			}
 			if u.cfg.Quit != nil {
 				u.cfg.Quit(c.kill)
 			}
 		case actors.GetOutput:
 			u.fetching, u.fetchedAt = true, u.cfg.Now()
 			ctx.Request(u.cfg.Supervisor, c)
+		case actors.Shutdown:
+			// The node's shutdown (S, attached): its answer, the tasks'
+			// final events, comes once every task has stopped; then the
+			// UI detaches.
+			f := ctx.RequestFuture(u.cfg.Supervisor, c, nodeShutdownWait)
+			ctx.ReenterAfter(f, func(res any, err error) {
+				var cmds []any
+				if l, ok := res.(actors.TaskList); ok {
+					for _, ev := range l.Tasks {
+						cmds = append(cmds, u.m.Event(ev)...)
+					}
+				} else if r, ok := res.(actors.Reply); ok && r.Err != nil {
+					err = r.Err
+				}
+				if err != nil {
+					u.m.StoppingNode = false
+					u.m.Error(fmt.Errorf("stop node %s: %w", u.m.Node, err), u.cfg.Now())
+				} else {
+					cmds = append(cmds, u.m.NodeStopped()...)
+				}
+				u.run(ctx, cmds)
+				u.invalidate()
+			})
 		default:
 			ctx.Request(u.cfg.Supervisor, c)
 		}

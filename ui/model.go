@@ -81,6 +81,16 @@ type Model struct {
 	// Quitting: the user asked to quit and the shutdown is under way;
 	// Killing: the user asked for SIGKILL to what is left.
 	Quitting, Killing bool
+
+	// Node names the node the UI is attached to (taskvisor attach); empty
+	// when the UI runs in the runtime's own process. Attached, q detaches
+	// and S stops the node, once the user has said yes (ConfirmStop: the
+	// question is asked; StoppingNode: the answer was yes).
+	Node                      string
+	ConfirmStop, StoppingNode bool
+	// Stale: the connection to the node is lost; the tasks are shown as
+	// last known, dimmed, until it is back.
+	Stale bool
 	// QuitTime is when the user asked to quit.
 	QuitTime time.Time
 

@@ -11,6 +11,7 @@ import (
 	"github.com/gdamore/tcell/v2"
 
 	"github.com/taskvisor/taskvisor/actors"
+	"github.com/taskvisor/taskvisor/internal/termtext"
 )
 
 // Render draws the model on s as it is at now; the caller shows it. It is a
@@ -35,9 +36,13 @@ func Render(s tcell.Screen, m *Model, th Theme, now time.Time) {
 	if h > 1 {
 		renderColumnHeads(s, th, cols, 1)
 	}
+	rowTheme := th
+	if m.Stale {
+		rowTheme = th.stale() // as last known: dimmed
+	}
 	for row := 0; row < l.listH && top+row < len(m.Tasks); row++ {
 		t := m.Tasks[top+row]
-		renderRow(s, th, cols, l.listY+row, t, t.Event.ID == m.Selected, now)
+		renderRow(s, rowTheme, cols, l.listY+row, t, t.Event.ID == m.Selected, now)
 	}
 	if len(m.Tasks) == 0 {
 		// The hint in full, on as many rows as it needs and the list has.
@@ -220,6 +225,12 @@ func renderHeader(s tcell.Screen, m *Model, th Theme, w, top, listH int) {
 	for _, compact := range []bool{false, true} {
 		b.Reset()
 		b.WriteString(" taskvisor")
+		if m.Node != "" {
+			b.WriteString(" node " + termtext.Escape(m.Node))
+		}
+		if m.Stale {
+			b.WriteString(" (connection lost: reconnecting)")
+		}
 		if m.Quitting {
 			b.WriteString(" (quitting)")
 		}
@@ -647,6 +658,10 @@ func exitText(t *Task) string {
 }
 
 func renderNotice(s tcell.Screen, m *Model, th Theme, w, y int, now time.Time) {
+	if m.ConfirmStop {
+		put(s, 0, y, w, "Stop node "+termtext.Escape(m.Node)+" and every task on it? y: stop it, any other key: no", th.Error, th.ellipsis)
+		return
+	}
 	if m.Quitting {
 		put(s, 0, y, w, quitText(m, th, now), th.Error, th.ellipsis)
 		return
@@ -705,6 +720,9 @@ func renderKeys(s tcell.Screen, m *Model, th Theme, w, y int) {
 	}
 	hints := []keyHint{{"1-9", "start"}, {"n", "pick"}, {up, "select"}, {"k", "cancel"}, {"K", "kill"}, {"r", "restart"}, {enter, "output"}, {"Tab", "detail"}}
 	tail := []keyHint{{"?", "help"}, {"q", "quit"}}
+	if m.Node != "" {
+		tail = []keyHint{{"?", "help"}, {"S", "stop node"}, {"q", "detach"}}
+	}
 	if m.Quitting {
 		hints = nil
 		tail = []keyHint{{"q", "kill all now"}}
@@ -774,6 +792,12 @@ func renderHelp(s tcell.Screen, m *Model, th Theme, w, h int) {
 		"q Ctrl-C     quit: stop all tasks with escalation",
 		"q again, Q   quit now: SIGKILL to every task",
 		"any key      close this help",
+	}
+	if m.Node != "" {
+		i := slices.Index(lines, "q Ctrl-C     quit: stop all tasks with escalation")
+		lines = slices.Replace(lines, i, i+2,
+			"q Ctrl-C     detach: the node and its tasks keep running",
+			"S            stop the node and every task (asks first)")
 	}
 	if len(m.Templates) > 0 {
 		lines = append(lines, "", "Templates")

@@ -109,6 +109,18 @@ func NewTheme(mono, ascii bool) Theme {
 	return t
 }
 
+// stale returns the theme for the rows of tasks shown as last known (the
+// connection to their node is lost): every style dimmed.
+func (t Theme) stale() Theme {
+	t.Base = t.Base.Dim(true)
+	states := make(map[actors.State]tcell.Style, len(t.states))
+	for s, st := range t.states {
+		states[s] = st.Dim(true)
+	}
+	t.states = states
+	return t
+}
+
 // State returns the style of a state.
 func (t Theme) State(s actors.State) tcell.Style {
 	if st, ok := t.states[s]; ok {

@@ -7,6 +7,7 @@ import (
 	"github.com/gdamore/tcell/v2"
 
 	"github.com/taskvisor/taskvisor/actors"
+	"github.com/taskvisor/taskvisor/internal/termtext"
 )
 
 // QuitRequest asks the UI to quit as the q key does: a first one stops
@@ -17,8 +18,44 @@ type QuitRequest struct {
 	Kill bool // kill what is left at once
 }
 
-// quitCmd is the command of an update that asks Config.Quit to run.
-type quitCmd struct{ kill bool }
+// quitCmd is the command of an update that asks Config.Quit to run;
+// nodeStopped says that the node the user stopped has (Config.NodeStopped).
+type quitCmd struct{ kill, nodeStopped bool }
+
+// Connection tells an attached UI about its connection to the node: Up
+// false when it is lost (Err says why; the tasks are then shown dimmed, as
+// last known), true once it is back.
+type Connection struct {
+	Up  bool
+	Err error
+}
+
+// Connection applies a Connection; it returns the commands that follow (a
+// detach, once the node the user stopped has gone).
+func (m *Model) Connection(c Connection, now time.Time) []any {
+	switch {
+	case !c.Up && m.StoppingNode:
+		return []any{quitCmd{nodeStopped: true}} // the node the user stopped has ended
+	case !c.Up:
+		m.Stale = true
+		if c.Err != nil {
+			m.Error(c.Err, now)
+		}
+	case m.Stale:
+		m.Stale = false
+		m.note("connection to node "+termtext.Escape(m.Node)+" is back", false, now)
+	}
+	return nil
+}
+
+// NodeStopped is called with the answer to the node's shutdown that S
+// asked for: the attached UI detaches.
+func (m *Model) NodeStopped() []any {
+	if m.StoppingNode {
+		return []any{quitCmd{nodeStopped: true}}
+	}
+	return nil
+}
 
 // errNoSelection is shown for a task key pressed with no task selected.
 var errNoSelection = errors.New("no task selected: start one with a key from 1 to 9, or n to pick one")
@@ -34,6 +71,16 @@ func (m *Model) Key(ev *tcell.EventKey, now time.Time) []any {
 	}
 	if m.Help {
 		m.Help = false // any key closes the help, and does nothing else
+		return nil
+	}
+	if m.ConfirmStop {
+		m.ConfirmStop = false
+		if r := ev.Rune(); ev.Key() == tcell.KeyRune && (r == 'y' || r == 'Y') {
+			m.StoppingNode = true
+			m.note("stopping node "+termtext.Escape(m.Node)+": every task with escalation", false, now)
+			return []any{actors.Shutdown{}}
+		}
+		m.note("node "+termtext.Escape(m.Node)+" goes on", false, now)
 		return nil
 	}
 	if m.Picker.Open {
@@ -88,6 +135,10 @@ func (m *Model) Key(ev *tcell.EventKey, now time.Time) []any {
 		return m.quit(false, now)
 	case 'Q':
 		return m.quit(true, now)
+	case 'S':
+		if m.Node != "" && !m.StoppingNode {
+			m.ConfirmStop = true
+		}
 	case '?':
 		m.Help = true
 	}
@@ -112,6 +163,9 @@ func (m *Model) taskKey(r rune, now time.Time) []any {
 // quit moves the quit along: the first asks for a shutdown with
 // escalation, the next (or kill) for SIGKILL to what is left.
 func (m *Model) quit(kill bool, now time.Time) []any {
+	if m.Node != "" {
+		return []any{quitCmd{}} // attached: a detach, which stops nothing
+	}
 	if !m.Quitting {
 		m.Quitting, m.QuitTime = true, now
 		m.Killing = kill

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -22,7 +23,9 @@ import (
 // runAttach is `taskvisor attach`: the terminal UI (the same actor, model,
 // render and keys) as a client of a running node. q, Ctrl-C, closing the
 // terminal (SIGHUP), SIGINT and SIGTERM detach: the node and its tasks go
-// on. `taskvisor shutdown` stops the node.
+// on. S stops the node, once the user has said yes; so does `taskvisor
+// shutdown`. While the node is out of reach the tasks are shown dimmed, as
+// last known, and the UI reconnects.
 func runAttach(args []string, stdout, stderr io.Writer) int {
 	cl := &cli{name: "attach", stdout: stdout, stderr: stderr}
 	cl.flags("[--node NAME]  (q or Ctrl-C detaches; the tasks keep running)", false)
@@ -54,30 +57,38 @@ func runAttach(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "taskvisor attach: %v: %v\n", ui.ErrNoTerminal, err)
 		return exitFailed
 	}
-	detached, err := attachUI(screen, cl.c, cat)
+	detached, stopped, err := attachUI(screen, cl.c, cat)
 	screen.Fini()
 	if err != nil {
 		fmt.Fprintf(stderr, "taskvisor attach: %v\n", err)
 		return exitFailed
+	}
+	if stopped {
+		fmt.Fprintf(stdout, "stopped node %q (pid %d) and every task on it\n", info.GetNode(), info.GetPid())
+		return exitOK
 	}
 	fmt.Fprintf(stdout, "detached from node %q (pid %d, %s): its tasks keep running\n", info.GetNode(), info.GetPid(), detached)
 	return exitOK
 }
 
 // attachUI runs the UI actor on screen, fed by an adapter of c, until the
-// user detaches or a signal comes; it says what ended it.
-func attachUI(screen tcell.Screen, c *client.Client, cat actors.Catalogue) (string, error) {
+// user detaches or a signal comes; it says what ended it, and whether the
+// user stopped the node.
+func attachUI(screen tcell.Screen, c *client.Client, cat actors.Catalogue) (why string, stopped bool, err error) {
 	screen.EnableMouse()
 	screen.HideCursor()
 	system := actors.NewSystem(nil)
 	defer system.Shutdown()
 	ad := client.NewAdapter(c, system)
+	ad.ConnectionMessage = func(up bool, err error) any { return ui.Connection{Up: up, Err: err} }
 	defer ad.Close()
 
 	quit := make(chan struct{}, 1)
 	failed := make(chan error, 1)
+	var nodeStopped atomic.Bool
 	cfg := ui.Config{
-		Screen: screen, Supervisor: ad.PID(), Subscribe: ad.Subscribe, Catalogue: cat,
+		NodeStopped: func() { nodeStopped.Store(true) },
+		Screen:      screen, Supervisor: ad.PID(), Subscribe: ad.Subscribe, Catalogue: cat, Node: c.Node,
 		// In attach mode quitting the UI detaches: nothing is stopped.
 		Quit: func(bool) {
 			select {
@@ -107,8 +118,6 @@ func attachUI(screen tcell.Screen, c *client.Client, cat actors.Catalogue) (stri
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	var why string
-	var err error
 	select {
 	case <-quit:
 		why = "detached by the user"
@@ -120,7 +129,7 @@ func attachUI(screen tcell.Screen, c *client.Client, cat actors.Catalogue) (stri
 	screen.Fini()
 	<-polled
 	if err != nil {
-		return "", errors.New("terminal UI failed: " + err.Error())
+		return "", false, errors.New("terminal UI failed: " + err.Error())
 	}
-	return why, nil
+	return why, nodeStopped.Load(), nil
 }

@@ -28,6 +28,13 @@ import (
 // One Adapter serves one node; a program attached to several nodes makes
 // one for each.
 type Adapter struct {
+	// ConnectionMessage, when set before Subscribe, makes the message the
+	// subscriber is sent when the connection to the node is lost (up
+	// false, err why) or back (up true); the attached UI's is
+	// ui.Connection. Nil: a lost connection is an actors.Reply with Op
+	// "attach" and the error, and its return is not said.
+	ConnectionMessage func(up bool, err error) any
+
 	c      *Client
 	system *actor.ActorSystem
 	pid    *actor.PID
@@ -178,6 +185,15 @@ func (a *Adapter) output(ctx context.Context, m actors.GetOutput) ([]actors.Line
 	}
 }
 
+// tellLost tells the subscriber self that the node is out of reach.
+func (a *Adapter) tellLost(self *actor.PID, err error) {
+	if a.ConnectionMessage != nil {
+		a.system.Root.Send(self, a.ConnectionMessage(false, err))
+		return
+	}
+	a.system.Root.Send(self, actors.Reply{Op: "attach", Err: err})
+}
+
 // Subscribe sends the node's events to self, as the runtime's
 // Runtime.SubscribePID does, from the node's newest event at the time of the
 // call on: fit for ui.Config.Subscribe. The returned function ends the
@@ -197,7 +213,7 @@ func (a *Adapter) Subscribe(self *actor.PID) (unsubscribe func()) {
 		if err != nil {
 			// Not reachable now: from the newest event once it is.
 			for ctx.Err() == nil {
-				a.system.Root.Send(self, actors.Reply{Op: "attach", Err: fmt.Errorf("node %q does not answer: %v; trying again", a.c.Node, AsError(err))})
+				a.tellLost(self, fmt.Errorf("node %q does not answer: %v; trying again", a.c.Node, AsError(err)))
 				select {
 				case <-time.After(time.Second):
 				case <-ctx.Done():
@@ -226,12 +242,14 @@ func (a *Adapter) Subscribe(self *actor.PID) (unsubscribe func()) {
 		}, func(up bool, err error) {
 			if !up {
 				lost = true
-				a.system.Root.Send(self, actors.Reply{Op: "attach",
-					Err: fmt.Errorf("connection to node %q lost (%v): reconnecting; the tasks shown are as last known", a.c.Node, err)})
+				a.tellLost(self, fmt.Errorf("connection to node %q lost (%v): reconnecting; the tasks shown are as last known", a.c.Node, err))
 				return
 			}
 			if lost {
 				lost = false
+				if a.ConnectionMessage != nil {
+					a.system.Root.Send(self, a.ConnectionMessage(true, nil))
+				}
 				// What changed while the stream was down, in one list.
 				lctx, cancel := context.WithTimeout(ctx, callTimeout)
 				defer cancel()
