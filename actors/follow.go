@@ -27,6 +27,19 @@ type outputBuffer struct {
 	err error
 }
 
+// OutputBufferOf returns task id's output buffer, which holds its last
+// lines from one process to the next and lives as long as the runtime keeps
+// the task. It is for a program that follows the output of many tasks with
+// one goroutine: OutputBuffer.Notify tells it of each new line of a task,
+// and OutputBuffer.Since reads them; Follow is the simpler way for one.
+func (r *Runtime) OutputBufferOf(ctx context.Context, id int) (*OutputBuffer, error) {
+	res, err := request[outputBuffer](ctx, r, outputOf{id: id})
+	if err != nil {
+		return nil, err
+	}
+	return res.out, res.err
+}
+
 // Follow returns a channel of task id's output, as tail -f would: first the
 // lines its output buffer holds, then each line as the task writes it, from
 // one process to the next when it is restarted. The channel is closed once

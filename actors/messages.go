@@ -104,6 +104,8 @@ type WaitReply struct {
 type (
 	Line   = proc.Line
 	Stream = proc.Stream
+	// OutputBuffer is a task's output buffer (Runtime.OutputBufferOf).
+	OutputBuffer = proc.Output
 )
 
 // The streams of a Line.

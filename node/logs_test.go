@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	pb "github.com/taskvisor/taskvisor/api/taskvisor/v1"
 	"github.com/taskvisor/taskvisor/node"
@@ -81,5 +82,53 @@ func TestHistoryAfterRestart(t *testing.T) {
 	}
 	if l, _ := f.c.List(c, &pb.ListRequest{}); len(l.Tasks) != 0 {
 		t.Fatalf("without history: %v", l.Tasks)
+	}
+}
+
+// A task's log holds every line of each of its processes, once: after it
+// ended and its log was let go, a restart goes on in the same file; lines
+// are written while the task runs, for tail -f.
+func TestLogFollowsRestartsOnce(t *testing.T) {
+	f := newFixture(t, shortDir(t), nil)
+	c := ctx(t)
+	spec := &pb.TaskSpec{Name: "twice", Command: "echo one; echo two"}
+	if _, err := f.c.Start(c, &pb.StartRequest{What: &pb.StartRequest_Spec{Spec: spec}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.c.Wait(c, &pb.WaitRequest{Task: "twice"}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(f.cfg.StateDir, "logs", "1-1-twice.log")
+	texts := func() []string {
+		data, _ := os.ReadFile(path)
+		var out []string
+		for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			if fs := strings.SplitN(l, " ", 3); len(fs) == 3 {
+				out = append(out, fs[2])
+			}
+		}
+		return out
+	}
+	eventually := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(wait)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("after %s: %s; the log holds %q", wait, what, texts())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	eventually("the first run's lines in the log", func() bool { return strings.Join(texts(), ",") == "one,two" })
+	time.Sleep(2500 * time.Millisecond) // past the release of an ended task's log
+	if _, err := f.c.Restart(c, &pb.RestartRequest{Task: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually("the restart's lines in the same log", func() bool {
+		return strings.Join(texts(), ",") == "one,two,one,two"
+	})
+	f.stop()
+	if got := strings.Join(texts(), ","); got != "one,two,one,two" {
+		t.Errorf("log after the node closed: %s, want one,two,one,two", got)
 	}
 }

@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -65,6 +66,9 @@ type Output struct {
 	// wake is closed, and cleared, when a line is added; made by Wait for a
 	// waiter, so that a buffer nobody waits on allocates nothing per line.
 	wake chan struct{}
+	// notify are the Notify functions; replaced, never changed in place,
+	// so that add can call a copy of the slice without the lock.
+	notify []*func()
 }
 
 // NewOutput returns a buffer of the last maxLines lines (<= 0:
@@ -90,7 +94,15 @@ func NewOutputLimits(maxLines, maxBytes int) *Output {
 // too many lines or bytes.
 func (o *Output) add(l Line) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
+	notify := o.notify
+	o.addLocked(l)
+	o.mu.Unlock()
+	for _, fn := range notify {
+		(*fn)()
+	}
+}
+
+func (o *Output) addLocked(l Line) {
 	o.total++
 	for o.n > 0 && (o.n == o.max || o.bytes+len(l.Text) > o.maxBytes) {
 		o.bytes -= len(o.lines[o.start].Text)
@@ -112,6 +124,28 @@ func (o *Output) add(l Line) {
 	if o.wake != nil {
 		close(o.wake)
 		o.wake = nil
+	}
+}
+
+// Notify calls fn after each line added to the buffer, on the goroutine
+// that added it (the task's output reader), until stop is called. fn must
+// not block: it says that there is something to read, for Since to read
+// elsewhere. One reader of many buffers needs no goroutine per buffer.
+func (o *Output) Notify(fn func()) (stop func()) {
+	key := &fn
+	o.mu.Lock()
+	o.notify = append(slices.Clip(o.notify), key)
+	o.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			o.mu.Lock()
+			defer o.mu.Unlock()
+			i := slices.Index(o.notify, key)
+			if i >= 0 {
+				o.notify = slices.Delete(slices.Clone(o.notify), i, i+1)
+			}
+		})
 	}
 }
 
