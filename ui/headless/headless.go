@@ -42,6 +42,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -371,9 +372,9 @@ type printer struct {
 	mu   sync.Mutex
 	out  io.Writer
 	json bool
-	// shown is the time of the last event printed of each task; changed is
-	// closed and replaced at each event, for awaitEvents.
-	shown   map[int]time.Time
+	// latest is the newest event printed of each task; changed is closed
+	// and replaced at each event, for awaitEvents.
+	latest  map[int]actors.TaskEvent
 	changed chan struct{}
 	// names of the tasks, for the output lines' JSON.
 	names map[int]string
@@ -394,7 +395,7 @@ type printer struct {
 
 func newPrinter(out io.Writer, json bool) *printer {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &printer{out: out, json: json, shown: map[int]time.Time{}, changed: make(chan struct{}),
+	return &printer{out: out, json: json, latest: map[int]actors.TaskEvent{}, changed: make(chan struct{}),
 		names: map[int]string{}, dropped: map[int]uint64{}, following: map[int]bool{}, lastLine: map[int]time.Time{}, ctx: ctx, cancel: cancel}
 }
 
@@ -430,8 +431,8 @@ func (p *printer) event(ev actors.Event) {
 		return
 	}
 	p.dropped[te.ID] = te.NotifyDropped
-	if te.Time.After(p.shown[te.ID]) {
-		p.shown[te.ID] = te.Time
+	if te.Time.After(p.latest[te.ID].Time) {
+		p.latest[te.ID] = te
 	}
 	p.names[te.ID] = te.Name
 	close(p.changed)
@@ -455,7 +456,7 @@ func (p *printer) awaitEvents(tasks []actors.TaskEvent, bound time.Duration) {
 		for _, ev := range tasks {
 			// A task just started may be listed before its first event is
 			// published, with no time: wait for that event.
-			if shown, ok := p.shown[ev.ID]; !ok || shown.Before(ev.Time) {
+			if shown, ok := p.latest[ev.ID]; !ok || shown.Time.Before(ev.Time) {
 				behind = true
 				break
 			}
@@ -569,6 +570,15 @@ func (p *printer) started(id int, name string) {
 func (p *printer) list(tasks []actors.TaskEvent) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	// A task's event printed already may be newer than the list's entry
+	// (the list is the supervisor's, taken before that event reached it):
+	// the answer does not contradict what was printed before it.
+	tasks = slices.Clone(tasks)
+	for i, ev := range tasks {
+		if l, ok := p.latest[ev.ID]; ok && l.Time.After(ev.Time) {
+			tasks[i] = l
+		}
+	}
 	if p.json {
 		if tasks == nil {
 			tasks = []actors.TaskEvent{}

@@ -464,3 +464,26 @@ func TestNotifyDroppedIsShown(t *testing.T) {
 		t.Errorf("JSON %q (%v): want notify_dropped 7", out.String(), err)
 	}
 }
+
+// A list answer never contradicts an event printed before it: where the
+// supervisor's entry is older (a task just started, listed before its first
+// event reached the supervisor), the newer event printed is what the list
+// says. Before, "[Task 1] Started" could be followed by a list with
+// "[Task 1] standard: starting".
+func TestListDoesNotGoBackInTime(t *testing.T) {
+	var out strings.Builder
+	p := newPrinter(&out, false)
+	now := time.Now()
+	p.event(actors.TaskEvent{ID: 1, Name: "standard", State: actors.StateRunning, PID: 42, Message: "Started (pid 42)", ExitCode: -1, Time: now})
+	p.list([]actors.TaskEvent{{ID: 1, Name: "standard", State: actors.StateStarting, ExitCode: -1}})
+	want := "[Task 1] Started (pid 42)\n[Task 1] standard: running, pid 42 - Started (pid 42)\n"
+	if out.String() != want {
+		t.Errorf("printed\n%s\nwant\n%s", out.String(), want)
+	}
+	out.Reset()
+	// A newer entry wins over the event printed.
+	p.list([]actors.TaskEvent{{ID: 1, Name: "standard", State: actors.StateStopping, PID: 42, Message: "Cancelling", ExitCode: -1, Time: now.Add(time.Second)}})
+	if want := "[Task 1] standard: stopping, pid 42 - Cancelling\n"; out.String() != want {
+		t.Errorf("printed %q, want %q", out.String(), want)
+	}
+}
