@@ -3,6 +3,7 @@ package node_test
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -130,5 +131,58 @@ func TestLogFollowsRestartsOnce(t *testing.T) {
 	f.stop()
 	if got := strings.Join(texts(), ","); got != "one,two,one,two" {
 		t.Errorf("log after the node closed: %s, want one,two,one,two", got)
+	}
+}
+
+// A task that floods its output keeps the node's memory bounded as well as
+// its disk: the log reads the task's bounded buffer (skipping what it
+// dropped), never a queue of its own. 2.5 million lines, about 18 MB, with
+// the heap sampled all along.
+func TestFloodKeepsNodeMemoryBounded(t *testing.T) {
+	f := newFixture(t, shortDir(t), func(c *node.Config) { c.LogMaxBytes = 1 << 20; c.LogFiles = 2 })
+	c := ctx(t)
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapInuse
+	stop := make(chan struct{})
+	peak := make(chan uint64, 1)
+	go func() {
+		var most uint64
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				most = max(most, ms.HeapInuse)
+			case <-stop:
+				peak <- most
+				return
+			}
+		}
+	}()
+	spec := &pb.TaskSpec{Name: "flood", Command: "seq 1 2500000"}
+	if _, err := f.c.Start(c, &pb.StartRequest{What: &pb.StartRequest_Spec{Spec: spec}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.c.Wait(c, &pb.WaitRequest{Task: "flood"}); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	grew := int64(<-peak) - int64(base)
+	t.Logf("heap in use grew by at most %.1f MiB over the flood", float64(grew)/(1<<20))
+	// The task's buffer is 1 MiB at most; the bound leaves room for the
+	// runtime's garbage between collections, far below the 18 MB written.
+	if grew > 12<<20 {
+		t.Errorf("heap in use grew by %.1f MiB while the task wrote about 18 MB: the node keeps what it writes", float64(grew)/(1<<20))
+	}
+	f.stop()
+	logs, _ := filepath.Glob(filepath.Join(f.cfg.StateDir, "logs", "1-1-flood.log*"))
+	for _, p := range logs {
+		if st, err := os.Stat(p); err != nil || st.Size() > 1<<20 {
+			t.Errorf("%s: %v bytes, %v; want at most 1 MiB", p, st.Size(), err)
+		}
 	}
 }
