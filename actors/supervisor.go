@@ -94,6 +94,24 @@ type taskRef struct {
 	waiters []*actor.PID
 }
 
+// open reports whether the task holds up the end of a shutdown: it has not
+// ended, and its actor is not gone.
+func (t *taskRef) open() bool { return !t.last.State.Ended() && !t.gone }
+
+// update sets a task's latest event and whether its actor is gone, and
+// keeps the count of open tasks in step: finishShutdownIfDone, which runs
+// at every update of a shutdown, then costs O(1), not a scan of every task.
+func (s *runtimeSupervisor) update(t *taskRef, last TaskEvent, gone bool) {
+	was := t.open()
+	t.last, t.gone = last, gone
+	switch now := t.open(); {
+	case now && !was:
+		s.open++
+	case was && !now:
+		s.open--
+	}
+}
+
 // runtimeSupervisor is the top of the tree. It numbers tasks, spawns the
 // top-level tasks and groups, routes commands to tasks (through their
 // groups), keeps the latest event of every task for List, and runs the
@@ -104,6 +122,7 @@ type runtimeSupervisor struct {
 	supervision
 	nextID int
 	all    map[int]*taskRef // by ID; IDs only grow, so their order is the start order
+	open   int              // how many of all are open (taskRef.open)
 
 	killAll bool
 	waiters []*actor.PID
@@ -197,8 +216,7 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 		s.shutdownAll(ctx, m)
 	case taskUpdate:
 		if t, ok := s.all[m.ev.ID]; ok {
-			t.last = m.ev
-			t.gone = t.gone || m.gone
+			s.update(t, m.ev, t.gone || m.gone)
 			if t.gone {
 				t.answerWaiters(ctx)
 			}
@@ -276,6 +294,9 @@ func (s *runtimeSupervisor) unmarkEnded(t *taskRef) {
 // then answer ErrUnknownTask. Poison, not Stop: a command already routed to
 // the actor is still answered.
 func (s *runtimeSupervisor) forget(ctx actor.Context, id int) {
+	if t, ok := s.all[id]; ok {
+		s.update(t, t.last, true) // out of the count of open tasks
+	}
 	delete(s.all, id)
 	c, ok := s.tasks[id]
 	if !ok {
@@ -300,11 +321,12 @@ func (s *runtimeSupervisor) groupGone(ctx actor.Context, m groupGone) {
 		if t.gone || !gone[t.last.Group] {
 			continue
 		}
-		t.gone = true
-		if !t.last.State.Ended() {
-			t.last = t.last.failedInternally(s.env.clock.Now(), m.reason)
-			ctx.ActorSystem().EventStream.Publish(t.last)
+		last := t.last
+		if !last.State.Ended() {
+			last = last.failedInternally(s.env.clock.Now(), m.reason)
+			ctx.ActorSystem().EventStream.Publish(last)
 		}
+		s.update(t, last, true)
 		t.answerWaiters(ctx)
 	}
 	s.finishShutdownIfDone(ctx)
@@ -345,6 +367,7 @@ func (s *runtimeSupervisor) start(ctx actor.Context, m Start) (int, error) {
 	id := s.nextID
 	out := proc.NewOutput(spec.outputLines())
 	s.all[id] = &taskRef{output: out, last: spec.firstEvent(s.env.name, id)}
+	s.open++ // a new task has not ended
 	msg := spawnTask{id: id, spec: spec, out: out}
 	if spec.Group == "" {
 		s.spawnTask(ctx, msg)
@@ -436,13 +459,8 @@ func (s *runtimeSupervisor) shutdownAll(ctx actor.Context, m Shutdown) {
 // finishShutdownIfDone answers the shutdown's waiters and stops the
 // supervisor, and with it the whole tree, once every task has ended.
 func (s *runtimeSupervisor) finishShutdownIfDone(ctx actor.Context) {
-	if !s.env.shuttingDown.Load() {
+	if !s.env.shuttingDown.Load() || s.open > 0 {
 		return
-	}
-	for _, t := range s.all {
-		if !t.last.State.Ended() && !t.gone {
-			return
-		}
 	}
 	tasks := s.list()
 	s.env.setFinal(tasks)

@@ -84,10 +84,12 @@ type Model struct {
 
 	// Node names the node the UI is attached to (taskvisor attach); empty
 	// when the UI runs in the runtime's own process. Attached, q detaches
-	// and S stops the node, once the user has said yes (ConfirmStop: the
-	// question is asked; StoppingNode: the answer was yes).
-	Node                      string
-	ConfirmStop, StoppingNode bool
+	// and S stops the node, once the user has said yes.
+	Node string
+	// ConfirmStop: S was pressed, and the UI asks whether to stop the node.
+	ConfirmStop bool
+	// StoppingNode: the answer was yes, and the node's shutdown is asked.
+	StoppingNode bool
 	// Stale: the connection to the node is lost; the tasks are shown as
 	// last known, dimmed, until it is back.
 	Stale bool

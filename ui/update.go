@@ -26,7 +26,9 @@ type quitCmd struct{ kill, nodeStopped bool }
 // false when it is lost (Err says why; the tasks are then shown dimmed, as
 // last known), true once it is back.
 type Connection struct {
-	Up  bool
+	// Up: the connection is there (again).
+	Up bool
+	// Err says why it was lost; nil when Up.
 	Err error
 }
 
