@@ -455,7 +455,9 @@ func (s replySlot) Stop(*actor.PID) {}
 // its grace), waits until all have ended, stops the supervisor and removes the
 // notify directory; an actor system created by New is shut down too. If ctx
 // ends first, the tasks still running get SIGKILL at once (the caller knows
-// from ctx.Err; it is not an error). It returns the final event of each task,
+// from ctx.Err; it is not an error), and Shutdown returns within 11.5 s of
+// it: a task that SIGKILL cannot end is given up on after
+// proc.DefaultUnkillableAfter. It returns the final event of each task,
 // and an error only if something did not end. Calling it again returns the
 // same result.
 func (r *Runtime) Shutdown(ctx context.Context) ([]TaskEvent, error) {
@@ -493,6 +495,19 @@ func (r *Runtime) shutdown(ctx context.Context) ([]TaskEvent, error) {
 		return r.env.finalTasks()
 	}
 
+	// Once the tasks have ended (the answer), or SIGKILL went out (ctx),
+	// what is left to wait for has one deadline: shutdownKillBound.
+	var deadline <-chan time.Time
+	var timer *time.Timer
+	startDeadline := func() {
+		timer = time.NewTimer(shutdownKillBound)
+		deadline = timer.C
+	}
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	var errs []error
 	var final []TaskEvent
 	select {
@@ -508,27 +523,39 @@ func (r *Runtime) shutdown(ctx context.Context) ([]TaskEvent, error) {
 	case <-ctx.Done():
 		// As documented, not an error: the caller can tell from ctx.
 		r.system.Root.Send(r.pid, Shutdown{Kill: true})
+		startDeadline()
 		select {
 		case res := <-slot:
 			final = finalOf(res)
-		case <-time.After(DefaultRequestTimeout):
-			errs = append(errs, errors.New("shutdown: tasks did not end after SIGKILL"))
+		case <-deadline:
+			errs = append(errs, fmt.Errorf("shutdown: tasks did not end %s after SIGKILL", shutdownKillBound))
 		}
+	}
+	if deadline == nil {
+		startDeadline()
 	}
 	select {
 	case <-r.done:
-	case <-time.After(DefaultRequestTimeout):
+	case <-deadline:
 		errs = append(errs, errors.New("shutdown: the supervisor did not stop"))
 	}
 	waited := make(chan struct{})
 	go func() { r.env.procs.Wait(); close(waited) }()
 	select {
 	case <-waited:
-	case <-time.After(DefaultRequestTimeout):
+	case <-deadline:
 		errs = append(errs, errors.New("shutdown: process goroutines did not end"))
 	}
 	return final, errors.Join(errs...)
 }
+
+// shutdownKillBound is how long Shutdown waits, once SIGKILL has gone out
+// to every task (its ctx ended) or every task has ended, for the rest: a
+// task that SIGKILL cannot end is given up on after
+// proc.DefaultUnkillableAfter, and its output is read for
+// proc.DefaultWaitDelay more. So Shutdown returns at most this long after
+// its ctx ends.
+const shutdownKillBound = proc.DefaultUnkillableAfter + proc.DefaultWaitDelay + time.Second
 
 func (r *Runtime) removeNotifyDir() {
 	if r.env != nil && r.env.notifyDir != "" {
