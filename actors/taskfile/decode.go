@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -283,15 +282,12 @@ func (l *loader) assign(e *entry, path []string, keyAt pos, kv *unstable.Node) {
 
 // The keys of each table, for the unknown-key hints.
 var (
-	taskKeys = []string{"name", "key", "description", "command", "argv", "dir", "env", "group",
-		"stop_signal", "stop_grace", "output_lines", "restart", "backoff", "max_restarts",
-		"restart_window", "stall_timeout", "stall_action", "stall_grace", "ready", "start_timeout", "autostart"}
-	backoffKeys = []string{"initial", "factor", "max", "jitter", "reset_after"}
-	groupKeys   = []string{"name", "parent", "strategy", "max_restarts", "restart_window"}
+	taskKeys    = keysOf(taskFields)
+	backoffKeys = prefixed("backoff.", keysOf(backoffFields))
+	groupKeys   = keysOf(groupFields)
 )
 
 func (l *loader) taskField(e *entry, path []string, field string, keyAt pos, v value) {
-	t := &e.task
 	switch path[0] {
 	case "env":
 		l.envField(e, path, field, keyAt, v)
@@ -304,91 +300,7 @@ func (l *loader) taskField(e *entry, path []string, field string, keyAt pos, v v
 		l.unknownKey(e, keyAt, field, taskKeys)
 		return
 	}
-	switch field {
-	case "name":
-		if s, ok := l.str(e, field, v); ok && l.checkName(e, field, v, s) {
-			t.Name, e.hasName, e.nameAt = s, true, v.at
-		}
-	case "key":
-		if v.n.Kind == unstable.Integer {
-			l.problem(e, v.at, field, "expected a string \"1\" to \"9\", got integer %s (write key = \"%s\")", v.n.Data, v.n.Data)
-			return
-		}
-		if s, ok := l.str(e, field, v); ok {
-			if len(s) != 1 || s[0] < '1' || s[0] > '9' {
-				l.problem(e, v.at, field, "expected one of \"1\" to \"9\", got %q", s)
-				return
-			}
-			t.Key, e.keyAt = s, v.at
-		}
-	case "description":
-		if s, ok := l.str(e, field, v); ok {
-			t.Description = s
-		}
-	case "command":
-		if s, ok := l.str(e, field, v); ok {
-			if strings.TrimSpace(s) == "" {
-				l.problem(e, v.at, field, "must not be empty")
-				return
-			}
-			t.Command, e.commandAt = s, v.at
-		}
-	case "argv":
-		l.argv(e, field, v)
-	case "dir":
-		if s, ok := l.str(e, field, v); ok {
-			if s == "" {
-				l.problem(e, v.at, field, "must not be empty (leave it out to run in taskvisor's working directory)")
-				return
-			}
-			if !filepath.IsAbs(s) && l.opts.BaseDir != "" {
-				s = filepath.Join(l.opts.BaseDir, s)
-			}
-			t.Dir, e.dirAt = s, v.at
-		}
-	case "group":
-		if s, ok := l.str(e, field, v); ok {
-			if s == "" {
-				l.problem(e, v.at, field, "must not be empty (leave it out for the top level)")
-				return
-			}
-			t.Group, e.groupAt = s, v.at
-		}
-	case "stop_signal":
-		t.StopSignal = l.signal(e, field, v)
-	case "stop_grace":
-		t.StopGrace = l.duration(e, field, v, "5s")
-	case "output_lines":
-		if n, ok := l.integer(e, field, v, 1, 10_000_000, "1000"); ok {
-			t.OutputLines = n
-		}
-	case "restart":
-		t.Restart = actors.RestartMode(l.enum(e, field, v,
-			string(actors.RestartNever), string(actors.RestartOnFailure), string(actors.RestartAlways)))
-	case "max_restarts":
-		t.MaxRestarts = l.maxRestarts(e, field, v)
-	case "restart_window":
-		t.RestartWindow = l.duration(e, field, v, "60s")
-	case "stall_timeout":
-		t.StallTimeout = l.duration(e, field, v, "")
-	case "stall_action":
-		t.StallAction = actors.StallAction(l.enum(e, field, v,
-			string(actors.StallWarn), string(actors.StallCancel), string(actors.StallKill), string(actors.StallRestart)))
-	case "stall_grace":
-		t.StallGrace = l.duration(e, field, v, "5s")
-	case "ready":
-		t.Ready = actors.ReadyMode(l.enum(e, field, v, string(actors.ReadyStarted), string(actors.ReadyNotify)))
-	case "start_timeout":
-		t.StartTimeout = l.duration(e, field, v, "90s")
-	case "autostart":
-		if v.n.Kind != unstable.Bool {
-			l.typeProblem(e, field, v, "a boolean (true or false)")
-			return
-		}
-		t.Autostart = string(v.n.Data) == "true"
-	default:
-		l.unknownKey(e, keyAt, field, taskKeys)
-	}
+	l.set(taskFields, e, field, keyAt, v, taskKeys)
 }
 
 func (l *loader) envField(e *entry, path []string, field string, keyAt pos, v value) {
@@ -420,7 +332,6 @@ func (l *loader) envField(e *entry, path []string, field string, keyAt pos, v va
 }
 
 func (l *loader) backoffField(e *entry, path []string, field string, keyAt pos, v value) {
-	b := &e.task.Backoff
 	if len(path) == 1 {
 		l.typeProblem(e, field, v, `a table (like backoff = { initial = "1s", max = "1m" })`)
 		return
@@ -429,63 +340,21 @@ func (l *loader) backoffField(e *entry, path []string, field string, keyAt pos, 
 		l.unknownKey(e, keyAt, field, nil)
 		return
 	}
-	switch path[1] {
-	case "initial":
-		b.Initial = l.duration(e, field, v, "500ms")
-	case "max":
-		b.Max, e.backoffMaxAt = l.duration(e, field, v, "30s"), v.at
-	case "reset_after":
-		b.ResetAfter = l.duration(e, field, v, "60s")
-	case "factor":
-		if f, ok := l.float(e, field, v); ok {
-			if f < 1 || math.IsInf(f, 0) {
-				l.problem(e, v.at, field, "expected a number of at least 1 (the delay is multiplied by it), got %v", f)
-				return
-			}
-			b.Factor = f
+	for _, f := range backoffFields {
+		if f.key == path[1] {
+			f.set(l, e, field, v)
+			return
 		}
-	case "jitter":
-		if f, ok := l.float(e, field, v); ok {
-			if f < 0 || f > 1 {
-				l.problem(e, v.at, field, "expected a fraction from 0 to 1 (like 0.1), got %v", f)
-				return
-			}
-			b.Jitter = f
-		}
-	default:
-		l.unknownKey(e, keyAt, field, prefixed("backoff.", backoffKeys))
 	}
+	l.unknownKey(e, keyAt, field, backoffKeys)
 }
 
 func (l *loader) groupField(e *entry, path []string, field string, keyAt pos, v value) {
-	g := &e.group
 	if len(path) > 1 {
 		l.unknownKey(e, keyAt, field, groupKeys)
 		return
 	}
-	switch field {
-	case "name":
-		if s, ok := l.str(e, field, v); ok && l.checkName(e, field, v, s) {
-			g.Name, e.hasName, e.nameAt = s, true, v.at
-		}
-	case "parent":
-		if s, ok := l.str(e, field, v); ok {
-			if s == "" {
-				l.problem(e, v.at, field, "must not be empty (leave it out for the top level)")
-				return
-			}
-			g.Parent, e.parentAt = s, v.at
-		}
-	case "strategy":
-		g.Strategy = actors.Strategy(l.enum(e, field, v,
-			string(actors.OneForOne), string(actors.OneForAll), string(actors.RestForOne)))
-	case "max_restarts":
-		g.MaxRestarts = l.maxRestarts(e, field, v)
-	case "restart_window":
-		g.RestartWindow = l.duration(e, field, v, "60s")
-	default:
-		l.unknownKey(e, keyAt, field, groupKeys)
-	}
+	l.set(groupFields, e, field, keyAt, v, groupKeys)
 }
 
 // checkName requires a name to be a word: it is typed in commands
