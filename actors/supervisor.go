@@ -154,16 +154,11 @@ func newRuntimeSupervisor(env *runtimeEnv) *runtimeSupervisor {
 func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		s.spawnGroups(ctx)
-		self, root := ctx.Self(), ctx.ActorSystem().Root
-		s.stopGuardWatch = proc.OnGuardLoss(func(l proc.GuardLoss) { root.Send(self, guardLost{l}) })
+		s.started(ctx)
 	case *actor.Stopped:
-		if s.stopGuardWatch != nil {
-			s.stopGuardWatch()
-		}
+		s.stopped()
 	case guardLost:
-		ctx.ActorSystem().EventStream.Publish(NoticeEvent{Runtime: s.env.name, Kind: NoticeGuardLost,
-			Message: m.loss.String(), Time: s.env.clock.Now()})
+		s.guardLost(ctx, m)
 	case Start:
 		id, err := s.start(ctx, m)
 		respond(ctx, Reply{Op: OpStart, ID: id, Err: err})
@@ -172,72 +167,121 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 	case Kill:
 		s.route(ctx, m.ID, m, OpKill)
 	case Restart:
-		if s.env.shuttingDown.Load() {
-			respond(ctx, Reply{Op: OpRestart, ID: m.ID, Err: fmt.Errorf("restart task %d: %w", m.ID, ErrShuttingDown)})
-			return
-		}
-		if t, ok := s.all[m.ID]; ok && !t.gone {
-			// Not to be forgotten while it starts again; it says when it
-			// has ended anew, and a taskEnded it sent before this Restart
-			// is stale.
-			t.restarts++
-			s.unmarkEnded(t)
-		}
-		s.route(ctx, m.ID, m, OpRestart)
+		s.restart(ctx, m)
 	case taskEnded:
 		s.taskEnded(ctx, m)
 	case Wait:
 		s.wait(ctx, m.ID)
 	case outputOf:
-		t, ok := s.all[m.id]
-		if !ok {
-			respond(ctx, outputBuffer{err: fmt.Errorf("follow task %d: %w", m.id, ErrUnknownTask)})
-			return
-		}
-		respond(ctx, outputBuffer{out: t.output})
+		respond(ctx, s.outputBuffer(m.id))
 	case unwait:
-		if t, ok := s.all[m.id]; ok {
-			t.waiters = slices.DeleteFunc(t.waiters, func(w *actor.PID) bool { return w.Equal(m.who) })
-		}
+		s.unwait(m)
 	case List:
 		respond(ctx, TaskList{Tasks: s.list()})
 	case GetOutput:
-		t, ok := s.all[m.ID]
-		if !ok {
-			respond(ctx, OutputReply{ID: m.ID, Err: fmt.Errorf("output of task %d: %w", m.ID, ErrUnknownTask)})
-			return
-		}
-		n := m.Last
-		if n <= 0 {
-			n = -1 // all
-		}
-		respond(ctx, OutputReply{ID: m.ID, Lines: t.output.Last(n)})
+		respond(ctx, s.output(m))
 	case Shutdown:
 		s.shutdownAll(ctx, m)
 	case taskUpdate:
-		if t, ok := s.all[m.ev.ID]; ok {
-			s.update(t, m.ev, t.gone || m.gone)
-			if t.gone {
-				t.answerWaiters(ctx)
-			}
-			if !m.ev.State.Ended() {
-				s.unmarkEnded(t) // started again, by its group
-			}
-		}
-		s.receive(ctx, m) // the top-level tasks' own supervision
-		s.finishShutdownIfDone(ctx)
+		s.taskUpdate(ctx, m)
 	case *actor.Stopping:
 		s.stopping = true
 	case groupGone:
 		s.groupGone(ctx, m)
 	case groupStopped:
-		if m.name != "" && m.tok == 0 {
-			return // a group's shutdown is over; its tasks have said so already
-		}
-		s.receive(ctx, m)
+		s.groupStopped(ctx, m)
 	default:
 		s.receive(ctx, m)
 	}
+}
+
+// started spawns the top-level groups and follows the guard process's
+// losses (guardLost) until the supervisor stops.
+func (s *runtimeSupervisor) started(ctx actor.Context) {
+	s.spawnGroups(ctx)
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	s.stopGuardWatch = proc.OnGuardLoss(func(l proc.GuardLoss) { root.Send(self, guardLost{l}) })
+}
+
+func (s *runtimeSupervisor) stopped() {
+	if s.stopGuardWatch != nil {
+		s.stopGuardWatch()
+	}
+}
+
+// guardLost says a loss of the guard process as a NoticeEvent.
+func (s *runtimeSupervisor) guardLost(ctx actor.Context, m guardLost) {
+	ctx.ActorSystem().EventStream.Publish(NoticeEvent{Runtime: s.env.name, Kind: NoticeGuardLost,
+		Message: m.loss.String(), Time: s.env.clock.Now()})
+}
+
+// restart routes a Restart, unless a shutdown has begun.
+func (s *runtimeSupervisor) restart(ctx actor.Context, m Restart) {
+	if s.env.shuttingDown.Load() {
+		respond(ctx, Reply{Op: OpRestart, ID: m.ID, Err: fmt.Errorf("restart task %d: %w", m.ID, ErrShuttingDown)})
+		return
+	}
+	if t, ok := s.all[m.ID]; ok && !t.gone {
+		// Not to be forgotten while it starts again; it says when it has
+		// ended anew, and a taskEnded it sent before this Restart is
+		// stale.
+		t.restarts++
+		s.unmarkEnded(t)
+	}
+	s.route(ctx, m.ID, m, OpRestart)
+}
+
+// outputBuffer answers outputOf: the task's output buffer, for Follow and
+// OutputBufferOf.
+func (s *runtimeSupervisor) outputBuffer(id int) outputBuffer {
+	t, ok := s.all[id]
+	if !ok {
+		return outputBuffer{err: fmt.Errorf("follow task %d: %w", id, ErrUnknownTask)}
+	}
+	return outputBuffer{out: t.output}
+}
+
+// unwait drops a Wait that its sender gave up.
+func (s *runtimeSupervisor) unwait(m unwait) {
+	if t, ok := s.all[m.id]; ok {
+		t.waiters = slices.DeleteFunc(t.waiters, func(w *actor.PID) bool { return w.Equal(m.who) })
+	}
+}
+
+// output answers GetOutput: the task's last Last lines (all for Last <= 0).
+func (s *runtimeSupervisor) output(m GetOutput) OutputReply {
+	t, ok := s.all[m.ID]
+	if !ok {
+		return OutputReply{ID: m.ID, Err: fmt.Errorf("output of task %d: %w", m.ID, ErrUnknownTask)}
+	}
+	n := m.Last
+	if n <= 0 {
+		n = -1 // all
+	}
+	return OutputReply{ID: m.ID, Lines: t.output.Last(n)}
+}
+
+// taskUpdate records a task's latest event, for List and Wait, then gives
+// it to the top-level tasks' own supervision.
+func (s *runtimeSupervisor) taskUpdate(ctx actor.Context, m taskUpdate) {
+	if t, ok := s.all[m.ev.ID]; ok {
+		s.update(t, m.ev, t.gone || m.gone)
+		if t.gone {
+			t.answerWaiters(ctx)
+		}
+		if !m.ev.State.Ended() {
+			s.unmarkEnded(t) // started again, by its group
+		}
+	}
+	s.receive(ctx, m)
+	s.finishShutdownIfDone(ctx)
+}
+
+func (s *runtimeSupervisor) groupStopped(ctx actor.Context, m groupStopped) {
+	if m.name != "" && m.tok == 0 {
+		return // a group's shutdown is over; its tasks have said so already
+	}
+	s.receive(ctx, m)
 }
 
 // wait answers Wait: at once for a task that has ended for good, else once

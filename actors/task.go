@@ -129,68 +129,31 @@ func (a *taskActor) Receive(ctx actor.Context) {
 func (a *taskActor) receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		if a.deferred {
-			a.wait = waitGroup
-			a.set(ctx, StateStarting, fmt.Sprintf("Waiting for group %s to start it", a.spec.Group), "")
-			return
-		}
-		a.launch(ctx, "")
+		a.started(ctx)
 	case Cancel:
 		a.respond(ctx, OpCancel, a.cancel(ctx))
 	case Kill:
 		a.respond(ctx, OpKill, a.kill(ctx))
 	case Restart:
-		a.restarts++
-		a.endedSaid = false // an ending in this Receive (a failed start) is news
-		a.respond(ctx, OpRestart, a.restart(ctx))
+		a.respond(ctx, OpRestart, a.restartCommand(ctx))
 	case stopForShutdown:
 		a.shutdown(ctx, m.kill)
 	case processExited:
-		if m.gen == a.gen && a.proc != nil {
-			a.exited(ctx, m.exit)
-		}
+		a.onExited(ctx, m)
 	case notified:
-		if m.gen == a.gen && a.proc != nil {
-			a.notified(ctx, m.msg)
-		}
+		a.onNotified(ctx, m)
 	case notifyDrops:
-		// The new count, in an event of its own; a stopping task's is
-		// shown with its next event.
-		if d := dropped(a.proc); m.gen == a.gen && a.proc != nil && a.ev.State != StateStopping && d != a.ev.NotifyDropped {
-			a.ev.NotifyDropped = d
-			a.set(ctx, a.ev.State, a.ev.Message, a.ev.Reason)
-		}
+		a.onNotifyDrops(ctx, m)
 	case stopDeadline:
-		if m.gen == a.gen && a.proc != nil && a.ev.State == StateStopping && !a.sigkilled {
-			a.escalate(ctx)
-		}
+		a.onStopDeadline(ctx, m)
 	case backoffGo:
-		if m.gen == a.gen && a.wait == waitParent {
-			a.armBackoff(ctx)
-		}
+		a.onBackoffGo(ctx, m)
 	case backoffOver:
-		if m.tok == a.waitTok && a.wait == waitBackoff {
-			a.endWait()
-			a.relaunch(ctx, fmt.Sprintf("backoff of %s over after: %s", a.delay, a.whyWait))
-		}
+		a.onBackoffOver(ctx, m)
 	case stallNotice:
-		if m.gen == a.gen && a.proc != nil {
-			if !m.drained {
-				m.drained = true
-				a.drainNotify(ctx, m)
-				return
-			}
-			a.stalled(ctx, m)
-		}
+		a.onStallNotice(ctx, m)
 	case stallAct:
-		if m.gen == a.gen && a.proc != nil && a.ev.State == StateStalled {
-			if !m.drained {
-				m.drained = true
-				a.drainNotify(ctx, m)
-				return
-			}
-			a.applyStallAction(ctx, "no progress for "+roundForHumans(a.env.clock.Now().Sub(a.ev.LastActivity)).String())
-		}
+		a.onStallAct(ctx, m)
 	case groupStop:
 		a.groupStop(ctx, m)
 	case groupStart:
@@ -198,13 +161,112 @@ func (a *taskActor) receive(ctx actor.Context) {
 	case giveUp:
 		a.giveUp(ctx, m.reason)
 	case *actor.Stopping:
-		// The supervisor stops task actors only once their processes have
-		// ended; this is the last line of defence if that ever changes.
-		if a.proc != nil {
-			_ = a.proc.Kill()
-		}
-		a.stopTimer()
+		a.stopping()
 	}
+}
+
+// current reports whether a message of generation gen is about the process
+// the task runs now.
+func (a *taskActor) current(gen int) bool { return gen == a.gen && a.proc != nil }
+
+// started is the actor's start: the first process, unless the task's group
+// starts it (deferred).
+func (a *taskActor) started(ctx actor.Context) {
+	if a.deferred {
+		a.wait = waitGroup
+		a.set(ctx, StateStarting, fmt.Sprintf("Waiting for group %s to start it", a.spec.Group), "")
+		return
+	}
+	a.launch(ctx, "")
+}
+
+// restartCommand is the Restart command: counted, so that an ending said
+// before it is known to be stale.
+func (a *taskActor) restartCommand(ctx actor.Context) error {
+	a.restarts++
+	a.endedSaid = false // an ending in this Receive (a failed start) is news
+	return a.restart(ctx)
+}
+
+func (a *taskActor) onExited(ctx actor.Context, m processExited) {
+	if a.current(m.gen) {
+		a.exited(ctx, m.exit)
+	}
+}
+
+func (a *taskActor) onNotified(ctx actor.Context, m notified) {
+	if a.current(m.gen) {
+		a.notified(ctx, m.msg)
+	}
+}
+
+// onNotifyDrops publishes the new count of dropped datagrams in an event of
+// its own; a stopping task's is shown with its next event.
+func (a *taskActor) onNotifyDrops(ctx actor.Context, m notifyDrops) {
+	if !a.current(m.gen) || a.ev.State == StateStopping {
+		return
+	}
+	if d := dropped(a.proc); d != a.ev.NotifyDropped {
+		a.ev.NotifyDropped = d
+		a.set(ctx, a.ev.State, a.ev.Message, a.ev.Reason)
+	}
+}
+
+func (a *taskActor) onStopDeadline(ctx actor.Context, m stopDeadline) {
+	if a.current(m.gen) && a.ev.State == StateStopping && !a.sigkilled {
+		a.escalate(ctx)
+	}
+}
+
+func (a *taskActor) onBackoffGo(ctx actor.Context, m backoffGo) {
+	if m.gen == a.gen && a.wait == waitParent {
+		a.armBackoff(ctx)
+	}
+}
+
+func (a *taskActor) onBackoffOver(ctx actor.Context, m backoffOver) {
+	if m.tok == a.waitTok && a.wait == waitBackoff {
+		a.endWait()
+		a.relaunch(ctx, fmt.Sprintf("backoff of %s over after: %s", a.delay, a.whyWait))
+	}
+}
+
+// onStallNotice declares a stall, once what waits in the notify socket has
+// been read (drainNotify sends the notice again, drained).
+func (a *taskActor) onStallNotice(ctx actor.Context, m stallNotice) {
+	if !a.current(m.gen) {
+		return
+	}
+	if !m.drained {
+		m.drained = true
+		a.drainNotify(ctx, m)
+		return
+	}
+	a.stalled(ctx, m)
+}
+
+// onStallAct applies the stall action, once what waits in the notify socket
+// has been read.
+func (a *taskActor) onStallAct(ctx actor.Context, m stallAct) {
+	if !a.current(m.gen) || a.ev.State != StateStalled {
+		return
+	}
+	if !m.drained {
+		m.drained = true
+		a.drainNotify(ctx, m)
+		return
+	}
+	a.applyStallAction(ctx, "no progress for "+roundForHumans(a.env.clock.Now().Sub(a.ev.LastActivity)).String())
+}
+
+// stopping is the actor's end. The supervisor stops task actors only once
+// their processes have ended; this is the last line of defence if that
+// ever changes.
+func (a *taskActor) stopping() {
+	if a.proc != nil {
+		_ = a.proc.Kill()
+	}
+	a.stopTimer()
 }
 
 func (a *taskActor) respond(ctx actor.Context, op Op, err error) {

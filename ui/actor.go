@@ -52,8 +52,15 @@ type Config struct {
 	// the empty screen. Nil: none known; the keys are sent regardless.
 	Catalogue actors.Catalogue
 	// Autostart starts the catalogue's templates marked Autostart once the
-	// UI has subscribed to the events, so none of theirs is missed.
+	// UI has subscribed to the events, so none of theirs is missed: their
+	// ids follow the catalogue, their processes start at once. Run uses
+	// Subscribed and Runtime.Autostart instead, which starts each process
+	// after the one before it.
 	Autostart bool
+	// Subscribed, when set, is called on the actor's goroutine once the
+	// actor has subscribed to the events and asked for the list of tasks.
+	// It must not block.
+	Subscribed func()
 	// Now is the actor's clock: of the countdowns and run times drawn, and
 	// of the pacing of frames and output fetches (whose timers still run on
 	// the wall clock). Nil: time.Now.
@@ -163,6 +170,9 @@ func (u *uiActor) Receive(ctx actor.Context) {
 			u.unsubscribe = u.cfg.Subscribe(u.self)
 		}
 		ctx.Request(u.cfg.Supervisor, actors.List{})
+		if u.cfg.Subscribed != nil {
+			u.cfg.Subscribed()
+		}
 		if u.cfg.Autostart {
 			// Now that the UI listens: in catalogue order, so the ids
 			// follow it (requests from one actor arrive in order).

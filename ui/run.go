@@ -56,13 +56,14 @@ func Run(ctx, force context.Context, rt *actors.Runtime, opts Options) (err erro
 
 	quits := make(chan bool, 4)
 	failed := make(chan error, 1)
+	subscribed := make(chan struct{})
 	cfg := Config{
+		Subscribed: func() { close(subscribed) },
 		Screen:     screen,
 		Theme:      opts.Theme,
 		Supervisor: rt.PID(),
 		Subscribe:  rt.SubscribePID,
 		Catalogue:  rt.Catalogue(),
-		Autostart:  true,
 		Quit: func(kill bool) {
 			select {
 			case quits <- kill:
@@ -111,6 +112,23 @@ func Run(ctx, force context.Context, rt *actors.Runtime, opts Options) (err erro
 	ctxDone, forceDone := ctx.Done(), force.Done()
 	var uiErr error
 	var res result
+	// The autostart tasks, once the UI listens: in catalogue order, each
+	// process after the one before it (Runtime.Autostart). A refusal is
+	// shown as a refused start; a quit ends it (the runtime refuses starts
+	// once it shuts down).
+	autostarted := make(chan struct{})
+	go func() {
+		defer close(autostarted)
+		select {
+		case <-subscribed:
+		case <-killCtx.Done():
+			return
+		}
+		if _, err := rt.Autostart(killCtx); err != nil {
+			system.Root.Send(pid, actors.Reply{Op: actors.OpStart, Err: err})
+		}
+	}()
+	defer func() { kill(); <-autostarted }() // kill: it may still wait to begin
 wait:
 	for {
 		select {

@@ -112,46 +112,6 @@ func (l look) apply(params string) look {
 	}
 	for i := 0; i < len(f); i++ {
 		switch p := num(i); {
-		case p == 0:
-			l = look{}
-		case p == 1:
-			l.attrs |= tcell.AttrBold
-		case p == 2:
-			l.attrs |= tcell.AttrDim
-		case p == 3:
-			l.attrs |= tcell.AttrItalic
-		case p == 4:
-			l.underline = true
-		case p == 5 || p == 6:
-			l.attrs |= tcell.AttrBlink
-		case p == 7:
-			l.attrs |= tcell.AttrReverse
-		case p == 9:
-			l.attrs |= tcell.AttrStrikeThrough
-		case p == 22:
-			l.attrs &^= tcell.AttrBold | tcell.AttrDim
-		case p == 23:
-			l.attrs &^= tcell.AttrItalic
-		case p == 24:
-			l.underline = false
-		case p == 25:
-			l.attrs &^= tcell.AttrBlink
-		case p == 27:
-			l.attrs &^= tcell.AttrReverse
-		case p == 29:
-			l.attrs &^= tcell.AttrStrikeThrough
-		case p >= 30 && p <= 37:
-			l.fg = tcell.PaletteColor(p - 30)
-		case p >= 90 && p <= 97:
-			l.fg = tcell.PaletteColor(p - 90 + 8)
-		case p == 39:
-			l.fg = tcell.ColorDefault
-		case p >= 40 && p <= 47:
-			l.bg = tcell.PaletteColor(p - 40)
-		case p >= 100 && p <= 107:
-			l.bg = tcell.PaletteColor(p - 100 + 8)
-		case p == 49:
-			l.bg = tcell.ColorDefault
 		case p == 38 || p == 48:
 			c, used := extendedColor(num, i+1)
 			if c != tcell.ColorDefault {
@@ -162,9 +122,48 @@ func (l look) apply(params string) look {
 				}
 			}
 			i += used
+		case p >= 30 && p <= 37, p >= 90 && p <= 97:
+			l.fg = paletteColor(p - 30)
+		case p >= 40 && p <= 47, p >= 100 && p <= 107:
+			l.bg = paletteColor(p - 40)
+		default:
+			if set, ok := sgrSets[p]; ok {
+				set(&l)
+			}
 		}
 	}
 	return l
+}
+
+// paletteColor is the colour of an SGR colour parameter less its base (30
+// or 40): 0-7 the normal ones, 60-67 (the 90s and 100s) the bright ones.
+func paletteColor(n int) tcell.Color {
+	if n >= 60 {
+		n = n - 60 + 8
+	}
+	return tcell.PaletteColor(n)
+}
+
+// sgrSets are the SGR parameters that set or clear an attribute, or reset a
+// colour.
+var sgrSets = map[int]func(*look){
+	0:  func(l *look) { *l = look{} },
+	1:  func(l *look) { l.attrs |= tcell.AttrBold },
+	2:  func(l *look) { l.attrs |= tcell.AttrDim },
+	3:  func(l *look) { l.attrs |= tcell.AttrItalic },
+	4:  func(l *look) { l.underline = true },
+	5:  func(l *look) { l.attrs |= tcell.AttrBlink },
+	6:  func(l *look) { l.attrs |= tcell.AttrBlink },
+	7:  func(l *look) { l.attrs |= tcell.AttrReverse },
+	9:  func(l *look) { l.attrs |= tcell.AttrStrikeThrough },
+	22: func(l *look) { l.attrs &^= tcell.AttrBold | tcell.AttrDim },
+	23: func(l *look) { l.attrs &^= tcell.AttrItalic },
+	24: func(l *look) { l.underline = false },
+	25: func(l *look) { l.attrs &^= tcell.AttrBlink },
+	27: func(l *look) { l.attrs &^= tcell.AttrReverse },
+	29: func(l *look) { l.attrs &^= tcell.AttrStrikeThrough },
+	39: func(l *look) { l.fg = tcell.ColorDefault },
+	49: func(l *look) { l.bg = tcell.ColorDefault },
 }
 
 // extendedColor reads the colour of a 38 or 48 parameter from position i:
