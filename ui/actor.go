@@ -144,11 +144,7 @@ func newUIActor(cfg Config) *uiActor {
 // the update asks for, and schedules a frame.
 func (u *uiActor) Receive(ctx actor.Context) {
 	if _, ok := ctx.Message().(*actor.Stopping); ok {
-		// Also when broken: no event is to reach a stopped actor.
-		if u.unsubscribe != nil {
-			u.unsubscribe()
-		}
-		u.stopTimers()
+		u.stopping() // also when broken: no event is to reach a stopped actor
 		return
 	}
 	if u.broken {
@@ -159,53 +155,71 @@ func (u *uiActor) Receive(ctx actor.Context) {
 			u.fail(fmt.Errorf("terminal UI: panic: %v\n%s", r, debug.Stack()))
 		}
 	}()
-	now := u.cfg.Now()
-	var cmds []any
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		u.self, u.root = ctx.Self(), ctx.ActorSystem().Root
-		// Subscribe before asking for the list, so that no event falls
-		// between the two; events older than the model's are ignored.
-		if u.cfg.Subscribe != nil {
-			u.unsubscribe = u.cfg.Subscribe(u.self)
+		u.started(ctx)
+	case frameMsg:
+		u.frame()
+	default:
+		if cmds, ok := u.update(msg); ok {
+			u.run(ctx, cmds)
+			u.invalidate()
+			u.armTick()
 		}
-		ctx.Request(u.cfg.Supervisor, actors.List{})
-		if u.cfg.Subscribed != nil {
-			u.cfg.Subscribed()
-		}
-		if u.cfg.Autostart {
-			// Now that the UI listens: in catalogue order, so the ids
-			// follow it (requests from one actor arrive in order).
-			for _, spec := range u.cfg.Catalogue {
-				if spec.Autostart {
-					ctx.Request(u.cfg.Supervisor, actors.Start{Spec: &spec})
-				}
+	}
+}
+
+func (u *uiActor) stopping() {
+	if u.unsubscribe != nil {
+		u.unsubscribe()
+	}
+	u.stopTimers()
+}
+
+// started subscribes to the events, then asks for the list of tasks, so
+// that no event falls between the two (events older than the model's are
+// ignored), and draws the first frame.
+func (u *uiActor) started(ctx actor.Context) {
+	u.self, u.root = ctx.Self(), ctx.ActorSystem().Root
+	if u.cfg.Subscribe != nil {
+		u.unsubscribe = u.cfg.Subscribe(u.self)
+	}
+	ctx.Request(u.cfg.Supervisor, actors.List{})
+	if u.cfg.Subscribed != nil {
+		u.cfg.Subscribed()
+	}
+	if u.cfg.Autostart {
+		// Now that the UI listens: in catalogue order, so the ids follow
+		// it (requests from one actor arrive in order).
+		for _, spec := range u.cfg.Catalogue {
+			if spec.Autostart {
+				ctx.Request(u.cfg.Supervisor, actors.Start{Spec: &spec})
 			}
 		}
-		u.draw()
-		u.armTick()
-		return
-	case *actor.Stopped, *actor.Restarting:
-		return
-	case frameMsg:
-		u.framePending = false
-		u.draw()
-		u.armTick()
-		return
+	}
+	u.draw()
+	u.armTick()
+}
+
+func (u *uiActor) frame() {
+	u.framePending = false
+	u.draw()
+	u.armTick()
+}
+
+// update applies a message to the model and returns the commands that
+// follow; ok is false for a message the UI does not know (nothing to draw).
+func (u *uiActor) update(msg any) (cmds []any, ok bool) {
+	now := u.cfg.Now()
+	switch msg := msg.(type) {
 	case tickMsg:
-		u.tickArmed = false
-		if u.m.showsOutput() &&
-			(!u.fetching && now.Sub(u.fetchedAt) >= outputEvery || now.Sub(u.fetchedAt) >= outputPatience) {
-			cmds = append(cmds, actors.GetOutput{ID: u.m.Selected})
-		}
+		cmds = u.tick(now)
 	case *tcell.EventKey:
 		cmds = u.m.Key(msg, now)
 	case *tcell.EventMouse:
 		cmds = u.m.Mouse(msg)
 	case *tcell.EventResize:
-		w, h := msg.Size()
-		u.m.Resize(w, h)
-		u.sync = true
+		u.resize(msg)
 	case QuitRequest:
 		cmds = u.m.Quit(msg, now)
 	case actors.TaskEvent:
@@ -215,29 +229,45 @@ func (u *uiActor) Receive(ctx actor.Context) {
 	case actors.NoticeEvent:
 		u.m.ApplyNotice(msg)
 	case actors.TaskList:
-		for _, ev := range msg.Tasks {
-			cmds = append(cmds, u.m.Event(ev)...)
-		}
+		cmds = u.m.ApplyList(msg)
 	case Connection:
 		cmds = u.m.Connection(msg, now)
 	case actors.Reply:
-		if msg.Err != nil {
-			u.m.Error(msg.Err, now)
-		}
+		u.m.ApplyReply(msg, now)
 	case actors.OutputReply:
 		u.fetching = false
 		u.m.ApplyOutput(msg)
 	case *actor.DeadLetterResponse:
-		u.fetching = false
-		if !u.m.Quitting {
-			u.m.Error(errors.New("the taskvisor runtime does not answer: it has stopped"), now)
-		}
+		u.deadLetter(now)
 	default:
-		return
+		return nil, false
 	}
-	u.run(ctx, cmds)
-	u.invalidate()
-	u.armTick()
+	return cmds, true
+}
+
+// tick is the clock's frame: it also fetches the shown output again.
+func (u *uiActor) tick(now time.Time) []any {
+	u.tickArmed = false
+	if u.m.showsOutput() &&
+		(!u.fetching && now.Sub(u.fetchedAt) >= outputEvery || now.Sub(u.fetchedAt) >= outputPatience) {
+		return []any{actors.GetOutput{ID: u.m.Selected}}
+	}
+	return nil
+}
+
+func (u *uiActor) resize(ev *tcell.EventResize) {
+	w, h := ev.Size()
+	u.m.Resize(w, h)
+	u.sync = true
+}
+
+// deadLetter is the answer to a command sent to a supervisor that has
+// stopped.
+func (u *uiActor) deadLetter(now time.Time) {
+	u.fetching = false
+	if !u.m.Quitting {
+		u.m.Error(errors.New("the taskvisor runtime does not answer: it has stopped"), now)
+	}
 }
 
 // nodeShutdownWait bounds the wait for the answer to a node's shutdown.

@@ -202,6 +202,23 @@ func (m *Model) ApplyGroup(ev actors.GroupEvent) {
 	m.note(termtext.Escape(ev.String()), false, ev.Time)
 }
 
+// ApplyList applies the tasks of a List answer; it returns the commands
+// that follow (a new task's output, when shown).
+func (m *Model) ApplyList(l actors.TaskList) []any {
+	var cmds []any
+	for _, ev := range l.Tasks {
+		cmds = append(cmds, m.Event(ev)...)
+	}
+	return cmds
+}
+
+// ApplyReply shows a refused command's error.
+func (m *Model) ApplyReply(r actors.Reply, now time.Time) {
+	if r.Err != nil {
+		m.Error(r.Err, now)
+	}
+}
+
 // ApplyNotice shows a notice about the runtime as a whole, held as an
 // error is: it says something the user must know (a lost guard).
 func (m *Model) ApplyNotice(ev actors.NoticeEvent) {

@@ -67,34 +67,45 @@ var errNoSelection = errors.New("no task selected: start one with a key from 1 t
 // GetOutput) and requests to quit, which the UI actor passes to
 // Config.Quit.
 func (m *Model) Key(ev *tcell.EventKey, now time.Time) []any {
-	if ev.Key() == tcell.KeyCtrlC {
+	switch {
+	case ev.Key() == tcell.KeyCtrlC:
 		m.Help = false
 		return m.quit(false, now)
-	}
-	if m.Help {
+	case m.Help:
 		m.Help = false // any key closes the help, and does nothing else
 		return nil
-	}
-	if m.ConfirmStop {
-		m.ConfirmStop = false
-		if r := ev.Rune(); ev.Key() == tcell.KeyRune && (r == 'y' || r == 'Y') {
-			m.StoppingNode = true
-			m.note("stopping node "+termtext.Escape(m.Node)+": every task with escalation", false, now)
-			return []any{actors.Shutdown{}}
-		}
-		m.note("node "+termtext.Escape(m.Node)+" goes on", false, now)
-		return nil
-	}
-	if m.Picker.Open {
+	case m.ConfirmStop:
+		return m.confirmStopKey(ev, now)
+	case m.Picker.Open:
 		return m.pickerKey(ev)
+	case m.View.ID != 0 && m.Task(m.View.ID) != nil:
+		return m.viewKey(ev, now)
 	}
 	if m.View.ID != 0 {
-		if m.Task(m.View.ID) != nil {
-			return m.viewKey(ev, now)
-		}
-		m.View = OutputView{}
+		m.View = OutputView{} // its task is gone
 	}
-	switch ev.Key() {
+	if ev.Key() == tcell.KeyRune {
+		return m.runeKey(ev.Rune(), now)
+	}
+	return m.listKey(ev.Key())
+}
+
+// confirmStopKey is the answer to "Stop node ...?": y stops it, any other
+// key keeps it.
+func (m *Model) confirmStopKey(ev *tcell.EventKey, now time.Time) []any {
+	m.ConfirmStop = false
+	if r := ev.Rune(); ev.Key() == tcell.KeyRune && (r == 'y' || r == 'Y') {
+		m.StoppingNode = true
+		m.note("stopping node "+termtext.Escape(m.Node)+": every task with escalation", false, now)
+		return []any{actors.Shutdown{}}
+	}
+	m.note("node "+termtext.Escape(m.Node)+" goes on", false, now)
+	return nil
+}
+
+// listKey is a key that is no character, on the task list.
+func (m *Model) listKey(k tcell.Key) []any {
+	switch k {
 	case tcell.KeyUp:
 		return m.move(-1)
 	case tcell.KeyDown:
@@ -114,19 +125,15 @@ func (m *Model) Key(ev *tcell.EventKey, now time.Time) []any {
 	case tcell.KeyEscape:
 		m.Detail = false
 		m.scroll()
-		return nil
-	case tcell.KeyRune:
-	default:
-		return nil
 	}
-	switch r := ev.Rune(); r {
+	return nil
+}
+
+// runeKey is a character key on the task list.
+func (m *Model) runeKey(r rune, now time.Time) []any {
+	switch r {
 	case '1', '2', '3', '4', '5', '6', '7', '8', '9':
-		key := string(r)
-		if _, ok := m.template(key); !ok && len(m.Templates) > 0 {
-			m.note("no task template on key "+key+" ("+m.templateKeys()+")", true, now)
-			return nil
-		}
-		return []any{actors.Start{Template: key}}
+		return m.startKey(string(r), now)
 	case 'k', 'K', 'r':
 		return m.taskKey(r, now)
 	case 'o':
@@ -145,6 +152,15 @@ func (m *Model) Key(ev *tcell.EventKey, now time.Time) []any {
 		m.Help = true
 	}
 	return nil
+}
+
+// startKey starts the template on a key 1-9, if the catalogue has one.
+func (m *Model) startKey(key string, now time.Time) []any {
+	if _, ok := m.template(key); !ok && len(m.Templates) > 0 {
+		m.note("no task template on key "+key+" ("+m.templateKeys()+")", true, now)
+		return nil
+	}
+	return []any{actors.Start{Template: key}}
 }
 
 // taskKey is k, K or r on the selected task.
