@@ -2,7 +2,7 @@
 // protoactor actor system, next to actors of its own.
 //
 // It demonstrates:
-//   - one actor system shared by the host and taskvisor (actors.New with
+//   - one actor system shared by the host and taskvisor (taskvisor.New with
 //     Config.System), so that host actors and taskvisor talk by messages;
 //   - a host actor (the operator) that drives taskvisor purely by messages:
 //     it follows the tasks' events in its mailbox (Runtime.SubscribePID) and
@@ -35,6 +35,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/taskvisor/taskvisor"
 	"github.com/taskvisor/taskvisor/actors"
 )
 
@@ -67,7 +68,7 @@ func run(duration, grace time.Duration) error {
 	// 2. taskvisor in that system. Subreaper: processes orphaned by a task
 	// come back to this program, and taskvisor reaps them (this program has
 	// no other children).
-	rt, err := actors.New(actors.Config{System: system, Name: "taskvisor", Subreaper: true})
+	rt, err := taskvisor.New(taskvisor.Config{System: system, Name: "taskvisor", Subreaper: true})
 	if err != nil {
 		return err
 	}

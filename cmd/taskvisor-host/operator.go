@@ -5,23 +5,24 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/taskvisor/taskvisor"
 	"github.com/taskvisor/taskvisor/actors"
 )
 
 // tasks are what the operator starts: plain sh -c commands, one for each
 // thing that can happen to a task.
-var tasks = []actors.TaskSpec{
+var tasks = []taskvisor.TaskSpec{
 	// Steady work; its lines are kept by taskvisor (actors.GetOutput). It
 	// runs until the shutdown cancels it with SIGTERM.
 	{Name: "worker", Command: `i=0; while :; do i=$((i+1)); echo "step $i"; sleep 0.2; done`},
 	// Fails after a moment. taskvisor restarts it once after a short
 	// backoff; the second failure is over its limit, and it gives up.
 	{Name: "flaky", Command: `sleep 0.3; echo "flaky: something broke" >&2; exit 1`,
-		Restart: actors.RestartOnFailure, Backoff: actors.Backoff{Initial: 200 * time.Millisecond}, MaxRestarts: 1},
+		Restart: taskvisor.RestartOnFailure, Backoff: taskvisor.Backoff{Initial: 200 * time.Millisecond}, MaxRestarts: 1},
 	// Says one thing, then nothing. After 0.7s of silence its watchdog
 	// marks it stalled, and 0.3s later restarts it.
 	{Name: "silent", Command: `echo "working on it"; sleep 600`,
-		StallTimeout: 700 * time.Millisecond, StallGrace: 300 * time.Millisecond, StallAction: actors.StallRestart},
+		StallTimeout: 700 * time.Millisecond, StallGrace: 300 * time.Millisecond, StallAction: taskvisor.StallRestart},
 }
 
 // operator drives taskvisor by messages only: the tasks' events arrive in its
@@ -29,12 +30,12 @@ var tasks = []actors.TaskSpec{
 // to its mailbox. Its Receive runs one message at a time, so it needs no
 // locks.
 type operator struct {
-	rt          *actors.Runtime
+	rt          *taskvisor.Runtime
 	unsubscribe func()
 	decided     map[int]bool // the tasks it has acted on, once each
 }
 
-func newOperator(rt *actors.Runtime) *operator {
+func newOperator(rt *taskvisor.Runtime) *operator {
 	return &operator{rt: rt, decided: map[int]bool{}}
 }
 
@@ -48,10 +49,10 @@ func (o *operator) Receive(ctx actor.Context) {
 			out.Printf("[operator] start %s (%s)", spec.Name, spec.Policy())
 			ctx.Request(o.rt.PID(), actors.Start{Spec: &spec})
 		}
-	case actors.TaskEvent:
+	case taskvisor.TaskEvent:
 		out.Printf("[taskvisor] %s  (%s: %s)", m, m.Name, m.State)
 		o.react(ctx, m)
-	case actors.GroupEvent, actors.NoticeEvent:
+	case taskvisor.GroupEvent, taskvisor.NoticeEvent:
 		out.Printf("[taskvisor] %s", m)
 	case actors.Reply:
 		// Every command is answered; Op and ID say which. An accepted
@@ -69,17 +70,17 @@ func (o *operator) Receive(ctx actor.Context) {
 }
 
 // react is the operator's policy, applied to each event as it comes.
-func (o *operator) react(ctx actor.Context, ev actors.TaskEvent) {
+func (o *operator) react(ctx actor.Context, ev taskvisor.TaskEvent) {
 	if o.decided[ev.ID] {
 		return
 	}
 	switch {
-	case ev.Name == "silent" && ev.State == actors.StateStalled && ev.Generation > 1:
+	case ev.Name == "silent" && ev.State == taskvisor.StateStalled && ev.Generation > 1:
 		// Its watchdog restarted it once; it went quiet again.
 		o.decided[ev.ID] = true
 		out.Printf("[operator] task %d (%s) stalled again after its watchdog restart: kill it", ev.ID, ev.Name)
 		ctx.Request(o.rt.PID(), actors.Kill{ID: ev.ID})
-	case ev.Name == "flaky" && ev.State == actors.StateGaveUp:
+	case ev.Name == "flaky" && ev.State == taskvisor.StateGaveUp:
 		// taskvisor gave up on it; the operator gives it one more chance. A
 		// restart by hand starts its policy afresh: it may be restarted
 		// once more before it gives up again.
