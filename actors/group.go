@@ -50,12 +50,7 @@ func (g *groupActor) HandleFailure(_ *actor.ActorSystem, supervisor actor.Superv
 // group by its parent, then answers groupStopped.
 func (g *groupActor) stopAll(ctx actor.Context, m groupStop) {
 	parent, name := ctx.Parent(), g.spec.Name
-	var steps []planStep
-	for i := len(g.children) - 1; i >= 0; i-- {
-		if c := g.children[i]; c.live() {
-			steps = append(steps, planStep{kind: stepStop, c: c})
-		}
-	}
+	steps := stopInReverse(g.children, stepStop, (*child).live)
 	g.queued = nil
 	g.startPlan(ctx, steps, m.reason, func(ctx actor.Context) {
 		ctx.Send(parent, groupStopped{name: name, tok: m.tok})

@@ -517,17 +517,8 @@ func (s *supervision) strategyRestart(ctx actor.Context, failed *child, delay ti
 	failed.held = true // it has stopped already
 	s.restarts++
 	why := fmt.Sprintf("%s restart in group %s after %s", strategy, s.spec.Name, reason)
-	var ids []int
-	var steps []planStep
-	for i := len(affected) - 1; i >= 0; i-- {
-		if affected[i] != failed {
-			steps = append(steps, planStep{kind: stepStop, c: affected[i]})
-		}
-		if affected[i].id != 0 {
-			ids = append(ids, affected[i].id)
-		}
-	}
-	slices.Sort(ids)
+	ids := taskIDs(affected)
+	steps := stopInReverse(affected, stepStop, func(c *child) bool { return c != failed })
 	if delay > 0 {
 		steps = append(steps, planStep{kind: stepDelay, delay: delay})
 	}
@@ -578,17 +569,8 @@ func joinAnd(parts []string) string {
 func (s *supervision) fail(ctx actor.Context, reason string) {
 	s.state = GroupFailed
 	s.queued = nil
-	var steps []planStep
-	var ids []int
-	for i := len(s.children) - 1; i >= 0; i-- {
-		if c := s.children[i]; c.live() {
-			steps = append(steps, planStep{kind: stepStop, c: c})
-			if c.id != 0 {
-				ids = append(ids, c.id)
-			}
-		}
-	}
-	slices.Sort(ids)
+	ids := taskIDs(slices.DeleteFunc(slices.Clone(s.children), func(c *child) bool { return !c.live() }))
+	steps := stopInReverse(s.children, stepStop, (*child).live)
 	s.publish(ctx, GroupFailed, ids, "Group failed: "+reason, reason)
 	s.startPlan(ctx, steps, reason, func(ctx actor.Context) {
 		ctx.Send(ctx.Parent(), groupFailed{name: s.spec.Name, reason: fmt.Sprintf("group %s failed: %s", s.spec.Name, reason)})
@@ -726,11 +708,32 @@ func (s *supervision) shutdown(ctx actor.Context, kill bool, done func(actor.Con
 	} else if !first {
 		return
 	}
+	s.startPlan(ctx, stopInReverse(s.children, stepShutdown, nil), "taskvisor is shutting down", done)
+}
+
+// stopInReverse returns the steps of kind (a stop or a shutdown) for the
+// children cs that keep accepts (nil: all), in reverse order: the last
+// started is stopped first, as OTP's supervisors do.
+func stopInReverse(cs []*child, kind stepKind, keep func(*child) bool) []planStep {
 	var steps []planStep
-	for i := len(s.children) - 1; i >= 0; i-- {
-		steps = append(steps, planStep{kind: stepShutdown, c: s.children[i]})
+	for _, c := range slices.Backward(cs) {
+		if keep == nil || keep(c) {
+			steps = append(steps, planStep{kind: kind, c: c})
+		}
 	}
-	s.startPlan(ctx, steps, "taskvisor is shutting down", done)
+	return steps
+}
+
+// taskIDs returns the ids of the tasks among cs, sorted.
+func taskIDs(cs []*child) []int {
+	var ids []int
+	for _, c := range cs {
+		if c.id != 0 {
+			ids = append(ids, c.id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 func (s *supervision) publish(ctx actor.Context, state GroupState, ids []int, message, reason string) {
