@@ -508,6 +508,24 @@ func renderDetail(s tcell.Screen, m *Model, th Theme, l layout, now time.Time) {
 	w, _ := s.Size()
 	y, end := l.detailY, l.detailY+l.detailH
 	t := m.Task(m.Selected)
+	renderDetailTitle(s, th, t, w, y)
+	y++
+	if t == nil || y >= end {
+		return
+	}
+	// Keep at least two rows for the output when the pane has room for it.
+	maxInfo := end - y
+	if maxInfo >= 5 {
+		maxInfo -= 2
+	}
+	y = renderDetailInfo(s, th, detailInfo(m, t, now), w, y, min(end, y+maxInfo))
+	if y < end {
+		renderDetailOutput(s, m, th, t.Event.ID, w, y, end)
+	}
+}
+
+// renderDetailTitle draws the pane's top border, with the task's name.
+func renderDetailTitle(s tcell.Screen, th Theme, t *Task, w, y int) {
 	title := " no task selected "
 	if t != nil {
 		title = fmt.Sprintf(" Task %d %s %s %s ", t.Event.ID, t.name, th.Symbol(t.Event.State), t.Event.State)
@@ -516,12 +534,12 @@ func renderDetail(s tcell.Screen, m *Model, th Theme, l layout, now time.Time) {
 		s.Put(x, y, th.sep, th.Border)
 	}
 	put(s, 1, y, w-2, title, th.Border, th.ellipsis)
-	y++
-	if t == nil || y >= end {
-		return
-	}
+}
+
+// detailInfo is what the pane says of the task, a line each: its figures,
+// then labelled lines (now, status, event, exit, group, policy).
+func detailInfo(m *Model, t *Task, now time.Time) []string {
 	ev := &t.Event
-	var info []string
 	var b strings.Builder
 	if ev.PID > 0 {
 		fmt.Fprintf(&b, "pid %d  ", ev.PID)
@@ -536,69 +554,66 @@ func renderDetail(s tcell.Screen, m *Model, th Theme, l layout, now time.Time) {
 	if ev.NotifyDropped > 0 {
 		fmt.Fprintf(&b, "  notify dropped %d", ev.NotifyDropped)
 	}
-	info = append(info, b.String())
+	info := []string{b.String()}
+	labelled := func(label, text string) {
+		if text != "" {
+			info = append(info, label+text)
+		}
+	}
 	switch ev.State {
 	case actors.StateStalled, actors.StateStopping, actors.StateBackoff, actors.StateGaveUp:
 		text, _ := describe(t, now, false)
-		info = append(info, "now     "+text)
+		labelled("now     ", text)
 	}
-	if t.status != "" {
-		info = append(info, "status  "+t.status)
-	}
-	if t.message != "" {
-		info = append(info, "event   "+t.message)
-	}
-	if ended := exitText(t); ended != "" {
-		info = append(info, "exit    "+ended)
-	}
+	labelled("status  ", t.status)
+	labelled("event   ", t.message)
+	labelled("exit    ", exitText(t))
 	if ev.Group != "" {
-		g := "group   " + t.group
+		g := t.group
 		if ge, ok := m.Groups[ev.Group]; ok {
 			g += fmt.Sprintf(" (%s, %s, %d restarts)", ge.Strategy, ge.State, ge.Restarts)
 		}
-		info = append(info, g)
+		labelled("group   ", g)
 	}
-	if t.policy != "" {
-		info = append(info, "policy  "+t.policy)
-	}
-	// Keep at least two rows for the output when the pane has room for it.
-	rows := end - y
-	maxInfo := rows
-	if rows >= 5 {
-		maxInfo = rows - 2
-	}
-	// Each labelled line in full: what does not fit wraps, under its text
-	// (the figures of the first line are cut instead).
-	shown := 0
+	labelled("policy  ", t.policy)
+	return info
+}
+
+// renderDetailInfo draws the info lines from row y to before end: each
+// labelled line in full, what does not fit wrapped under its text (the
+// figures of the first line are cut instead). It returns the next row.
+func renderDetailInfo(s tcell.Screen, th Theme, info []string, w, y, end int) int {
 	for i, line := range info {
 		parts := []string{line}
 		if i > 0 {
 			parts = wrapIndented(line, w-2, 8)
 		}
 		for j, part := range parts {
-			if shown >= maxInfo || y >= end {
-				break
+			if y >= end {
+				return y
 			}
 			x := 1
 			if j > 0 {
 				x += 8
 			}
-			if j < len(parts)-1 && (shown == maxInfo-1 || y == end-1) {
+			if j < len(parts)-1 && y == end-1 {
 				part += th.ellipsis // the rest does not fit: say so
 			}
 			put(s, x, y, w-1-x, part, th.Base, th.ellipsis)
 			y++
-			shown++
 		}
 	}
-	if y >= end {
-		return
-	}
+	return y
+}
+
+// renderDetailOutput draws task id's last output lines (or why there are
+// none) from row y to before end.
+func renderDetailOutput(s tcell.Screen, m *Model, th Theme, id, w, y, end int) {
 	switch {
-	case m.OutputErr != "" && m.OutputID == ev.ID:
+	case m.OutputErr != "" && m.OutputID == id:
 		put(s, 1, y, w-2, "output: "+m.OutputErr, th.Error, th.ellipsis)
 		return
-	case m.OutputID != ev.ID:
+	case m.OutputID != id:
 		put(s, 1, y, w-2, "output: loading...", th.Dim, th.ellipsis)
 		return
 	case len(m.Output) == 0:
