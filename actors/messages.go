@@ -99,10 +99,12 @@ type WaitReply struct {
 	Err   error     // ErrUnknownTask, or nil
 }
 
-// Line is a line of a task's output, Stream the pipe it came from; aliases
-// of package proc's types, so that front ends need not import proc.
+// Package proc's types that front ends meet, as aliases, so that they need
+// not import proc.
 type (
-	Line   = proc.Line
+	// Line is a line of a task's output.
+	Line = proc.Line
+	// Stream is the pipe a Line came from: Stdout or Stderr.
 	Stream = proc.Stream
 	// OutputBuffer is a task's output buffer (Runtime.OutputBufferOf).
 	OutputBuffer = proc.Output

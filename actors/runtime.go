@@ -315,7 +315,7 @@ func (r *Runtime) List(ctx context.Context) ([]TaskEvent, error) {
 }
 
 // Output returns the last output lines of task id, oldest first.
-func (r *Runtime) Output(ctx context.Context, id int) ([]proc.Line, error) {
+func (r *Runtime) Output(ctx context.Context, id int) ([]Line, error) {
 	res, err := request[OutputReply](ctx, r, GetOutput{ID: id})
 	if err != nil {
 		return nil, err

@@ -38,8 +38,7 @@ var ErrFinished = errors.New("process already finished")
 // they ever die while this program runs.
 type Process struct {
 	name       string
-	pid        int // the group leader
-	pgid       int // recorded at start: pid, by Setpgid
+	pid        int // the group leader, whose pid is the group's id (Setpgid)
 	started    time.Time
 	waitDelay  time.Duration
 	unkillable time.Duration
@@ -48,10 +47,10 @@ type Process struct {
 	sock       notifySocket // nil without NotifyDir
 	run        *taskRun     // its cgroup or marker: what left the group
 
-	// mu orders signals against reaping: nothing is sent to pgid once the
+	// mu orders signals against reaping: nothing is sent to the group once the
 	// leader is reaped.
 	mu       sync.Mutex
-	reaped   bool        // the leader was reaped: pgid may be recycled
+	reaped   bool        // the leader was reaped: its pid (the group id) may be recycled
 	ended    bool        // exit is set: reaped, or given up on
 	givenUp  bool        // ended without the leader's death
 	killTime *time.Timer // armed by the first SIGKILL: the give-up
@@ -204,7 +203,6 @@ func newProcess(spec *Spec, name string, pid int, started time.Time, sock notify
 	return &Process{
 		name:       name,
 		pid:        pid,
-		pgid:       pid,
 		started:    started,
 		waitDelay:  spec.waitDelay(),
 		unkillable: spec.unkillableAfter(),
@@ -254,14 +252,14 @@ func explainStartError(err error, dir string) error {
 // exited: it ends the group, reaps the leader, reports the exit and drains
 // the output. After a give-up it only cleans up.
 func (p *Process) supervise(w *waiter, pipes taskIO) {
-	// The leader is now a zombie: pid and pgid stay ours.
+	// The leader is now a zombie: its pid, and so its group id, stay ours.
 	if p.sock != nil {
 		p.sock.Flush() // what the task said before it exited comes first
 	}
 
 	p.mu.Lock()
 	// Nothing the task left, in its group or out of it, outlives it.
-	p.run.killRest(p.pgid)
+	p.run.killRest(p.pid)
 	var ws unix.WaitStatus
 	var err error
 	leaders.reap(p.pid, func() { ws, err = w.reap() })
@@ -292,7 +290,7 @@ func (p *Process) supervise(w *waiter, pipes taskIO) {
 	// The run was sent SIGKILL: wait until none of it runs any more,
 	// reaping what was orphaned to us, so that Done means the run is gone
 	// and no zombie of it is left.
-	p.run.settle(p.pid, p.pgid, ended.Add(settleTimeout))
+	p.run.settle(p.pid, p.pid, ended.Add(settleTimeout))
 
 	// The pipes end now unless a process that escaped the group (setsid)
 	// holds them: it gets WaitDelay, then loses them.
@@ -328,8 +326,8 @@ func (p *Process) giveUp() {
 		return
 	}
 	// Once more, in case a process of the run was stopped or forked since.
-	_ = unix.Kill(-p.pgid, unix.SIGKILL)
-	p.run.killRest(p.pgid)
+	_ = unix.Kill(-p.pid, unix.SIGKILL)
+	p.run.killRest(p.pid)
 	p.givenUp, p.ended = true, true
 	p.exit = Exit{Code: -1, Started: p.started, Ended: time.Now(), Unkillable: p.describeStuck()}
 	exit := p.exit
@@ -348,8 +346,9 @@ func (p *Process) giveUp() {
 // Pid returns the leader's pid.
 func (p *Process) Pid() int { return p.pid }
 
-// Pgid returns the process group id recorded at start.
-func (p *Process) Pgid() int { return p.pgid }
+// Pgid returns the process's group id: the leader's pid, since the leader
+// starts a group of its own (Setpgid).
+func (p *Process) Pgid() int { return p.pid }
 
 // Signal sends sig to the whole process group. It returns ErrFinished once
 // the leader has been reaped.
@@ -392,13 +391,13 @@ func (p *Process) Kill() error {
 
 // signalGroup sends sig to the group; p.mu is held and the leader unreaped.
 func (p *Process) signalGroup(sig syscall.Signal) error {
-	err := unix.Kill(-p.pgid, sig)
+	err := unix.Kill(-p.pid, sig)
 	if err == nil || errors.Is(err, unix.ESRCH) {
 		// ESRCH cannot quite happen while the leader is unreaped (a zombie
 		// still belongs to its group); either way nothing is left to signal.
 		return nil
 	}
-	return fmt.Errorf("signal %s to %s (group %d): %w", unix.SignalName(sig), p.name, p.pgid, err)
+	return fmt.Errorf("signal %s to %s (group %d): %w", unix.SignalName(sig), p.name, p.pid, err)
 }
 
 // Exited is closed once the leader has been reaped, or given up on (see
@@ -461,7 +460,7 @@ func (p *Process) Contains(pid int) bool {
 	if pid == p.pid {
 		return true
 	}
-	if pgid, err := unix.Getpgid(pid); err == nil && pgid == p.pgid {
+	if pgid, err := unix.Getpgid(pid); err == nil && pgid == p.pid {
 		return true
 	}
 	return p.run.owns(pid) || descendsFrom(pid, p.pid)
@@ -474,18 +473,18 @@ func (p *Process) Contains(pid int) bool {
 // may have been recycled by an unrelated group. On Linux it scans /proc; it
 // is meant for tests and diagnostics, not for a hot path.
 func (p *Process) GroupAlive() bool {
-	err := unix.Kill(-p.pgid, 0)
+	err := unix.Kill(-p.pid, 0)
 	if err != nil && !errors.Is(err, unix.EPERM) {
 		return false // ESRCH: no member at all, not even a zombie
 	}
-	return groupHasLive(p.pgid)
+	return groupHasLive(p.pid)
 }
 
 // describeStuck says which processes of the run still live and in what state,
 // for Exit.Unkillable. p.mu is held.
 func (p *Process) describeStuck() string {
 	const most = 3
-	stuck := p.run.stuck(p.pid, p.pgid)
+	stuck := p.run.stuck(p.pid, p.pid)
 	if len(stuck) == 0 {
 		// Gone between the bound and the look: its exit is on its way.
 		stuck = []StuckProcess{{Pid: p.pid, State: '?'}}
