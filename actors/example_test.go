@@ -391,3 +391,87 @@ func ExampleTaskSpec_Policy() {
 	// restart never
 	// restart on-failure, at most 5 in 1m0s; stall 30s: restart
 }
+
+// Start the catalogue's autostart templates, in catalogue order (each
+// process after the one before it), and list the tasks.
+func ExampleRuntime_Autostart() {
+	rt, err := actors.New(actors.Config{Catalogue: actors.Catalogue{
+		{Name: "db", Argv: []string{"sleep", "600"}, Autostart: true},
+		{Name: "tool", Command: "echo by hand only"},
+		{Name: "web", Argv: []string{"sleep", "600"}, Autostart: true},
+	}})
+	if err != nil {
+		panic(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	ids, err := rt.Autostart(ctx)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("started", ids)
+	tasks, err := rt.List(ctx)
+	if err != nil {
+		panic(err)
+	}
+	for _, t := range tasks {
+		fmt.Println(t.ID, t.Name, t.PID != 0)
+	}
+	if _, err := rt.Shutdown(ctx); err != nil {
+		panic(err)
+	}
+	// Output:
+	// started [1 2]
+	// 1 db true
+	// 2 web true
+}
+
+// Follow the output of many tasks with one goroutine: each task's buffer
+// tells of new lines, and Since reads them. (Follow is the simpler way for
+// one task.)
+func ExampleRuntime_OutputBufferOf() {
+	rt, err := actors.New(actors.Config{})
+	if err != nil {
+		panic(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	id, err := rt.StartSpec(ctx, actors.TaskSpec{Name: "count", Command: "sleep 0.1; echo one; echo two"})
+	if err != nil {
+		panic(err)
+	}
+	buf, err := rt.OutputBufferOf(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	wake := make(chan struct{}, 1)
+	stop := buf.Notify(func() {
+		select {
+		case wake <- struct{}{}: // never block the task's output reader
+		default:
+		}
+	})
+	defer stop()
+	// Read what is there, then wait for more: lines written before
+	// Notify are read by the first Since.
+	var seen uint64
+	for {
+		var lines []actors.Line
+		lines, seen, _ = buf.Since(seen)
+		for _, l := range lines {
+			fmt.Println(l.Text)
+		}
+		if seen >= 2 {
+			break
+		}
+		<-wake
+	}
+	if _, err := rt.Shutdown(ctx); err != nil {
+		panic(err)
+	}
+	// Output:
+	// one
+	// two
+}
