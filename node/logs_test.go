@@ -186,3 +186,29 @@ func TestFloodKeepsNodeMemoryBounded(t *testing.T) {
 		}
 	}
 }
+
+// Lines reach the log file while the task goes on writing, for tail -f:
+// a task that writes a short line every 10 ms (its 4 KiB write buffer fills
+// in about a second) has its first line on disk long before that, since a
+// flush comes 50 ms after the first line not flushed, however many follow.
+func TestLogIsFlushedWhileTheTaskWrites(t *testing.T) {
+	f := newFixture(t, shortDir(t), nil)
+	c := ctx(t)
+	spec := &pb.TaskSpec{Name: "trickle", Command: "i=0; while [ $i -lt 300 ]; do i=$((i+1)); echo $i; sleep 0.01; done"}
+	if _, err := f.c.Start(c, &pb.StartRequest{What: &pb.StartRequest_Spec{Spec: spec}}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(f.cfg.StateDir, "logs", "1-1-trickle.log")
+	started := time.Now()
+	for {
+		data, _ := os.ReadFile(path)
+		if strings.Contains(string(data), " stdout 1\n") {
+			t.Logf("the first line was on disk %v after the start", time.Since(started).Round(time.Millisecond))
+			return
+		}
+		if time.Since(started) > 700*time.Millisecond {
+			t.Fatalf("no line in the log 700 ms after the start of a task that writes one every 10 ms: %q", data)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -48,13 +48,12 @@ type taskLog struct {
 	endedAt time.Time // when the task was last seen ending; zero while it runs
 	watched bool      // the writer watches its buffer, or is asked to
 
-	pending bool // lf holds lines not flushed yet
-
 	// The writer's alone:
-	out  *actors.OutputBuffer
-	stop func() // ends out's Notify
-	seen uint64 // how many of out's lines were written (or skipped)
-	lf   *logFile
+	pending bool // lf holds lines not flushed yet
+	out     *actors.OutputBuffer
+	stop    func() // ends out's Notify
+	seen    uint64 // how many of out's lines were written (or skipped)
+	lf      *logFile
 }
 
 func newTaskLogs(n *Node) *taskLogs {
@@ -112,59 +111,59 @@ func (tl *taskLogs) markLocked(id int) {
 }
 
 // writer is the one goroutine that writes every task's log, until close.
-// It sleeps while nothing is to be written, flushed or let go.
+// It sleeps while nothing is to be written, flushed or let go: flushAt is
+// logFlushEvery after the first line not flushed yet, releaseAt the
+// earliest release of an ended task's log (zero: none).
 func (tl *taskLogs) writer() {
 	defer close(tl.done)
 	active := map[int]*taskLog{} // the tasks with a buffer watched or a log open
+	var flushAt, releaseAt time.Time
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
 	for {
 		select {
 		case <-tl.wake:
-			tl.writeDirty(active)
 		case <-timer.C:
-			tl.writeDirty(active) // also what a lost wake-up left
-			tl.flushAndRelease(active, false)
 		case <-tl.ctx.Done():
 			tl.writeDirty(active)
-			tl.flushAndRelease(active, true)
+			tl.flush(active)
+			tl.release(active, time.Time{})
 			return
 		}
-		if next, ok := tl.nextDeadline(active); ok {
+		wrote, ended := tl.writeDirty(active)
+		now := time.Now()
+		if wrote && flushAt.IsZero() {
+			flushAt = now.Add(logFlushEvery)
+		}
+		if !ended.IsZero() && (releaseAt.IsZero() || ended.Add(logRelease).Before(releaseAt)) {
+			releaseAt = ended.Add(logRelease)
+		}
+		if !flushAt.IsZero() && !now.Before(flushAt) {
+			tl.flush(active)
+			flushAt = time.Time{}
+		}
+		if !releaseAt.IsZero() && !now.Before(releaseAt) {
+			releaseAt = tl.release(active, now)
+		}
+		next := flushAt
+		if next.IsZero() || !releaseAt.IsZero() && releaseAt.Before(next) {
+			next = releaseAt
+		}
+		if !next.IsZero() {
 			timer.Reset(time.Until(next))
 		}
 	}
 }
 
-// nextDeadline is when the writer must look again by itself: a flush
-// logFlushEvery after unflushed lines, the release of a task that ended.
-func (tl *taskLogs) nextDeadline(active map[int]*taskLog) (time.Time, bool) {
-	var next time.Time
-	earlier := func(t time.Time) {
-		if next.IsZero() || t.Before(next) {
-			next = t
-		}
-	}
-	tl.mu.Lock()
-	defer tl.mu.Unlock()
-	for _, t := range active {
-		if t.pending {
-			earlier(time.Now().Add(logFlushEvery))
-		}
-		if !t.endedAt.IsZero() {
-			earlier(t.endedAt.Add(logRelease))
-		}
-	}
-	return next, !next.IsZero()
-}
-
 // writeDirty writes the new lines of every task marked since the last time.
-func (tl *taskLogs) writeDirty(active map[int]*taskLog) {
+// It reports whether it wrote any, and the latest ending among the tasks it
+// looked at (zero: none has ended).
+func (tl *taskLogs) writeDirty(active map[int]*taskLog) (wrote bool, ended time.Time) {
 	tl.mu.Lock()
 	if len(tl.dirty) == 0 {
 		tl.mu.Unlock()
-		return
+		return false, time.Time{}
 	}
 	ids := make([]int, 0, len(tl.dirty))
 	for id := range tl.dirty {
@@ -173,22 +172,28 @@ func (tl *taskLogs) writeDirty(active map[int]*taskLog) {
 	clear(tl.dirty)
 	tl.mu.Unlock()
 	for _, id := range ids {
-		tl.writeTask(id, active)
+		w, e := tl.writeTask(id, active)
+		wrote = wrote || w
+		if e.After(ended) {
+			ended = e
+		}
 	}
+	return wrote, ended
 }
 
 // writeTask writes what task id's buffer holds since the last look,
-// fetching the buffer first if need be.
-func (tl *taskLogs) writeTask(id int, active map[int]*taskLog) {
+// fetching the buffer first if need be. It reports whether it wrote, and
+// when the task ended if it has.
+func (tl *taskLogs) writeTask(id int, active map[int]*taskLog) (wrote bool, ended time.Time) {
 	tl.mu.Lock()
 	t := tl.tasks[id]
 	var name string
 	if t != nil {
-		name = t.name
+		name, ended = t.name, t.endedAt
 	}
 	tl.mu.Unlock()
 	if t == nil {
-		return
+		return false, time.Time{}
 	}
 	if t.out == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -199,7 +204,7 @@ func (tl *taskLogs) writeTask(id int, active map[int]*taskLog) {
 			tl.mu.Lock()
 			t.watched = false
 			tl.mu.Unlock()
-			return
+			return false, time.Time{}
 		}
 		t.out = out
 		t.stop = out.Notify(func() { tl.mark(id) })
@@ -208,13 +213,13 @@ func (tl *taskLogs) writeTask(id int, active map[int]*taskLog) {
 	lines, total, skipped := t.out.Since(t.seen)
 	t.seen = total
 	if len(lines) == 0 {
-		return
+		return false, ended
 	}
 	if t.lf == nil {
 		lf, err := openLog(logPath(tl.n.logDir, tl.n.run, int64(id), name), tl.n.cfg.LogMaxBytes, tl.n.cfg.LogFiles)
 		if err != nil {
 			tl.n.log.Error("task log", "task", id, "err", err)
-			return
+			return false, ended
 		}
 		t.lf = lf
 	}
@@ -227,36 +232,42 @@ func (tl *taskLogs) writeTask(id int, active map[int]*taskLog) {
 			tl.n.log.Error("task log", "task", id, "err", err)
 		}
 	}
-	tl.mu.Lock()
 	t.pending = true
-	tl.mu.Unlock()
+	return true, ended
 }
 
-// flushAndRelease writes out what the logs buffer, and lets go of the logs
-// and buffers of tasks that ended logRelease ago (all of them when all is
-// set): their files are closed, and their buffers no longer watched.
-func (tl *taskLogs) flushAndRelease(active map[int]*taskLog, all bool) {
-	now := time.Now()
-	var flush, release []*taskLog
-	tl.mu.Lock()
-	for id, t := range active {
+// flush writes out what the open logs buffer, so that tail -f sees it.
+func (tl *taskLogs) flush(active map[int]*taskLog) {
+	for _, t := range active {
 		if t.pending {
 			t.pending = false
-			flush = append(flush, t)
+			if err := t.lf.flush(); err != nil {
+				tl.n.log.Error("task log", "path", t.lf.path, "err", err)
+			}
 		}
-		if all || !t.endedAt.IsZero() && now.Sub(t.endedAt) >= logRelease {
+	}
+}
+
+// release lets go of the logs and buffers of the tasks that ended
+// logRelease before now (of all of them when now is zero): their files are
+// closed, and their buffers no longer watched. It returns when the next
+// release is due (zero: none).
+func (tl *taskLogs) release(active map[int]*taskLog, now time.Time) (next time.Time) {
+	var done []*taskLog
+	tl.mu.Lock()
+	for id, t := range active {
+		due := t.endedAt.Add(logRelease)
+		switch {
+		case now.IsZero() || !t.endedAt.IsZero() && !now.Before(due):
 			t.watched = false
-			release = append(release, t)
+			done = append(done, t)
 			delete(active, id)
+		case !t.endedAt.IsZero() && (next.IsZero() || due.Before(next)):
+			next = due
 		}
 	}
 	tl.mu.Unlock()
-	for _, t := range flush {
-		if err := t.lf.flush(); err != nil {
-			tl.n.log.Error("task log", "path", t.lf.path, "err", err)
-		}
-	}
-	for _, t := range release {
+	for _, t := range done {
 		if t.stop != nil {
 			t.stop()
 		}
@@ -268,7 +279,9 @@ func (tl *taskLogs) flushAndRelease(active map[int]*taskLog, all bool) {
 			}
 			t.lf = nil
 		}
+		t.pending = false
 	}
+	return next
 }
 
 // close writes what the runtime's buffers still hold and ends the writer
