@@ -275,6 +275,15 @@ func (e GroupEvent) MarshalJSON() ([]byte, error) {
 	}{e.Time, e.Group, e.Parent, e.Strategy, e.State, e.Restarts, e.Tasks, e.Message, e.Reason})
 }
 
+// newGeneration clears what the event says of a process, for the start of
+// process generation gen.
+func (e *TaskEvent) newGeneration(gen int) {
+	e.Generation = gen
+	e.PID, e.Step, e.Steps, e.Progress, e.Status = 0, 0, 0, 0, ""
+	e.ExitCode, e.Signal, e.Deadline, e.Started = -1, 0, time.Time{}, time.Time{}
+	e.NotifyDropped, e.LastActivity = 0, time.Time{}
+}
+
 // MarshalJSON writes the event with the field names of the headless --json
 // protocol; exit_code and signal are null when they do not apply.
 func (e TaskEvent) MarshalJSON() ([]byte, error) {

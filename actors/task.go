@@ -69,15 +69,14 @@ type taskActor struct {
 	spec   TaskSpec
 	output *proc.Output
 
-	gen       int
-	proc      *proc.Process
-	gate      *notifyGate // between proc's notify socket and this actor
-	ev        TaskEvent   // the latest published state
-	stop      stopIntent
-	sigkilled bool   // SIGKILL was sent to the current generation
-	graceOut  bool   // ... because its stop grace ran out (not a forced shutdown)
+	gen  int
+	proc *proc.Process
+	gate *notifyGate // between proc's notify socket and this actor
+	ev   TaskEvent   // the latest published state
+	// generation is the state of the current process; each start begins
+	// it afresh.
+	generation
 	cancelTmr func() // cancels the pending stop deadline or backoff timer
-	ready     bool   // the current process counts as running (READY=1 for ReadyNotify)
 
 	// Restart policy state.
 	limit     restartLimit
@@ -88,10 +87,6 @@ type taskActor struct {
 	whyWait   string        // the failure the wait follows
 	groupTok  int           // the group operation in progress (groupStop/groupStart), 0 for none
 	startedBy *actor.PID    // the group waiting for groupStarted
-	stalledAt time.Time     // when the watchdog marked it stalled; zero when not
-	// reported is when the current generation's activity was last reported
-	// to the watchdog (see reportActivity).
-	reported time.Time
 	// deferred: the first start waits for the group's groupStart, so that a
 	// group starts its children one after the other, in order.
 	deferred bool
@@ -99,6 +94,19 @@ type taskActor struct {
 	endedSaid bool
 	// restarts counts the Restart commands handled, for taskEnded.
 	restarts int
+}
+
+// generation is what a task actor knows of its current process, zero at
+// each start.
+type generation struct {
+	stop      stopIntent
+	sigkilled bool      // SIGKILL was sent to it
+	graceOut  bool      // ... because its stop grace ran out (not a forced shutdown)
+	ready     bool      // it counts as running (READY=1 for ReadyNotify)
+	stalledAt time.Time // when the watchdog marked it stalled; zero when not
+	// reported is when its activity was last reported to the watchdog (see
+	// reportActivity).
+	reported time.Time
 }
 
 func newTaskActor(env *runtimeEnv, id int, spec TaskSpec, output *proc.Output) *taskActor {
@@ -288,11 +296,8 @@ func (a *taskActor) launch(ctx actor.Context, why string) {
 		return
 	}
 	a.gen++
-	a.stop, a.sigkilled, a.graceOut, a.ready, a.stalledAt, a.reported = stopNone, false, false, false, time.Time{}, time.Time{}
-	a.ev.Generation = a.gen
-	a.ev.PID, a.ev.Step, a.ev.Steps, a.ev.Progress, a.ev.Status = 0, 0, 0, 0, ""
-	a.ev.ExitCode, a.ev.Signal, a.ev.Deadline, a.ev.Started = -1, 0, time.Time{}, time.Time{}
-	a.ev.NotifyDropped, a.ev.LastActivity = 0, time.Time{}
+	a.generation = generation{}
+	a.ev.newGeneration(a.gen)
 	if why == "" {
 		a.set(ctx, StateStarting, "Starting", "")
 	} else {
