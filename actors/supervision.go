@@ -145,54 +145,90 @@ func (s *supervision) tellTop(ctx actor.Context, msg any) {
 func (s *supervision) receive(ctx actor.Context, msg any) bool {
 	switch m := msg.(type) {
 	case toGroup:
-		if s.depth < len(m.path) {
-			if next, ok := s.kids[m.path[s.depth]]; ok {
-				ctx.Forward(next)
-			}
-			return true
-		}
-		s.receiveRouted(ctx, m.msg)
+		s.passDown(ctx, m)
 	case taskUpdate:
-		if c, ok := s.tasks[m.ev.ID]; ok {
-			c.last = m.ev
-			s.watchUpdate(ctx, c)
-			s.stepDone(ctx, c, m.ev)
-		}
+		s.childUpdate(ctx, m)
 	case taskActivity:
-		if c, ok := s.tasks[m.id]; ok && c.wd.gen == m.gen {
-			s.activity(ctx, c, m)
-		}
-		if s.env.observe != nil {
-			s.env.observe(m)
-		}
+		s.childActivity(ctx, m)
 	case childFailed:
-		if c, ok := s.tasks[m.id]; ok && c.last.Generation == m.gen {
-			s.childFailed(ctx, c, m.delay, m.reason, m.escalate)
-		}
+		s.onChildFailed(ctx, m)
 	case groupFailed:
-		if c := s.childGroup(m.name); c != nil {
-			s.childFailed(ctx, c, 0, m.reason, true)
-		}
+		s.onGroupFailed(ctx, m)
 	case groupStopped:
 		s.answered(ctx, m.id, m.name, m.tok)
 	case groupStarted:
 		s.answered(ctx, m.id, m.name, m.tok)
 	case planTimer:
-		if s.current != nil && m.tok == s.current.tok && len(s.current.steps) > 0 && s.current.steps[0].kind == stepDelay {
-			s.current.steps = s.current.steps[1:]
-			s.runPlan(ctx)
-		}
+		s.planDelayOver(ctx, m)
 	case watchdogTick:
-		if m.tok == s.wdTok {
-			s.wdArmed = time.Time{}
-			s.watchdogTick(ctx)
-		}
+		s.onWatchdogTick(ctx, m)
 	case *actor.Terminated:
 		s.childStopped(ctx, m.Who)
 	default:
 		return false
 	}
 	return true
+}
+
+// passDown passes a routed message on down the tree, or handles it here
+// when this group is the last of its path.
+func (s *supervision) passDown(ctx actor.Context, m toGroup) {
+	if s.depth < len(m.path) {
+		if next, ok := s.kids[m.path[s.depth]]; ok {
+			ctx.Forward(next)
+		}
+		return
+	}
+	s.receiveRouted(ctx, m.msg)
+}
+
+// childUpdate records a child task's latest event, for the watchdog and the
+// plan under way.
+func (s *supervision) childUpdate(ctx actor.Context, m taskUpdate) {
+	if c, ok := s.tasks[m.ev.ID]; ok {
+		c.last = m.ev
+		s.watchUpdate(ctx, c)
+		s.stepDone(ctx, c, m.ev)
+	}
+}
+
+// childActivity is a child task's progress, for the watchdog.
+func (s *supervision) childActivity(ctx actor.Context, m taskActivity) {
+	if c, ok := s.tasks[m.id]; ok && c.wd.gen == m.gen {
+		s.activity(ctx, c, m)
+	}
+	if s.env.observe != nil {
+		s.env.observe(m)
+	}
+}
+
+// onChildFailed is a child task's failure, if it is of its current process.
+func (s *supervision) onChildFailed(ctx actor.Context, m childFailed) {
+	if c, ok := s.tasks[m.id]; ok && c.last.Generation == m.gen {
+		s.childFailed(ctx, c, m.delay, m.reason, m.escalate)
+	}
+}
+
+// onGroupFailed is a child group's failure: it escalates to this group.
+func (s *supervision) onGroupFailed(ctx actor.Context, m groupFailed) {
+	if c := s.childGroup(m.name); c != nil {
+		s.childFailed(ctx, c, 0, m.reason, true)
+	}
+}
+
+// planDelayOver ends the delay step of the plan under way.
+func (s *supervision) planDelayOver(ctx actor.Context, m planTimer) {
+	if s.current != nil && m.tok == s.current.tok && len(s.current.steps) > 0 && s.current.steps[0].kind == stepDelay {
+		s.current.steps = s.current.steps[1:]
+		s.runPlan(ctx)
+	}
+}
+
+func (s *supervision) onWatchdogTick(ctx actor.Context, m watchdogTick) {
+	if m.tok == s.wdTok {
+		s.wdArmed = time.Time{}
+		s.watchdogTick(ctx)
+	}
 }
 
 // receiveRouted handles a message routed to this group through the tree.
