@@ -5,12 +5,12 @@
 // happens when one hangs, crashes or ends; every change is an event.
 //
 // This package is the front door for a Go program that hosts taskvisor:
-// New, the specs of tasks and groups, the events and the errors. They are
+// [New], the specs of tasks and groups, the events and the errors. They are
 // the types of package actors, the actor layer underneath, under shorter
 // names: aliases, not copies, so a value of one is a value of the other, and
 // a program that also talks to the runtime as an actor (actors.Start,
 // Runtime.PID) mixes both freely. The methods are documented on the actors
-// types (go doc github.com/taskvisor/taskvisor/actors Runtime), and
+// types ([actors.Runtime]), and
 // docs/embedding.md shows a whole program.
 //
 // Importing it (through package proc) makes the program its own guard: a

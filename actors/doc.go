@@ -28,23 +28,24 @@
 //
 // # Embedding
 //
-// Runtime is the facade that a program uses: New creates the supervisor in a
+// [Runtime] is the facade that a program uses: [New] creates the supervisor in a
 // new actor system or in the program's own (Config.System), next to the
-// program's actors, and Shutdown stops every task within a context's
+// program's actors, and [Runtime.Shutdown] stops every task within a context's
 // deadline and leaves a system it did not create running. Tasks and groups
-// are defined with TaskSpec and GroupSpec, the types the task-file loader
+// are defined with [TaskSpec] and [GroupSpec], the types the task-file loader
 // (package actors/taskfile) fills; every zero value means a documented
-// default. The methods Start, StartSpec, Cancel, Kill, Restart, Wait, List
-// and Output each send one command and wait for its reply (Wait until the
-// task has ended for good, as os/exec's Cmd.Wait); Follow streams a task's
-// output; an actor of the
-// program sends the same commands (Start, Cancel, ...) to Runtime.PID and
-// gets the replies in its mailbox.
+// default. The methods [Runtime.Start], [Runtime.StartSpec], [Runtime.Cancel],
+// [Runtime.Kill], [Runtime.Restart], [Runtime.Wait], [Runtime.List] and
+// [Runtime.Output] each send one command and wait for its reply (Wait until the
+// task has ended for good, as os/exec's Cmd.Wait); [Runtime.Follow] streams a
+// task's output, and [Runtime.OutputBufferOf] lets one goroutine follow many;
+// an actor of the program sends the same commands ([Start], [Cancel], ...)
+// to [Runtime.PID] and gets the replies in its mailbox.
 //
-// Events reach a program four ways: a function (Runtime.Subscribe,
-// SubscribeAll), an actor's mailbox (Runtime.SubscribePID), a channel
-// (Runtime.Events), or, for every runtime in a system, SubscribeEvents and
-// SubscribeAllEvents. None of them can slow the tasks down.
+// Events reach a program four ways: a function ([Runtime.Subscribe],
+// [Runtime.SubscribeAll]), an actor's mailbox ([Runtime.SubscribePID]), a
+// channel ([Runtime.Events]), or, for every runtime in a system,
+// [SubscribeEvents] and [SubscribeAllEvents]. None of them can slow the tasks down.
 //
 // Package actors/probe tests actors that use taskvisor: a probe stands in
 // for the runtime supervisor or records its events, and probe.Clock runs
