@@ -107,6 +107,20 @@ func (h *harness) expectWhere(id int, match func(actors.TaskEvent) bool) actors.
 
 // waitOutput waits until task id has printed a line equal to text: a
 // script's way to say that its traps are set.
+// firstLine waits for task id's first line of output and returns it.
+func (h *harness) firstLine(id int) string {
+	h.t.Helper()
+	var line string
+	eventually(h.t, "the task's first line of output", func() bool {
+		lines, _ := h.rt.Output(h.ctx(), id)
+		if len(lines) > 0 {
+			line = lines[0].Text
+		}
+		return line != ""
+	})
+	return line
+}
+
 func (h *harness) waitOutput(id int, text string) {
 	h.t.Helper()
 	actors.WaitOutput(h.t, h.rt, id, text)

@@ -257,14 +257,7 @@ func TestNotifyFromOutsideTheTaskIsDropped(t *testing.T) {
 	// sent, then reports a status of its own.
 	id := h.startSpec(shell("honest", `echo "$NOTIFY_SOCKET"; while [ ! -e `+dir+`/sent ]; do sleep 0.05; done; systemd-notify --status=honest`))
 	h.expect(id, actors.StateRunning)
-	var socket string
-	eventually(t, "the task to print its NOTIFY_SOCKET", func() bool {
-		lines, _ := h.rt.Output(h.ctx(), id)
-		if len(lines) > 0 {
-			socket = lines[0].Text
-		}
-		return socket != ""
-	})
+	socket := h.firstLine(id) // its NOTIFY_SOCKET
 	if err := notify.SendTo(socket, "STATUS=forged"); err != nil {
 		t.Fatalf("send forged datagram: %v", err)
 	}
@@ -291,14 +284,7 @@ func TestNotifyDropIsPublishedAtOnce(t *testing.T) {
 	h := newHarness(t, nil)
 	id := h.startSpec(shell("quiet", `echo "$NOTIFY_SOCKET"; exec sleep 100`))
 	started := h.expect(id, actors.StateRunning)
-	var socket string
-	eventually(t, "the task to print its NOTIFY_SOCKET", func() bool {
-		lines, _ := h.rt.Output(h.ctx(), id)
-		if len(lines) > 0 {
-			socket = lines[0].Text
-		}
-		return socket != ""
-	})
+	socket := h.firstLine(id) // its NOTIFY_SOCKET
 	if err := notify.SendTo(socket, "STATUS=forged"); err != nil {
 		t.Fatalf("send forged datagram: %v", err)
 	}
