@@ -57,8 +57,9 @@ func Run(ctx, force context.Context, rt *actors.Runtime, opts Options) (err erro
 	quits := make(chan bool, 4)
 	failed := make(chan error, 1)
 	subscribed := make(chan struct{})
+	var subscribedOnce sync.Once // an actor restarted would say it again
 	cfg := Config{
-		Subscribed: func() { close(subscribed) },
+		Subscribed: func() { subscribedOnce.Do(func() { close(subscribed) }) },
 		Screen:     screen,
 		Theme:      opts.Theme,
 		Supervisor: rt.PID(),
