@@ -28,7 +28,7 @@ import (
 // last known, and the UI reconnects.
 func runAttach(args []string, stdout, stderr io.Writer) int {
 	cl := &cli{name: "attach", stdout: stdout, stderr: stderr}
-	cl.flags("[--node NAME]  (q or Ctrl-C detaches; the tasks keep running)", false)
+	cl.flags("[--node NAME]  (q or Ctrl-C detaches; the tasks keep running; S stops the node, after asking)", false)
 	if code, ok := cl.prep(args, 0); !ok {
 		return code
 	}
