@@ -188,13 +188,13 @@ func TestFloodKeepsNodeMemoryBounded(t *testing.T) {
 }
 
 // Lines reach the log file while the task goes on writing, for tail -f:
-// a task that writes a short line every 10 ms (its 4 KiB write buffer fills
-// in about a second) has its first line on disk long before that, since a
+// a task that writes a short line every 20 ms (its 4 KiB write buffer fills
+// in about two seconds) has its first line on disk long before that, since a
 // flush comes 50 ms after the first line not flushed, however many follow.
 func TestLogIsFlushedWhileTheTaskWrites(t *testing.T) {
 	f := newFixture(t, shortDir(t), nil)
 	c := ctx(t)
-	spec := &pb.TaskSpec{Name: "trickle", Command: "i=0; while [ $i -lt 300 ]; do i=$((i+1)); echo $i; sleep 0.01; done"}
+	spec := &pb.TaskSpec{Name: "trickle", Command: "i=0; while [ $i -lt 200 ]; do i=$((i+1)); echo $i; sleep 0.02; done"}
 	if _, err := f.c.Start(c, &pb.StartRequest{What: &pb.StartRequest_Spec{Spec: spec}}); err != nil {
 		t.Fatal(err)
 	}
@@ -206,8 +206,8 @@ func TestLogIsFlushedWhileTheTaskWrites(t *testing.T) {
 			t.Logf("the first line was on disk %v after the start", time.Since(started).Round(time.Millisecond))
 			return
 		}
-		if time.Since(started) > 700*time.Millisecond {
-			t.Fatalf("no line in the log 700 ms after the start of a task that writes one every 10 ms: %q", data)
+		if time.Since(started) > 1500*time.Millisecond {
+			t.Fatalf("no line in the log 1.5 s after the start of a task that writes one every 20 ms: %q", data)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
