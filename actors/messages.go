@@ -14,6 +14,9 @@ import (
 type Start struct {
 	Template string    // a catalogue template's key or name
 	Spec     *TaskSpec // a task of the caller's own
+	// Tag is the caller's, carried back in the Reply (Reply.Tag), so that an
+	// actor with several starts in flight can tell their replies apart.
+	Tag any
 }
 
 // Cancel stops a task gracefully: its stop signal and SIGCONT to its process
@@ -25,6 +28,15 @@ type Cancel struct {
 // Kill sends SIGKILL to a task's process group now. Reply: Reply.
 type Kill struct {
 	ID int // the task's
+}
+
+// Fail ends a task's process as a failure: SIGKILL to its process group,
+// and the task ends failed with Reason, so that its restart policy applies
+// as to any failure (a Kill asked for never counts as one). It is for a
+// program's own detector of a task gone wrong. Reply: Reply.
+type Fail struct {
+	ID     int    // the task's
+	Reason string // why, in the event's reason
 }
 
 // Restart kills a task's process group and starts a new process under the
@@ -70,6 +82,8 @@ type Reply struct {
 	ID int
 	// Err says why the command was refused; nil when it was accepted.
 	Err error
+	// Tag is the Start's Tag, for the reply to a Start.
+	Tag any
 }
 
 // Op names a command in a Reply or a StateError.
@@ -82,6 +96,7 @@ const (
 	OpStart    Op = "start"
 	OpCancel   Op = "cancel"
 	OpKill     Op = "kill"
+	OpFail     Op = "fail"
 	OpRestart  Op = "restart"
 	OpList     Op = "list"
 	OpShutdown Op = "shutdown"

@@ -280,6 +280,14 @@ func (r *Runtime) Cancel(ctx context.Context, id int) error { return r.command(c
 // Kill sends SIGKILL to task id's process group.
 func (r *Runtime) Kill(ctx context.Context, id int) error { return r.command(ctx, Kill{ID: id}) }
 
+// Fail ends task id's process as a failure, for the reason given: SIGKILL
+// to its process group, and the task ends failed, so that its restart
+// policy applies as to any failure (a Kill never counts as one). It is for
+// a program's own detector of a task gone wrong.
+func (r *Runtime) Fail(ctx context.Context, id int, reason string) error {
+	return r.command(ctx, Fail{ID: id, Reason: reason})
+}
+
 // Restart kills task id's process group and starts a new process under the
 // same ID. A task that has ended, or waits in backoff, is started at once,
 // with its restart policy afresh: backoff and restart limit count from zero.

@@ -369,3 +369,59 @@ func TestShutdownAfterADirectShutdown(t *testing.T) {
 		t.Fatal("Shutdown after a direct Shutdown does not return")
 	}
 }
+
+// Fail ends a task's process as a failure: the event says failed with the
+// program's reason, and its restart policy starts it again, as for any
+// failure; a task with no process refuses it. Before, a program's own
+// detector could only Kill, which never counts as a failure.
+func TestFailIsAFailureForTheRestartPolicy(t *testing.T) {
+	h := newHarness(t, nil)
+	id := h.startSpec(actors.TaskSpec{Name: "stuck", Argv: []string{"sleep", "600"}, Restart: actors.RestartOnFailure,
+		Backoff: actors.Backoff{Initial: time.Millisecond}})
+	first := h.expect(id, actors.StateRunning)
+	if err := h.rt.Fail(h.ctx(), id, "no heartbeat for 30s"); err != nil {
+		t.Fatal(err)
+	}
+	failed := h.expect(id, actors.StateFailed)
+	var exit *actors.ExitError
+	if failed.Message != "Task failed: no heartbeat for 30s" || !strings.HasPrefix(failed.Reason, "failed by the program: no heartbeat for 30s; killed by SIGKILL") ||
+		!errors.As(failed.Err, &exit) {
+		t.Errorf("failed event: message %q, reason %q, err %v", failed.Message, failed.Reason, failed.Err)
+	}
+	again := h.expect(id, actors.StateRunning)
+	if again.Generation != first.Generation+1 || again.Restarts != 1 {
+		t.Errorf("after Fail: generation %d, restarts %d; want generation %d, restarts 1 (the policy restarted it)", again.Generation, again.Restarts, first.Generation+1)
+	}
+	if err := h.rt.Kill(h.ctx(), id); err != nil {
+		t.Fatal(err)
+	}
+	h.expect(id, actors.StateKilled)
+	var se *actors.StateError
+	if err := h.rt.Fail(h.ctx(), id, "again"); !errors.As(err, &se) || se.Op != actors.OpFail {
+		t.Errorf("Fail of an ended task: %v, want a StateError of op fail", err)
+	}
+}
+
+// A Start's Tag comes back in its Reply, so that an actor with several
+// starts in flight tells their replies apart without matching them by
+// order; a refused Start carries its tag too.
+func TestStartTagComesBackInTheReply(t *testing.T) {
+	h := newHarness(t, actors.Catalogue{{Name: "echo", Command: "echo hi"}})
+	h.p.Request(h.rt.PID(), actors.Start{Template: "echo", Tag: "job-a"})
+	h.p.Request(h.rt.PID(), actors.Start{Template: "nosuch", Tag: 42})
+	h.p.Request(h.rt.PID(), actors.Start{Spec: &actors.TaskSpec{Name: "b", Command: "true"}, Tag: "job-b"})
+	got := map[any]actors.Reply{}
+	for range 3 {
+		r := probe.FishForMsg[actors.Reply](h.p, nil, wait) // past the tasks' events
+		got[r.Tag] = r
+	}
+	if r := got["job-a"]; r.Err != nil || r.ID == 0 {
+		t.Errorf("job-a: %+v", r)
+	}
+	if r := got[42]; !errors.Is(r.Err, actors.ErrUnknownTemplate) {
+		t.Errorf("tag 42 (a refused start): %+v", r)
+	}
+	if r := got["job-b"]; r.Err != nil || r.ID == 0 || r.ID == got["job-a"].ID {
+		t.Errorf("job-b: %+v", r)
+	}
+}

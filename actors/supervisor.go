@@ -161,11 +161,13 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 		s.guardLost(ctx, m)
 	case Start:
 		id, err := s.start(ctx, m)
-		respond(ctx, Reply{Op: OpStart, ID: id, Err: err})
+		respond(ctx, Reply{Op: OpStart, ID: id, Err: err, Tag: m.Tag})
 	case Cancel:
 		s.route(ctx, m.ID, m, OpCancel)
 	case Kill:
 		s.route(ctx, m.ID, m, OpKill)
+	case Fail:
+		s.route(ctx, m.ID, m, OpFail)
 	case Restart:
 		s.restart(ctx, m)
 	case taskEnded:

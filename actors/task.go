@@ -47,6 +47,7 @@ const (
 	stopWatchdogRestart // the stall action restart
 	stopGroup           // the group stops it to start it again with its siblings
 	stopGiveUp          // the group gave up
+	stopFail            // Fail: a failure, for the restart policy
 )
 
 // waitKind is what a task without a process waits for.
@@ -99,11 +100,12 @@ type taskActor struct {
 // generation is what a task actor knows of its current process, zero at
 // each start.
 type generation struct {
-	stop      stopIntent
-	sigkilled bool      // SIGKILL was sent to it
-	graceOut  bool      // ... because its stop grace ran out (not a forced shutdown)
-	ready     bool      // it counts as running (READY=1 for ReadyNotify)
-	stalledAt time.Time // when the watchdog marked it stalled; zero when not
+	stop       stopIntent
+	failReason string    // Fail's reason, with stopFail
+	sigkilled  bool      // SIGKILL was sent to it
+	graceOut   bool      // ... because its stop grace ran out (not a forced shutdown)
+	ready      bool      // it counts as running (READY=1 for ReadyNotify)
+	stalledAt  time.Time // when the watchdog marked it stalled; zero when not
 	// reported is when its activity was last reported to the watchdog (see
 	// reportActivity).
 	reported time.Time
@@ -142,6 +144,8 @@ func (a *taskActor) receive(ctx actor.Context) {
 		a.respond(ctx, OpCancel, a.cancel(ctx))
 	case Kill:
 		a.respond(ctx, OpKill, a.kill(ctx))
+	case Fail:
+		a.respond(ctx, OpFail, a.fail(ctx, m.Reason))
 	case Restart:
 		a.respond(ctx, OpRestart, a.restartCommand(ctx))
 	case stopForShutdown:
@@ -410,6 +414,16 @@ func (a *taskActor) kill(ctx actor.Context) error {
 	return &StateError{Op: OpKill, ID: a.id, State: a.ev.State}
 }
 
+// fail ends the process as a failure for the restart policy (Fail).
+func (a *taskActor) fail(ctx actor.Context, reason string) error {
+	if a.proc == nil || a.stop == stopShutdown {
+		return &StateError{Op: OpFail, ID: a.id, State: a.ev.State}
+	}
+	a.stop, a.failReason = stopFail, reason
+	a.sigkill(ctx, "Failing: SIGKILL sent", "failed by the program: "+reason)
+	return nil
+}
+
 func (a *taskActor) restart(ctx actor.Context) error {
 	switch {
 	case a.proc != nil && a.ev.State != StateStopping:
@@ -529,6 +543,10 @@ func (a *taskActor) exited(ctx actor.Context, e proc.Exit) {
 		}
 	case stopKill:
 		a.set(ctx, StateKilled, "Task forcefully killed", "kill requested; "+status)
+	case stopFail:
+		why := "failed by the program: " + a.failReason + "; " + status
+		a.setErr(ctx, StateFailed, "Task failed: "+a.failReason, why, &ExitError{ID: a.id, Name: a.spec.Name, Code: e.Code, Signal: e.Signal, Status: status})
+		a.afterEnd(ctx, true, ran, why)
 	case stopWatchdog:
 		why := a.ev.Reason + "; " + status
 		if a.sigkilled {
