@@ -82,6 +82,12 @@ type TaskEvent struct {
 	Started time.Time
 	// Time is when the change happened.
 	Time time.Time
+	// Final: the task has ended and nothing will start it again on its
+	// own: no restart is pending, by its policy or its group's. It is set
+	// on the event that ends the task's story (Runtime.Wait answers then);
+	// only a Restart command starts it again. An ending followed by a
+	// restart (backoff) has it false.
+	Final bool
 	// NotifyDropped counts the sd_notify datagrams of the current process that
 	// were dropped: malformed, from a sender outside the task, or over the
 	// rate limit (1,000 a second). A change is published at once, in an
@@ -95,6 +101,7 @@ type TaskEvent struct {
 func (e TaskEvent) failedInternally(now time.Time, reason string) TaskEvent {
 	e.State, e.Time, e.Deadline = StateFailed, now, time.Time{}
 	e.Message, e.Reason = "Task failed: internal error", reason
+	e.Final = true // its actor is gone: nothing starts it again
 	return e
 }
 
@@ -158,6 +165,8 @@ type jsonEvent struct {
 	Policy   string     `json:"policy,omitempty"`
 	// NotifyDropped is TaskEvent.NotifyDropped, left out while zero.
 	NotifyDropped uint64 `json:"notify_dropped,omitempty"`
+	// Final is TaskEvent.Final, left out while false.
+	Final bool `json:"final,omitempty"`
 }
 
 // Event is what the runtime publishes on the EventStream: a TaskEvent, a
@@ -290,7 +299,7 @@ func (e TaskEvent) MarshalJSON() ([]byte, error) {
 	j := jsonEvent{
 		Time: e.Time, Task: e.ID, Name: e.Name, Group: e.Group, State: e.State, PID: e.PID,
 		Progress: e.Progress, Step: e.Step, Steps: e.Steps, Status: e.Status, Message: e.Message,
-		Restarts: e.Restarts, Reason: e.Reason, Policy: e.Policy, NotifyDropped: e.NotifyDropped,
+		Restarts: e.Restarts, Reason: e.Reason, Policy: e.Policy, NotifyDropped: e.NotifyDropped, Final: e.Final,
 	}
 	if e.ExitCode >= 0 {
 		code := e.ExitCode

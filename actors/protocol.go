@@ -17,6 +17,13 @@ type (
 	taskUpdate struct {
 		ev   TaskEvent
 		gone bool // the task actor has stopped; the supervisor answers for it
+		// final: the event with Final, sent again to the runtime
+		// supervisor alone at the end of the Receive that decided it (see
+		// taskActor.Receive); restarts counts the Restart commands the
+		// task had handled then: one sent before the last Restart was
+		// routed to it is stale.
+		final    bool
+		restarts int
 	}
 	// taskActivity tells the watchdog that the task's generation gen
 	// reported progress at at, or asked for extend more time.
@@ -97,12 +104,6 @@ type (
 	groupGone struct {
 		groups []string
 		reason string
-	}
-	// taskEnded: a task has ended and no restart is pending; only a
-	// Restart starts it again.
-	taskEnded struct {
-		id       int
-		restarts int // the Restart commands the task had handled
 	}
 	// unwait: the Wait sent from who for task id was abandoned.
 	unwait struct {

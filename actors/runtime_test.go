@@ -425,3 +425,37 @@ func TestStartTagComesBackInTheReply(t *testing.T) {
 		t.Errorf("job-b: %+v", r)
 	}
 }
+
+// The event that ends a task's story says so (Final): an ending that its
+// restart policy follows with a restart is not final, the last one is; Wait
+// answers with it, and its JSON has "final": true. Before, finality was a
+// message inside the runtime, and a subscriber could not tell a failure
+// that would be retried from the last one.
+func TestFinalEndingIsSaidInTheEvent(t *testing.T) {
+	h := newHarness(t, nil)
+	once := h.startSpec(shell("once", "true"))
+	ev := h.expect(once, actors.StateCompleted)
+	if !ev.Final {
+		t.Errorf("completed, no restart policy: Final false: %+v", ev)
+	}
+	id := h.startSpec(actors.TaskSpec{Name: "flaky", Command: "exit 3", Restart: actors.RestartOnFailure,
+		MaxRestarts: 1, Backoff: actors.Backoff{Initial: time.Millisecond}})
+	first := h.expect(id, actors.StateFailed)
+	if first.Final {
+		t.Errorf("the first failure, a restart to follow, is Final: %+v", first)
+	}
+	last := h.expect(id, actors.StateGaveUp)
+	if !last.Final {
+		t.Errorf("gave-up is not Final: %+v", last)
+	}
+	got, err := h.rt.Wait(h.ctx(), id)
+	if err != nil || !got.Final || got.State != actors.StateGaveUp {
+		t.Errorf("Wait: %+v, %v; want the gave-up event, Final", got, err)
+	}
+	if b, _ := last.MarshalJSON(); !strings.Contains(string(b), `"final":true`) {
+		t.Errorf("JSON of the final event: %s", b)
+	}
+	if b, _ := first.MarshalJSON(); strings.Contains(string(b), `"final"`) {
+		t.Errorf("JSON of a failure that is retried: %s", b)
+	}
+}

@@ -170,8 +170,6 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 		s.route(ctx, m.ID, m, OpFail)
 	case Restart:
 		s.restart(ctx, m)
-	case taskEnded:
-		s.taskEnded(ctx, m)
 	case Wait:
 		s.wait(ctx, m.ID)
 	case outputOf:
@@ -266,6 +264,16 @@ func (s *runtimeSupervisor) output(m GetOutput) OutputReply {
 // taskUpdate records a task's latest event, for List and Wait, then gives
 // it to the top-level tasks' own supervision.
 func (s *runtimeSupervisor) taskUpdate(ctx actor.Context, m taskUpdate) {
+	if m.final {
+		// The same event again, now known final: recorded, and no news
+		// for the supervision, which had it.
+		if t, ok := s.all[m.ev.ID]; ok && t.last.Generation == m.ev.Generation && t.last.Time.Equal(m.ev.Time) {
+			t.last.Final = true
+		}
+		s.taskEnded(ctx, m.ev.ID, m.restarts)
+		s.finishShutdownIfDone(ctx)
+		return
+	}
 	if t, ok := s.all[m.ev.ID]; ok {
 		s.update(t, m.ev, t.gone || m.gone)
 		if t.gone {
@@ -308,11 +316,12 @@ func (t *taskRef) answerWaiters(ctx actor.Context) {
 	t.waiters = nil
 }
 
-// taskEnded records that a task has ended for good, answers its Waits, and
-// forgets the oldest ended top-level tasks over the limit.
-func (s *runtimeSupervisor) taskEnded(ctx actor.Context, m taskEnded) {
-	t, ok := s.all[m.id]
-	if !ok || t.ended || !t.last.State.Ended() || m.restarts < t.restarts {
+// taskEnded records that a task has ended for good (an event with Final,
+// sent when it had handled restarts Restart commands), answers its Waits,
+// and forgets the oldest ended top-level tasks over the limit.
+func (s *runtimeSupervisor) taskEnded(ctx actor.Context, id, restarts int) {
+	t, ok := s.all[id]
+	if !ok || t.ended || !t.last.State.Ended() || restarts < t.restarts {
 		return
 	}
 	t.ended = true
@@ -320,7 +329,7 @@ func (s *runtimeSupervisor) taskEnded(ctx actor.Context, m taskEnded) {
 	if t.last.Group != "" || s.env.shuttingDown.Load() || s.keep < 0 {
 		return
 	}
-	t.endedAt = s.ended.PushBack(m.id)
+	t.endedAt = s.ended.PushBack(id)
 	for s.ended.Len() > s.keep {
 		s.forget(ctx, s.ended.Remove(s.ended.Front()).(int))
 	}

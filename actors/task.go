@@ -91,9 +91,13 @@ type taskActor struct {
 	// deferred: the first start waits for the group's groupStart, so that a
 	// group starts its children one after the other, in order.
 	deferred bool
-	// endedSaid: taskEnded was sent for the current ending.
+	// endedSaid: the current ending was published Final.
 	endedSaid bool
-	// restarts counts the Restart commands handled, for taskEnded.
+	// held is the event of an ending set in this Receive, published at its
+	// end (see Receive); nil when none is held.
+	held *TaskEvent
+	// restarts counts the Restart commands handled, for a Final event's
+	// taskUpdate.
 	restarts int
 }
 
@@ -119,21 +123,56 @@ func newTaskActor(env *runtimeEnv, id int, spec TaskSpec, output *proc.Output) *
 }
 
 // Receive implements actor.Actor.
+//
+// Whether an ending is final (TaskEvent.Final: no restart pending, by the
+// task's policy or its group's decision) is known only once the message
+// that ended it has been handled, since an ending and the backoff after it
+// are set in one Receive. So the event of an ending is published at the
+// end of the Receive (its supervisors have it at once), with Final set if
+// it holds then; an event set after it in the same Receive publishes it
+// first, not final. A final event goes to the runtime supervisor again,
+// which answers Wait and may forget the task (Config.KeepEnded).
 func (a *taskActor) Receive(ctx actor.Context) {
 	a.receive(ctx)
-	// A task whose process has ended, with no restart pending (by its
-	// policy, or its group's decision), tells the runtime supervisor once the
-	// message that ended it has been handled: an ending and the backoff after
-	// it are set in one Receive, so only now is it known. The supervisor
-	// answers Wait, and may forget the task (Config.KeepEnded).
-	if a.ev.State.Ended() && a.wait == waitNone {
-		if top := a.env.top; top != nil && !a.endedSaid {
-			a.endedSaid = true
-			ctx.Send(top, taskEnded{id: a.id, restarts: a.restarts})
-		}
-	} else {
+	final := a.ev.State.Ended() && a.wait == waitNone
+	if !final {
 		a.endedSaid = false
+		a.publishHeld(ctx, false)
+		return
 	}
+	if a.endedSaid {
+		a.publishHeld(ctx, false) // final was said already: this one is not news
+		return
+	}
+	a.endedSaid = true
+	ev := a.ev
+	if a.held != nil {
+		ev = *a.held
+	}
+	ev.Final = true
+	a.held = &ev
+	a.publishHeld(ctx, true)
+	if top := a.env.top; top != nil {
+		ctx.Send(top, taskUpdate{ev: ev, final: true, restarts: a.restarts})
+	}
+}
+
+// publishHeld publishes the held event of an ending, if there is one.
+func (a *taskActor) publishHeld(ctx actor.Context, final bool) {
+	if a.held == nil {
+		if final {
+			// The task became final without a new event (a wait ended):
+			// its latest event is published again, final.
+			ev := a.ev
+			ev.Final = true
+			ctx.ActorSystem().EventStream.Publish(ev)
+		}
+		return
+	}
+	ev := *a.held
+	a.held = nil
+	ev.Final = final
+	ctx.ActorSystem().EventStream.Publish(ev)
 }
 
 func (a *taskActor) receive(ctx actor.Context) {
@@ -594,6 +633,11 @@ func (a *taskActor) setErr(ctx actor.Context, state State, message, reason strin
 		if top := a.env.top; top != nil && !top.Equal(parent) {
 			ctx.Send(top, upd)
 		}
+	}
+	a.publishHeld(ctx, false) // an ending set before this one was not final
+	if state.Ended() {
+		a.held = &ev // published at the end of the Receive, with Final
+		return
 	}
 	ctx.ActorSystem().EventStream.Publish(ev)
 }

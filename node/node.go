@@ -228,6 +228,7 @@ func (n *Node) endOrphans() error {
 		e := cloneTask(t)
 		e.Reason = fmt.Sprintf("the node ended (run %d) while the task was %s: its processes ended with it", t.GetRun(), t.GetState())
 		e.State, e.Message, e.Deadline, e.Time = string(actors.StateFailed), "Ended with the node", nil, ts(now)
+		e.Final = true
 		n.journal.Append(&pb.Event{Kind: &pb.Event_Task{Task: e}})
 	}
 	return nil

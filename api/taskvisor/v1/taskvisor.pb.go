@@ -1509,7 +1509,10 @@ type TaskEvent struct {
 	Time          *timestamppb.Timestamp `protobuf:"bytes,25,opt,name=time,proto3" json:"time,omitempty"`
 	NotifyDropped uint64                 `protobuf:"varint,26,opt,name=notify_dropped,json=notifyDropped,proto3" json:"notify_dropped,omitempty"`
 	// The task's run is not the node's current one: this is history.
-	History       bool `protobuf:"varint,27,opt,name=history,proto3" json:"history,omitempty"`
+	History bool `protobuf:"varint,27,opt,name=history,proto3" json:"history,omitempty"`
+	// This ending is final: no restart is pending, by the task's policy or
+	// its group's; only a restart command starts it again.
+	Final         bool `protobuf:"varint,28,opt,name=final,proto3" json:"final,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1729,6 +1732,13 @@ func (x *TaskEvent) GetNotifyDropped() uint64 {
 func (x *TaskEvent) GetHistory() bool {
 	if x != nil {
 		return x.History
+	}
+	return false
+}
+
+func (x *TaskEvent) GetFinal() bool {
+	if x != nil {
+		return x.Final
 	}
 	return false
 }
@@ -2142,7 +2152,7 @@ const file_taskvisor_proto_rawDesc = "" +
 	"\x04time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"/\n" +
 	"\x03Gap\x12\x14\n" +
 	"\x05first\x18\x01 \x01(\x04R\x05first\x12\x12\n" +
-	"\x04last\x18\x02 \x01(\x04R\x04last\"\xc4\x06\n" +
+	"\x04last\x18\x02 \x01(\x04R\x04last\"\xda\x06\n" +
 	"\tTaskEvent\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12\x10\n" +
 	"\x03run\x18\x02 \x01(\x04R\x03run\x12\x0e\n" +
@@ -2175,7 +2185,8 @@ const file_taskvisor_proto_rawDesc = "" +
 	"\astarted\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\astarted\x12.\n" +
 	"\x04time\x18\x19 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12%\n" +
 	"\x0enotify_dropped\x18\x1a \x01(\x04R\rnotifyDropped\x12\x18\n" +
-	"\ahistory\x18\x1b \x01(\bR\ahistoryB\f\n" +
+	"\ahistory\x18\x1b \x01(\bR\ahistory\x12\x14\n" +
+	"\x05final\x18\x1c \x01(\bR\x05finalB\f\n" +
 	"\n" +
 	"_exit_code\"\xa6\x02\n" +
 	"\n" +
