@@ -97,7 +97,9 @@ func (s *supervision) spawnTask(ctx actor.Context, m spawnTask) {
 	deferred := !s.top
 	props := env.props(func() actor.Actor {
 		a := newTaskActor(env, id, spec, out)
-		a.deferred = deferred
+		if deferred {
+			a.wait = waitGroup // its first start is a step of the group's plan
+		}
 		return a
 	},
 		actor.WithReceiverMiddleware(env.taskMiddleware...))

@@ -88,9 +88,6 @@ type taskActor struct {
 	whyWait   string        // the failure the wait follows
 	groupTok  int           // the group operation in progress (groupStop/groupStart), 0 for none
 	startedBy *actor.PID    // the group waiting for groupStarted
-	// deferred: the first start waits for the group's groupStart, so that a
-	// group starts its children one after the other, in order.
-	deferred bool
 	// endedSaid: the current ending was published Final.
 	endedSaid bool
 	// held is the event of an ending set in this Receive, published at its
@@ -220,11 +217,11 @@ func (a *taskActor) receive(ctx actor.Context) {
 // the task runs now.
 func (a *taskActor) current(gen int) bool { return gen == a.gen && a.proc != nil }
 
-// started is the actor's start: the first process, unless the task's group
-// starts it (deferred).
+// started is the actor's start: the first process, unless the task waits
+// for its group to start it (a step of the group's plan, so that a group
+// starts its children one after the other, in order).
 func (a *taskActor) started(ctx actor.Context) {
-	if a.deferred {
-		a.wait = waitGroup
+	if a.wait == waitGroup {
 		a.set(ctx, StateStarting, fmt.Sprintf("Waiting for group %s to start it", a.spec.Group), "")
 		return
 	}
