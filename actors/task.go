@@ -142,7 +142,7 @@ func (a *taskActor) Receive(ctx actor.Context) {
 		return
 	}
 	a.endedSaid = true
-	ev := a.ev
+	ev := a.ev // a task that became final without a new event (a wait ended) says it again
 	if a.held != nil {
 		ev = *a.held
 	}
@@ -157,13 +157,6 @@ func (a *taskActor) Receive(ctx actor.Context) {
 // publishHeld publishes the held event of an ending, if there is one.
 func (a *taskActor) publishHeld(ctx actor.Context, final bool) {
 	if a.held == nil {
-		if final {
-			// The task became final without a new event (a wait ended):
-			// its latest event is published again, final.
-			ev := a.ev
-			ev.Final = true
-			ctx.ActorSystem().EventStream.Publish(ev)
-		}
 		return
 	}
 	ev := *a.held
