@@ -14,11 +14,14 @@ type child struct {
 	name  string // a group's name; "" for a task
 	spec  TaskSpec
 	group GroupSpec
-	last  TaskEvent // a task's latest event
-	held  bool      // stopped by this supervisor, to be started again
-	crash any       // the panic of a task actor that failed
-	gone  bool      // the task actor has stopped
-	wd    watch     // the watchdog's record of a task
+	// last is a task's latest event. For a top-level task it is the
+	// runtime supervisor's record itself (taskRef.last, the same actor), so
+	// that the fact is kept once; a group keeps its own.
+	last  *TaskEvent
+	held  bool  // stopped by this supervisor, to be started again
+	crash any   // the panic of a task actor that failed
+	gone  bool  // the task actor has stopped
+	wd    watch // the watchdog's record of a task
 }
 
 func (c *child) key() string {

@@ -98,6 +98,10 @@ type (
 		id   int
 		spec TaskSpec
 		out  *proc.Output
+		// last is where the runtime supervisor keeps the task's latest
+		// event, for a top-level task it spawns itself (the same actor);
+		// nil when a group spawns it.
+		last *TaskEvent
 	}
 	// groupGone tells the runtime supervisor that the actors of these groups
 	// have stopped.

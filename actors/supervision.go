@@ -104,16 +104,21 @@ func (s *supervision) spawnTask(ctx actor.Context, m spawnTask) {
 	},
 		actor.WithReceiverMiddleware(env.taskMiddleware...))
 	pid, err := ctx.SpawnNamed(props, "task-"+strconv.Itoa(id))
-	c := &child{pid: pid, id: id, spec: spec, last: spec.firstEvent(s.env.name, id)}
+	last := m.last
+	if last == nil {
+		first := spec.firstEvent(s.env.name, id)
+		last = &first
+	}
+	c := &child{pid: pid, id: id, spec: spec, last: last}
 	if err != nil {
 		// IDs are unique, so this is a bug; the task ends failed rather than
 		// leaving its caller waiting.
 		c.gone = true
-		c.last = c.last.failedInternally(s.env.clock.Now(), err.Error())
+		*c.last = c.last.failedInternally(s.env.clock.Now(), err.Error())
 		s.tasks[id] = c
 		s.children = append(s.children, c)
-		ctx.ActorSystem().EventStream.Publish(c.last)
-		s.tellTop(ctx, taskUpdate{ev: c.last, gone: true})
+		ctx.ActorSystem().EventStream.Publish(*c.last)
+		s.tellTop(ctx, taskUpdate{ev: *c.last, gone: true})
 		return
 	}
 	s.tasks[id] = c
@@ -188,7 +193,7 @@ func (s *supervision) passDown(ctx actor.Context, m toGroup) {
 // plan under way.
 func (s *supervision) childUpdate(ctx actor.Context, m taskUpdate) {
 	if c, ok := s.tasks[m.ev.ID]; ok {
-		c.last = m.ev
+		*c.last = m.ev
 		s.watchUpdate(ctx, c)
 		s.stepDone(ctx, c, m.ev)
 	}
@@ -306,7 +311,7 @@ func (s *supervision) childStopped(ctx actor.Context, who *actor.PID) {
 		c.gone = true
 		if c.last.State.Ended() {
 			if !s.stopping { // the whole tree stopping needs no news
-				s.tellTop(ctx, taskUpdate{ev: c.last, gone: true})
+				s.tellTop(ctx, taskUpdate{ev: *c.last, gone: true})
 			}
 			return
 		}
@@ -315,7 +320,7 @@ func (s *supervision) childStopped(ctx actor.Context, who *actor.PID) {
 			reason = fmt.Sprintf("the actor of group %s stopped", s.spec.Name)
 		}
 		ev := c.last.failedInternally(s.env.clock.Now(), reason)
-		c.last = ev
+		*c.last = ev
 		c.wd = watch{}
 		delete(s.watched, c)
 		ctx.ActorSystem().EventStream.Publish(ev)

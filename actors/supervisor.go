@@ -78,8 +78,12 @@ func (e *runtimeEnv) finalTasks() []TaskEvent {
 // taskRef is the runtime supervisor's record of one task, wherever it is in
 // the tree.
 type taskRef struct {
-	last   TaskEvent
-	output *proc.Output
+	// last is the task's latest event; a top-level task's child record in
+	// the supervision shares it (child.last points here).
+	last TaskEvent
+	// counted: the task is counted in runtimeSupervisor.open.
+	counted bool
+	output  *proc.Output
 	// gone: the task actor is gone; the supervisor answers for it.
 	gone bool
 	// ended: the task said it has ended for good (taskEnded) and has not
@@ -101,14 +105,17 @@ func (t *taskRef) open() bool { return !t.last.State.Ended() && !t.gone }
 // update sets a task's latest event and whether its actor is gone, and
 // keeps the count of open tasks in step: finishShutdownIfDone, which runs
 // at every update of a shutdown, then costs O(1), not a scan of every task.
+// What is counted is kept in counted, not read back from the event: a
+// top-level task's event is also written by the supervision that shares it.
 func (s *runtimeSupervisor) update(t *taskRef, last TaskEvent, gone bool) {
-	was := t.open()
 	t.last, t.gone = last, gone
-	switch now := t.open(); {
-	case now && !was:
-		s.open++
-	case was && !now:
-		s.open--
+	if now := t.open(); now != t.counted {
+		t.counted = now
+		if now {
+			s.open++
+		} else {
+			s.open--
+		}
 	}
 }
 
@@ -421,10 +428,11 @@ func (s *runtimeSupervisor) start(ctx actor.Context, m Start) (int, error) {
 	s.nextID++
 	id := s.nextID
 	out := proc.NewOutput(spec.outputLines())
-	s.all[id] = &taskRef{output: out, last: spec.firstEvent(s.env.name, id)}
+	s.all[id] = &taskRef{output: out, last: spec.firstEvent(s.env.name, id), counted: true}
 	s.open++ // a new task has not ended
 	msg := spawnTask{id: id, spec: spec, out: out}
 	if spec.Group == "" {
+		msg.last = &s.all[id].last // this actor's own: shared, never across actors
 		s.spawnTask(ctx, msg)
 	} else {
 		s.toGroup(ctx, spec.Group, msg, nil)
