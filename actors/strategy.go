@@ -14,7 +14,7 @@ import (
 
 // childFailed applies the restart limit and the strategy to a failed child.
 func (s *supervision) childFailed(ctx actor.Context, c *child, delay time.Duration, reason string, escalate bool) {
-	if s.shutting {
+	if s.shuttingDown() {
 		if !c.isGroup() {
 			ctx.Send(c.pid, stopForShutdown{})
 		}

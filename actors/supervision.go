@@ -29,7 +29,7 @@ type supervision struct {
 	current  *plan
 	queued   []func(ctx actor.Context) // strategy restarts waiting for the current plan
 	planTok  int
-	shutting bool
+	shutting bool // a group's shutdown has begun (shuttingDown says it for the top)
 	stopping bool // the actor itself is stopping (a group actor that failed)
 
 	wdTok    int
@@ -124,7 +124,7 @@ func (s *supervision) spawnTask(ctx actor.Context, m spawnTask) {
 	s.tasks[id] = c
 	s.children = append(s.children, c)
 	s.byActor[pid.Id] = c
-	if s.shutting {
+	if s.shuttingDown() {
 		ctx.Send(pid, stopForShutdown{})
 		return
 	}
@@ -139,6 +139,15 @@ func (s *supervision) spawnTask(ctx actor.Context, m spawnTask) {
 		}
 		first(ctx)
 	}
+}
+
+// shuttingDown reports whether this supervisor's shutdown has begun: for
+// the top, the runtime's own flag; for a group, its shutdownGroup.
+func (s *supervision) shuttingDown() bool {
+	if s.top {
+		return s.env.shuttingDown.Load()
+	}
+	return s.shutting
 }
 
 // tellTop sends a message to the runtime supervisor, which may be this one:

@@ -503,7 +503,6 @@ func (s *runtimeSupervisor) shutdownAll(ctx actor.Context, m Shutdown) {
 	first := !s.env.shuttingDown.Swap(true)
 	if first || (m.Kill && !s.killAll) {
 		s.killAll = s.killAll || m.Kill
-		s.shutting = true
 		s.queued, s.current = nil, nil
 		// Top-level tasks stop all at once; each group stops its own children
 		// in reverse order.
