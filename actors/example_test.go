@@ -475,3 +475,69 @@ func ExampleRuntime_OutputBufferOf() {
 	// one
 	// two
 }
+
+// A program's own detector fails a task it finds gone wrong: unlike a Kill,
+// that is a failure, so the task's restart policy starts it again.
+func ExampleRuntime_Fail() {
+	rt, err := actors.New(actors.Config{})
+	if err != nil {
+		panic(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	events := rt.Events(ctx)
+
+	id, err := rt.StartSpec(ctx, actors.TaskSpec{Name: "worker", Argv: []string{"sleep", "600"},
+		Restart: actors.RestartOnFailure, Backoff: actors.Backoff{Initial: time.Millisecond}})
+	if err != nil {
+		panic(err)
+	}
+	until(events, id, is(actors.StateRunning))
+	if err := rt.Fail(ctx, id, "no heartbeat"); err != nil {
+		panic(err)
+	}
+	failed := until(events, id, is(actors.StateFailed))
+	fmt.Println(failed.Message, "- final:", failed.Final)
+	again := until(events, id, is(actors.StateRunning))
+	fmt.Println("running again, restarts:", again.Restarts)
+	if _, err := rt.Shutdown(ctx); err != nil {
+		panic(err)
+	}
+	// Output:
+	// Task failed: no heartbeat - final: false
+	// running again, restarts: 1
+}
+
+// Every event of a runtime, task, group and notice alike, through one
+// function.
+func ExampleRuntime_SubscribeAll() {
+	rt, err := actors.New(actors.Config{Groups: []actors.GroupSpec{{Name: "pipeline"}}})
+	if err != nil {
+		panic(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	done := make(chan struct{})
+	unsubscribe := rt.SubscribeAll(func(e actors.Event) {
+		switch ev := e.(type) {
+		case actors.TaskEvent:
+			if ev.Final {
+				fmt.Println("task", ev.Name, ev.State, "(group "+ev.Group+")")
+				close(done)
+			}
+		case actors.GroupEvent:
+			fmt.Println("group", ev.Group, ev.State)
+		}
+	})
+	defer unsubscribe()
+
+	if _, err := rt.StartSpec(ctx, actors.TaskSpec{Name: "step", Command: "true", Group: "pipeline"}); err != nil {
+		panic(err)
+	}
+	<-done
+	if _, err := rt.Shutdown(ctx); err != nil {
+		panic(err)
+	}
+	// Output:
+	// task step completed (group pipeline)
+}
