@@ -32,13 +32,19 @@ func (g *groupActor) Receive(ctx actor.Context) {
 	case *actor.Stopping:
 		g.stopping = true
 	case shutdownGroup:
-		parent := ctx.Parent()
-		g.shutdown(ctx, m.kill, func(ctx actor.Context) {
-			ctx.Send(parent, groupStopped{name: g.spec.Name})
-		})
+		g.shutdownGroup(ctx, m)
 	default:
 		g.receive(ctx, m)
 	}
+}
+
+// shutdownGroup stops the group's children for the runtime's shutdown and
+// tells its parent once they have all ended.
+func (g *groupActor) shutdownGroup(ctx actor.Context, m shutdownGroup) {
+	parent := ctx.Parent()
+	g.shutdown(ctx, m.kill, func(ctx actor.Context) {
+		ctx.Send(parent, groupStopped{name: g.spec.Name})
+	})
 }
 
 // HandleFailure implements actor.SupervisorStrategy for the group's children.
