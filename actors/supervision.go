@@ -117,8 +117,8 @@ func (s *supervision) spawnTask(ctx actor.Context, m spawnTask) {
 		*c.last = c.last.failedInternally(s.env.clock.Now(), err.Error())
 		s.tasks[id] = c
 		s.children = append(s.children, c)
-		ctx.ActorSystem().EventStream.Publish(*c.last)
 		s.tellTop(ctx, taskUpdate{ev: *c.last, gone: true})
+		ctx.ActorSystem().EventStream.Publish(*c.last)
 		return
 	}
 	s.tasks[id] = c
@@ -332,8 +332,10 @@ func (s *supervision) childStopped(ctx actor.Context, who *actor.PID) {
 		*c.last = ev
 		c.wd = watch{}
 		delete(s.watched, c)
-		ctx.ActorSystem().EventStream.Publish(ev)
+		// The registry first, as a task does: a command sent by whoever
+		// saw the event finds the task gone.
 		s.tellTop(ctx, taskUpdate{ev: ev, gone: true})
+		ctx.ActorSystem().EventStream.Publish(ev)
 		s.stepDone(ctx, c, ev)
 	}
 }
