@@ -148,10 +148,10 @@ func (a *taskActor) Receive(ctx actor.Context) {
 	}
 	ev.Final = true
 	a.held = &ev
-	if top := a.env.top; top != nil { // the registry first, as for every event
+	a.publishHeld(ctx, true)
+	if top := a.env.top; top != nil {
 		ctx.Send(top, taskUpdate{ev: ev, final: true, restarts: a.restarts})
 	}
-	a.publishHeld(ctx, true)
 }
 
 // publishHeld publishes the held event of an ending, if there is one.
