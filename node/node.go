@@ -9,7 +9,6 @@
 package node
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -299,6 +298,3 @@ func NewLogger(path string, also io.Writer) (*slog.Logger, func() error, error) 
 	}
 	return slog.New(slog.NewTextHandler(w, nil)), f.Close, nil
 }
-
-// waitCtx is the context of work the node does on its own behalf.
-var waitCtx = context.Background()

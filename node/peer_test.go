@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -23,6 +22,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	"github.com/taskvisor/taskvisor/internal/proctest"
 	"github.com/taskvisor/taskvisor/internal/syncbuf"
 	"github.com/taskvisor/taskvisor/node"
 )
@@ -61,20 +61,7 @@ func TestOtherUIDRefused(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("SO_PEERCRED is checked on Linux only")
 	}
-	if os.Getuid() != 0 {
-		t.Skip("creating and becoming a second user needs root (CI runs as root)")
-	}
-	u, err := user.Lookup(testUser)
-	if err != nil {
-		if out, err := exec.Command("useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", testUser).CombinedOutput(); err != nil {
-			t.Fatalf("useradd %s: %v: %s", testUser, err, out)
-		}
-		if u, err = user.Lookup(testUser); err != nil {
-			t.Fatal(err)
-		}
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
+	uid, gid := proctest.SecondUser(t, testUser)
 
 	dir := shortDir(t)
 	var logBuf syncbuf.Buffer
@@ -110,7 +97,7 @@ func TestOtherUIDRefused(t *testing.T) {
 	if got := run(&syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}); got != "closed" {
 		t.Fatalf("uid %d: the node %s the connection; want it closed", uid, got)
 	}
-	if !strings.Contains(logBuf.String(), "refused a connection from another user") || !strings.Contains(logBuf.String(), "uid="+u.Uid) {
+	if !strings.Contains(logBuf.String(), "refused a connection from another user") || !strings.Contains(logBuf.String(), "uid="+strconv.Itoa(uid)) {
 		t.Fatalf("no log line for the refusal:\n%s", logBuf.String())
 	}
 	if got := run(nil); got != "open" {

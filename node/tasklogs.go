@@ -44,7 +44,6 @@ type taskLogs struct {
 type taskLog struct {
 	// Under taskLogs.mu:
 	name    string
-	state   actors.State
 	endedAt time.Time // when the task was last seen ending; zero while it runs
 	watched bool      // the writer watches its buffer, or is asked to
 
@@ -78,7 +77,7 @@ func (tl *taskLogs) event(ev actors.TaskEvent) {
 		t = &taskLog{}
 		tl.tasks[ev.ID] = t
 	}
-	t.name, t.state = ev.Name, ev.State
+	t.name = ev.Name
 	switch {
 	case ev.State.Ended():
 		t.endedAt = time.Now()
@@ -293,15 +292,4 @@ func (tl *taskLogs) close() {
 	tl.mu.Unlock()
 	tl.cancel()
 	<-tl.done
-}
-
-// path returns the log file of task id of the current run, if it is known.
-func (tl *taskLogs) path(id int) (string, bool) {
-	tl.mu.Lock()
-	defer tl.mu.Unlock()
-	t, ok := tl.tasks[id]
-	if !ok {
-		return "", false
-	}
-	return logPath(tl.n.logDir, tl.n.run, int64(id), t.name), true
 }

@@ -5,7 +5,6 @@ package tests
 import (
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -27,20 +26,7 @@ const secondUser = "tvtest13"
 // file the user may read.
 func asSecondUser(t *testing.T) (configure func(*exec.Cmd), uid int, taskFile func(text string) string) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("creating and becoming a second user needs root (CI runs as root)")
-	}
-	u, err := user.Lookup(secondUser)
-	if err != nil {
-		if out, err := exec.Command("useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", secondUser).CombinedOutput(); err != nil {
-			t.Fatalf("useradd %s: %v: %s", secondUser, err, out)
-		}
-		if u, err = user.Lookup(secondUser); err != nil {
-			t.Fatal(err)
-		}
-	}
-	uid, _ = strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
+	uid, gid := proctest.SecondUser(t, secondUser)
 	dir, err := os.MkdirTemp("", "tv-user-")
 	if err != nil {
 		t.Fatal(err)
@@ -85,13 +71,15 @@ func asSecondUser(t *testing.T) (configure func(*exec.Cmd), uid int, taskFile fu
 	}, uid, taskFile
 }
 
+var uidLine = regexp.MustCompile(`(?m)^Uid:\s+(\d+)`)
+
 // uidOf is the real uid of process pid, or -1.
 func uidOf(pid int) int {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return -1
 	}
-	m := regexp.MustCompile(`(?m)^Uid:\s+(\d+)`).FindSubmatch(b)
+	m := uidLine.FindSubmatch(b)
 	if m == nil {
 		return -1
 	}
