@@ -88,6 +88,11 @@ type TaskEvent struct {
 	// only a Restart command starts it again. An ending followed by a
 	// restart (backoff) has it false.
 	Final bool
+	// QueueTicket is the task's place in the runtime's queue while it is
+	// queued: the queue is first come first, so a lower ticket starts
+	// first (QueuePositions turns the tickets of a list into positions).
+	// Zero when the task is not queued.
+	QueueTicket uint64
 	// NotifyDropped counts the sd_notify datagrams of the current process that
 	// were dropped: malformed, from a sender outside the task, or over the
 	// rate limit (1,000 a second). A change is published at once, in an

@@ -47,6 +47,14 @@ type Restart struct {
 	ID int // the task's
 }
 
+// SetMaxParallel sets a parallelism limit at run time: Group's (empty: the
+// whole runtime's, Config.MaxParallel) to Limit, or none for 0. Raised, it
+// starts queued tasks at once. Reply: Reply.
+type SetMaxParallel struct {
+	Group string
+	Limit int
+}
+
 // List asks for the latest event of every task. Reply: TaskList.
 type List struct{}
 
@@ -93,13 +101,15 @@ type Op string
 // runtime and its user (as a node's client does) may answer List and
 // Shutdown with a Reply too, when it cannot get their answer.
 const (
-	OpStart    Op = "start"
-	OpCancel   Op = "cancel"
-	OpKill     Op = "kill"
-	OpFail     Op = "fail"
-	OpRestart  Op = "restart"
-	OpList     Op = "list"
-	OpShutdown Op = "shutdown"
+	OpStart   Op = "start"
+	OpCancel  Op = "cancel"
+	OpKill    Op = "kill"
+	OpFail    Op = "fail"
+	OpRestart Op = "restart"
+	// OpSetMaxParallel answers SetMaxParallel.
+	OpSetMaxParallel Op = "max-parallel"
+	OpList           Op = "list"
+	OpShutdown       Op = "shutdown"
 )
 
 // TaskList answers List and Shutdown: the latest event of each task, by ID.

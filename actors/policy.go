@@ -185,6 +185,11 @@ type GroupSpec struct {
 	MaxRestarts int
 	// RestartWindow is the window of the restart limit. Zero: 60s.
 	RestartWindow time.Duration
+	// MaxParallel is how many of the tasks in the group and the groups
+	// below it may hold a process at once (starting, running, stalled,
+	// paused or stopping); a start beyond it is queued (StateQueued). Zero:
+	// no limit of the group's own.
+	MaxParallel int
 }
 
 func (g GroupSpec) strategy() Strategy { return cmp.Or(g.Strategy, OneForOne) }
@@ -206,6 +211,9 @@ func (g GroupSpec) Validate() error {
 	}
 	if g.RestartWindow < 0 {
 		errs = append(errs, fmt.Errorf("RestartWindow: %v is negative", g.RestartWindow))
+	}
+	if g.MaxParallel < 0 {
+		errs = append(errs, fmt.Errorf("MaxParallel: %d is negative", g.MaxParallel))
 	}
 	if g.Parent != "" && g.Parent == g.Name {
 		errs = append(errs, fmt.Errorf("Parent: the group %q cannot be its own parent", g.Name))

@@ -102,6 +102,10 @@ type (
 		// event, for a top-level task it spawns itself (the same actor);
 		// nil when a group spawns it.
 		last *TaskEvent
+		// place is the task's place under the parallelism limits, taken
+		// when the Start was handled, so that the queue is in the order
+		// of the Starts.
+		place *slotPlace
 	}
 	// groupGone tells the runtime supervisor that the actors of these groups
 	// have stopped.

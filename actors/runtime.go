@@ -69,6 +69,13 @@ type Config struct {
 	// other children, if any, reap their own; cmd/taskvisor does. Linux only;
 	// elsewhere it is ignored.
 	Subreaper bool
+	// MaxParallel is how many tasks may hold a process at once (starting,
+	// running, stalled, paused or stopping), over the whole runtime; a
+	// start beyond it is queued, first come first (StateQueued), and starts
+	// when a slot frees. A restart after a backoff queues again; an
+	// immediate restart (Restart of a running task, the stall action
+	// restart) keeps its slot. Zero: no limit. SetMaxParallel changes it.
+	MaxParallel int
 
 	// groupMiddleware wraps every group actor's Receive; the package's tests
 	// set it to inject failures (groups are spawned by New).
@@ -117,6 +124,9 @@ func New(cfg Config) (*Runtime, error) {
 	if err := ValidateGroups(cfg.Groups, cfg.Catalogue); err != nil {
 		return nil, fmt.Errorf("groups: %w", err)
 	}
+	if cfg.MaxParallel < 0 {
+		return nil, fmt.Errorf("MaxParallel: %d is negative", cfg.MaxParallel)
+	}
 	if cfg.Subreaper {
 		if err := proc.BecomeSubreaper(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
 			return nil, err
@@ -141,6 +151,7 @@ func New(cfg Config) (*Runtime, error) {
 		r.env.subgroups[g.Parent] = append(r.env.subgroups[g.Parent], g)
 		r.env.parents[g.Name] = g.Parent
 	}
+	r.env.slots = newSlots(cfg.MaxParallel, r.env.groups, r.env.parents)
 	if notify.Supported {
 		dir, err := notify.NewDir()
 		if err != nil {
@@ -183,7 +194,7 @@ func (r *Runtime) Autostart(ctx context.Context) ([]int, error) {
 	launched := map[int]bool{}
 	changed := make(chan struct{}, 1)
 	unsubscribe := r.Subscribe(func(ev TaskEvent) {
-		if ev.PID != 0 || ev.State.Ended() || ev.State == StateBackoff {
+		if ev.PID != 0 || ev.State.Ended() || ev.State == StateBackoff || ev.State == StateQueued {
 			mu.Lock()
 			launched[ev.ID] = true
 			mu.Unlock()
@@ -292,6 +303,14 @@ func (r *Runtime) Fail(ctx context.Context, id int, reason string) error {
 // same ID. A task that has ended, or waits in backoff, is started at once,
 // with its restart policy afresh: backoff and restart limit count from zero.
 func (r *Runtime) Restart(ctx context.Context, id int) error { return r.command(ctx, Restart{ID: id}) }
+
+// SetMaxParallel sets the parallelism limit of group ("" for the whole
+// runtime) to n; n = 0 lifts it. It takes effect at once: a raised limit
+// starts as many queued tasks as it frees slots; a lowered one stops no
+// process but holds new starts until the tasks over it have ended.
+func (r *Runtime) SetMaxParallel(ctx context.Context, group string, n int) error {
+	return r.command(ctx, SetMaxParallel{Group: group, Limit: n})
+}
 
 func (r *Runtime) command(ctx context.Context, m any) error {
 	res, err := request[Reply](ctx, r, m)

@@ -3,6 +3,7 @@ package actors
 // State is where a task is in its life. The names are part of the event
 // protocol (headless output, JSON) and never change.
 //
+//	queued -> starting            (a slot under max_parallel freed)
 //	starting -> running <-> stalled
 //	running|stalled -> stopping -> cancelled | killed
 //	running|stalled -> completed | failed
@@ -12,6 +13,10 @@ type State string
 
 // The task states.
 const (
+	// StateQueued: the task waits for a slot: a parallelism limit
+	// (Config.MaxParallel, GroupSpec.MaxParallel) on its way is full. It has
+	// no process; TaskEvent.QueueTicket orders the queue.
+	StateQueued State = "queued"
 	// StateStarting: a process is being started.
 	StateStarting State = "starting"
 	// StateRunning: the process runs.

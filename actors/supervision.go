@@ -97,6 +97,7 @@ func (s *supervision) spawnTask(ctx actor.Context, m spawnTask) {
 	deferred := !s.top
 	props := env.props(func() actor.Actor {
 		a := newTaskActor(env, id, spec, out)
+		a.place = m.place
 		if deferred {
 			a.wait = waitGroup // its first start is a step of the group's plan
 		}
@@ -114,6 +115,7 @@ func (s *supervision) spawnTask(ctx actor.Context, m spawnTask) {
 		// IDs are unique, so this is a bug; the task ends failed rather than
 		// leaving its caller waiting.
 		c.gone = true
+		env.slots.drop(m.place, spec.Group)
 		*c.last = c.last.failedInternally(s.env.clock.Now(), err.Error())
 		s.tasks[id] = c
 		s.children = append(s.children, c)

@@ -58,6 +58,8 @@ type runtimeEnv struct {
 	// dispatcher runs the runtime's actors' mailboxes; nil: protoactor's
 	// default (a goroutine per mailbox run).
 	dispatcher *pooledDispatcher
+	// slots are the parallelism limits and the queue (MaxParallel).
+	slots *slots
 	// progress delivers the progress the tasks' notify gates hold back;
 	// nil: every datagram reaches its task actor at once.
 	progress *notifyFlusher
@@ -177,6 +179,8 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 		s.route(ctx, m.ID, m, OpFail)
 	case Restart:
 		s.restart(ctx, m)
+	case SetMaxParallel:
+		respond(ctx, Reply{Op: OpSetMaxParallel, Err: s.setMaxParallel(m)})
 	case Wait:
 		s.wait(ctx, m.ID)
 	case outputOf:
@@ -236,6 +240,18 @@ func (s *runtimeSupervisor) restart(ctx actor.Context, m Restart) {
 		s.unmarkEnded(t)
 	}
 	s.route(ctx, m.ID, m, OpRestart)
+}
+
+// setMaxParallel changes a parallelism limit (SetMaxParallel).
+func (s *runtimeSupervisor) setMaxParallel(m SetMaxParallel) error {
+	if _, ok := s.env.parents[m.Group]; m.Group != "" && !ok {
+		return fmt.Errorf("max-parallel of %q: %w", m.Group, ErrUnknownGroup)
+	}
+	if m.Limit < 0 {
+		return fmt.Errorf("max-parallel: %w: %d is negative", ErrInvalidSpec, m.Limit)
+	}
+	s.env.slots.setLimit(m.Group, m.Limit)
+	return nil
 }
 
 // outputBuffer answers outputOf: the task's output buffer, for Follow and
@@ -430,7 +446,7 @@ func (s *runtimeSupervisor) start(ctx actor.Context, m Start) (int, error) {
 	out := proc.NewOutput(spec.outputLines())
 	s.all[id] = &taskRef{output: out, last: spec.firstEvent(s.env.name, id), counted: true}
 	s.open++ // a new task has not ended
-	msg := spawnTask{id: id, spec: spec, out: out}
+	msg := spawnTask{id: id, spec: spec, out: out, place: s.env.slots.reserve(spec.Group)}
 	if spec.Group == "" {
 		msg.last = &s.all[id].last // this actor's own: shared, never across actors
 		s.spawnTask(ctx, msg)

@@ -32,6 +32,8 @@ type (
 	backoffOver struct{ tok int }
 	// stopForShutdown is the supervisor's order to stop during a shutdown.
 	stopForShutdown struct{ kill bool }
+	// slotGranted: the queue's waiter w has its slot (slots.grant).
+	slotGranted struct{ w *slotWaiter }
 )
 
 // stopIntent is why the current process is being stopped.
@@ -58,6 +60,7 @@ const (
 	waitParent           // its supervisor's decision on a restart (backoffGo)
 	waitBackoff          // its backoff timer (backoffOver)
 	waitGroup            // its group's order to start again (groupStart)
+	waitSlot             // a slot under its parallelism limits (slotGranted)
 )
 
 // taskActor owns one task: one process generation at a time, its state, its
@@ -96,6 +99,16 @@ type taskActor struct {
 	// restarts counts the Restart commands handled, for a Final event's
 	// taskUpdate.
 	restarts int
+	// slot: the task holds a slot under its parallelism limits (slots),
+	// from just before its process starts until that process has ended
+	// (through an immediate restart). waiter is its place in the queue
+	// while it waits for one, and queuedWhy the launch's why.
+	slot      bool
+	waiter    *slotWaiter
+	queuedWhy string
+	// place is the slot or the place in the queue that the Start took for
+	// the first launch, until that launch takes it up.
+	place *slotPlace
 }
 
 // generation is what a task actor knows of its current process, zero at
@@ -201,6 +214,8 @@ func (a *taskActor) receive(ctx actor.Context) {
 		a.groupStart(ctx, m)
 	case giveUp:
 		a.giveUp(ctx, m.reason)
+	case slotGranted:
+		a.onSlotGranted(ctx, m)
 	case *actor.Stopping:
 		a.stopping()
 	}
@@ -307,7 +322,9 @@ func (a *taskActor) stopping() {
 	if a.proc != nil {
 		_ = a.proc.Kill()
 	}
-	a.stopTimer()
+	a.endWait()
+	a.dropPlace()
+	a.releaseSlot()
 }
 
 func (a *taskActor) respond(ctx actor.Context, op Op, err error) {
@@ -320,6 +337,7 @@ func (a *taskActor) respond(ctx actor.Context, op Op, err error) {
 func (a *taskActor) launch(ctx actor.Context, why string) {
 	if a.env.shuttingDown.Load() {
 		a.endWait()
+		a.releaseSlot()
 		msg := "Task cancelled before it started"
 		if a.gen > 0 {
 			msg = "Task cancelled before its restart"
@@ -327,6 +345,9 @@ func (a *taskActor) launch(ctx actor.Context, why string) {
 		a.set(ctx, StateCancelled, msg, "taskvisor is shutting down")
 		a.groupStarted(ctx)
 		return
+	}
+	if !a.slot && !a.acquireSlot(ctx, why) {
+		return // queued
 	}
 	a.gen++
 	a.generation = generation{}
@@ -367,6 +388,7 @@ func (a *taskActor) launch(ctx actor.Context, why string) {
 	})
 	if err != nil {
 		a.env.procs.Done()
+		a.releaseSlot()
 		// The event names the task already; the message gives the cause.
 		cause := err
 		if inner := errors.Unwrap(err); inner != nil {
@@ -420,8 +442,9 @@ func (a *taskActor) cancel(ctx actor.Context) error {
 		a.beginStop(ctx, "cancel requested")
 		return nil
 	case a.wait != waitNone:
+		msg, why := a.endedWaiting("cancelled", "cancel requested")
 		a.endWait()
-		a.set(ctx, StateCancelled, "Task cancelled before its restart", "cancel requested while "+string(a.ev.State)+"; "+a.whyWait)
+		a.set(ctx, StateCancelled, msg, why)
 		return nil
 	}
 	return &StateError{Op: OpCancel, ID: a.id, State: a.ev.State}
@@ -436,8 +459,9 @@ func (a *taskActor) kill(ctx actor.Context) error {
 		a.sigkill(ctx, "Killing: SIGKILL sent", "kill requested")
 		return nil
 	case a.wait != waitNone:
+		msg, why := a.endedWaiting("killed", "kill requested")
 		a.endWait()
-		a.set(ctx, StateKilled, "Task killed before its restart", "kill requested while "+string(a.ev.State)+"; "+a.whyWait)
+		a.set(ctx, StateKilled, msg, why)
 		return nil
 	}
 	return &StateError{Op: OpKill, ID: a.id, State: a.ev.State}
@@ -455,6 +479,9 @@ func (a *taskActor) fail(ctx actor.Context, reason string) error {
 
 func (a *taskActor) restart(ctx actor.Context) error {
 	switch {
+	case a.wait == waitSlot:
+		// In line already: a restart would only send it to the back.
+		return &StateError{Op: OpRestart, ID: a.id, State: a.ev.State}
 	case a.proc != nil && a.ev.State != StateStopping:
 		a.stop = stopRestart
 		a.sigkill(ctx, "Restarting: SIGKILL sent", "restart requested")
@@ -471,8 +498,9 @@ func (a *taskActor) restart(ctx actor.Context) error {
 func (a *taskActor) shutdown(ctx actor.Context, kill bool) {
 	if a.proc == nil {
 		if a.wait != waitNone {
+			msg, _ := a.endedWaiting("cancelled", "")
 			a.endWait()
-			a.set(ctx, StateCancelled, "Task cancelled before its restart", "taskvisor is shutting down")
+			a.set(ctx, StateCancelled, msg, "taskvisor is shutting down")
 		}
 		return
 	}
@@ -530,18 +558,50 @@ func (a *taskActor) stopTimer() {
 	}
 }
 
-// endWait ends any wait for a restart; a late timer finds a new token.
+// endWait ends any wait for a restart or a slot; a late timer finds a new
+// token, a late grant a waiter no longer the task's (and the slot it
+// brought is given back here).
 func (a *taskActor) endWait() {
 	a.stopTimer()
+	if a.wait == waitSlot {
+		if !a.env.slots.leave(a.waiter) {
+			a.env.slots.release(a.spec.Group) // granted on the way: not wanted now
+		}
+		a.waiter, a.ev.QueueTicket = nil, 0
+	}
 	a.wait = waitNone
 	a.waitTok++
 	a.ev.Deadline = time.Time{}
+}
+
+// endedWaiting is the message and reason of a task ended (how: "cancelled",
+// "killed") while it waited to start, for asked (empty: no reason).
+func (a *taskActor) endedWaiting(how, asked string) (msg, why string) {
+	switch {
+	case a.wait == waitSlot && a.gen == 0:
+		msg = "Task " + how + " while queued, before it started"
+	case a.wait == waitSlot:
+		msg = "Task " + how + " while queued for its restart"
+	default:
+		msg = "Task " + how + " before its restart"
+	}
+	if asked == "" {
+		return msg, ""
+	}
+	why = asked + " while " + string(a.ev.State)
+	if a.whyWait != "" {
+		why += "; " + a.whyWait
+	}
+	return msg, why
 }
 
 // exited settles the state once the current generation's leader is reaped,
 // and applies the restart policy to an ending the task did not ask for.
 func (a *taskActor) exited(ctx actor.Context, e proc.Exit) {
 	a.stopTimer()
+	if a.stop != stopRestart && a.stop != stopWatchdogRestart {
+		a.releaseSlot() // an immediate restart keeps it
+	}
 	a.ev.NotifyDropped = dropped(a.proc)
 	a.proc = nil
 	a.ev.ExitCode, a.ev.Signal, a.ev.Deadline = e.Code, e.Signal, time.Time{}
@@ -555,6 +615,7 @@ func (a *taskActor) exited(ctx actor.Context, e proc.Exit) {
 	case stopWatchdogRestart:
 		why := a.ev.Reason + "; previous process " + status
 		if !a.limitAllows() {
+			a.releaseSlot()
 			a.set(ctx, StateFailed, "Task failed: "+a.ev.Reason, why)
 			a.overLimit(ctx, why)
 			return
@@ -612,6 +673,9 @@ func (a *taskActor) set(ctx actor.Context, state State, message, reason string) 
 
 // setErr is set with the ending's cause as an error (TaskEvent.Err).
 func (a *taskActor) setErr(ctx actor.Context, state State, message, reason string, err error) {
+	if state.Ended() {
+		a.dropPlace() // ended before its first launch took it up
+	}
 	a.ev.State, a.ev.Message, a.ev.Reason, a.ev.Err = state, message, reason, err
 	a.ev.Time = a.env.clock.Now()
 	ev := a.ev

@@ -1,0 +1,75 @@
+package actors
+
+import (
+	"fmt"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// A task's place under the runtime's parallelism limits: the slot it takes
+// before its process starts, the queue it waits in when a limit is full,
+// and the slot it gives back when its process has ended (slots).
+
+// acquireSlot takes a slot for the launch that why describes, and reports
+// whether it has one; when not, the task is queued, and its launch goes on
+// when the slot comes (onSlotGranted). A group starting its children in
+// turn is told the task has started: its place in the queue is its turn.
+func (a *taskActor) acquireSlot(ctx actor.Context, why string) bool {
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	grant := func(w *slotWaiter) { root.Send(self, slotGranted{w: w}) }
+	var (
+		w     *slotWaiter
+		ahead int
+		ok    bool
+	)
+	if p := a.place; p != nil {
+		a.place = nil
+		w, ahead, ok = p.w, p.ahead, p.w == nil || a.env.slots.attach(p.w, grant)
+	} else {
+		w, ahead, ok = a.env.slots.acquire(a.spec.Group, grant)
+	}
+	if ok {
+		a.slot = true
+		return true
+	}
+	a.wait, a.waiter, a.queuedWhy = waitSlot, w, why
+	a.waitTok++
+	a.whyWait = "waiting for a slot: " + a.env.slots.full(a.spec.Group)
+	a.ev.QueueTicket = w.ticket
+	msg := fmt.Sprintf("Queued: %d ahead of it", ahead)
+	if ahead == 0 {
+		msg = "Queued: next in line"
+	}
+	a.set(ctx, StateQueued, msg, a.whyWait)
+	a.groupStarted(ctx)
+	return false
+}
+
+// onSlotGranted goes on with the launch that waited for its slot. A grant
+// to a waiter the task has left is stale: the slot went back when it left.
+func (a *taskActor) onSlotGranted(ctx actor.Context, m slotGranted) {
+	if a.wait != waitSlot || a.waiter != m.w {
+		return
+	}
+	a.wait, a.waiter, a.ev.QueueTicket, a.whyWait = waitNone, nil, 0, ""
+	a.waitTok++
+	a.slot = true
+	a.launch(ctx, a.queuedWhy)
+}
+
+// dropPlace gives back the place the Start reserved, if the task still has
+// it.
+func (a *taskActor) dropPlace() {
+	if a.place != nil {
+		a.env.slots.drop(a.place, a.spec.Group)
+		a.place = nil
+	}
+}
+
+// releaseSlot gives the task's slot back, if it holds one.
+func (a *taskActor) releaseSlot() {
+	if a.slot {
+		a.slot = false
+		a.env.slots.release(a.spec.Group)
+	}
+}
