@@ -48,11 +48,15 @@ type Restart struct {
 }
 
 // SetMaxParallel sets a parallelism limit at run time: Group's (empty: the
-// whole runtime's, Config.MaxParallel) to Limit, or none for 0. Raised, it
-// starts queued tasks at once. Reply: Reply.
+// whole runtime's, Config.MaxParallel) to Limit, or none for 0; with Adjust
+// set, it moves the limit by Adjust instead and ignores Limit (never below
+// 1; lowered from none, it starts from the tasks holding a process now).
+// Raised, it starts queued tasks at once; lowered, it stops no process.
+// Reply: Reply, whose Limit is the limit now in force.
 type SetMaxParallel struct {
-	Group string
-	Limit int
+	Group  string
+	Limit  int
+	Adjust int
 }
 
 // List asks for the latest event of every task. Reply: TaskList.
@@ -92,6 +96,8 @@ type Reply struct {
 	Err error
 	// Tag is the Start's Tag, for the reply to a Start.
 	Tag any
+	// Limit is the limit in force after a SetMaxParallel (0: none).
+	Limit int
 }
 
 // Op names a command in a Reply or a StateError.

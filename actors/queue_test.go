@@ -171,8 +171,8 @@ func TestRaisedLimitStartsMore(t *testing.T) {
 	if err := h.rt.SetMaxParallel(h.ctx(), "", 3); err != nil {
 		t.Fatal(err)
 	}
-	h.expect(ids[1], actors.StateRunning)
-	h.expect(ids[2], actors.StateRunning)
+	h.waitState(ids[1], actors.StateRunning)
+	h.waitState(ids[2], actors.StateRunning)
 	tasks, err := h.rt.List(h.ctx())
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +183,7 @@ func TestRaisedLimitStartsMore(t *testing.T) {
 	if err := h.rt.SetMaxParallel(h.ctx(), "", 0); err != nil {
 		t.Fatal(err)
 	}
-	h.expect(ids[3], actors.StateRunning)
+	h.waitState(ids[3], actors.StateRunning)
 	if err := h.rt.SetMaxParallel(h.ctx(), "nosuchgroup", 2); err == nil {
 		t.Error("a limit for an unknown group was accepted")
 	}

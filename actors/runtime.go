@@ -312,6 +312,17 @@ func (r *Runtime) SetMaxParallel(ctx context.Context, group string, n int) error
 	return r.command(ctx, SetMaxParallel{Group: group, Limit: n})
 }
 
+// AdjustMaxParallel moves the parallelism limit of group ("" for the whole
+// runtime) by delta, never below 1, and returns the limit now in force (0:
+// none). Lowering no limit starts from the tasks holding a process now.
+func (r *Runtime) AdjustMaxParallel(ctx context.Context, group string, delta int) (int, error) {
+	res, err := request[Reply](ctx, r, SetMaxParallel{Group: group, Adjust: delta})
+	if err != nil {
+		return 0, err
+	}
+	return res.Limit, res.Err
+}
+
 func (r *Runtime) command(ctx context.Context, m any) error {
 	res, err := request[Reply](ctx, r, m)
 	if err != nil {

@@ -184,11 +184,23 @@ func (s *slots) setLimit(group string, n int) {
 	s.grantWaiting()
 }
 
-// limit returns group's limit, 0 for none.
-func (s *slots) limit(group string) int {
+// adjust moves group's limit by by, never below 1, and returns it. A
+// group without a limit stays without for a raise; lowered, it starts from
+// the slots its tasks hold now.
+func (s *slots) adjust(group string, by int) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.limits[group]
+	cur := s.limits[group]
+	if cur <= 0 {
+		if by > 0 {
+			return 0
+		}
+		cur = s.held[group]
+	}
+	n := max(1, cur+by)
+	s.limits[group] = n
+	s.grantWaiting()
+	return n
 }
 
 // grantWaiting gives free slots to the queue, first come first, skipping

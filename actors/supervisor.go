@@ -180,7 +180,8 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 	case Restart:
 		s.restart(ctx, m)
 	case SetMaxParallel:
-		respond(ctx, Reply{Op: OpSetMaxParallel, Err: s.setMaxParallel(m)})
+		n, err := s.setMaxParallel(m)
+		respond(ctx, Reply{Op: OpSetMaxParallel, Err: err, Limit: n})
 	case Wait:
 		s.wait(ctx, m.ID)
 	case outputOf:
@@ -243,15 +244,18 @@ func (s *runtimeSupervisor) restart(ctx actor.Context, m Restart) {
 }
 
 // setMaxParallel changes a parallelism limit (SetMaxParallel).
-func (s *runtimeSupervisor) setMaxParallel(m SetMaxParallel) error {
+func (s *runtimeSupervisor) setMaxParallel(m SetMaxParallel) (int, error) {
 	if _, ok := s.env.parents[m.Group]; m.Group != "" && !ok {
-		return fmt.Errorf("max-parallel of %q: %w", m.Group, ErrUnknownGroup)
+		return 0, fmt.Errorf("max-parallel of %q: %w", m.Group, ErrUnknownGroup)
+	}
+	if m.Adjust != 0 {
+		return s.env.slots.adjust(m.Group, m.Adjust), nil
 	}
 	if m.Limit < 0 {
-		return fmt.Errorf("max-parallel: %w: %d is negative", ErrInvalidSpec, m.Limit)
+		return 0, fmt.Errorf("max-parallel: %w: %d is negative", ErrInvalidSpec, m.Limit)
 	}
 	s.env.slots.setLimit(m.Group, m.Limit)
-	return nil
+	return m.Limit, nil
 }
 
 // outputBuffer answers outputOf: the task's output buffer, for Follow and

@@ -50,7 +50,7 @@ func TaskEventToProto(node string, run uint64, e actors.TaskEvent) *pb.TaskEvent
 		Signal: int32(e.Signal), SignalName: e.SignalName(), Reason: e.Reason,
 		Deadline: ts(e.Deadline), LastActivity: ts(e.LastActivity), Policy: e.Policy,
 		StopSignal: int32(e.StopSignal), StallAction: string(e.StallAction), Started: ts(e.Started),
-		Time: ts(e.Time), NotifyDropped: e.NotifyDropped, Final: e.Final,
+		Time: ts(e.Time), NotifyDropped: e.NotifyDropped, Final: e.Final, QueueTicket: e.QueueTicket,
 	}
 	if e.ExitCode >= 0 {
 		code := int32(e.ExitCode)
@@ -70,7 +70,7 @@ func TaskEventFromProto(m *pb.TaskEvent) actors.TaskEvent {
 		ExitCode: -1, Signal: syscall.Signal(m.GetSignal()), Reason: m.GetReason(),
 		Deadline: fromTS(m.GetDeadline()), LastActivity: fromTS(m.GetLastActivity()), Policy: m.GetPolicy(),
 		StopSignal: syscall.Signal(m.GetStopSignal()), StallAction: actors.StallAction(m.GetStallAction()),
-		Started: fromTS(m.GetStarted()), Time: fromTS(m.GetTime()), NotifyDropped: m.GetNotifyDropped(), Final: m.GetFinal(),
+		Started: fromTS(m.GetStarted()), Time: fromTS(m.GetTime()), NotifyDropped: m.GetNotifyDropped(), Final: m.GetFinal(), QueueTicket: m.GetQueueTicket(),
 	}
 	if m.ExitCode != nil {
 		e.ExitCode = int(m.GetExitCode())

@@ -284,6 +284,23 @@ func (s *server) Restart(ctx context.Context, req *pb.RestartRequest) (*pb.Resta
 	return &pb.RestartResponse{}, s.command(ctx, "restart", req.GetTask(), s.n.rt.Restart)
 }
 
+func (s *server) Fail(ctx context.Context, req *pb.FailRequest) (*pb.FailResponse, error) {
+	fail := func(ctx context.Context, id int) error { return s.n.rt.Fail(ctx, id, req.GetReason()) }
+	return &pb.FailResponse{}, s.command(ctx, "fail", req.GetTask(), fail)
+}
+
+func (s *server) SetMaxParallel(ctx context.Context, req *pb.SetMaxParallelRequest) (*pb.SetMaxParallelResponse, error) {
+	if req.GetAdjust() != 0 {
+		n, err := s.n.rt.AdjustMaxParallel(ctx, req.GetGroup(), int(req.GetAdjust()))
+		return &pb.SetMaxParallelResponse{Limit: int32(n)}, toStatus(err)
+	}
+	if req.GetLimit() < 0 {
+		return nil, status.Errorf(codes.InvalidArgument, "max-parallel: %d is negative", req.GetLimit())
+	}
+	err := s.n.rt.SetMaxParallel(ctx, req.GetGroup(), int(req.GetLimit()))
+	return &pb.SetMaxParallelResponse{Limit: req.GetLimit()}, toStatus(err)
+}
+
 func (s *server) Wait(ctx context.Context, req *pb.WaitRequest) (*pb.WaitResponse, error) {
 	r, err := s.resolve(ctx, req.GetTask())
 	if err != nil {

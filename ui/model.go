@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"cmp"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -22,6 +24,9 @@ type Task struct {
 	name, status, message, reason, policy, group string
 	// starts are where its processes began, for the output view.
 	starts []procStart
+	// queuePos is its place in the queue while queued, 1 for the next to
+	// start (Model.queuePositions).
+	queuePos int
 }
 
 // OutputLine is one line of a task's output, escaped.
@@ -81,6 +86,9 @@ type Model struct {
 	// Quitting: the user asked to quit and the shutdown is under way;
 	// Killing: the user asked for SIGKILL to what is left.
 	Quitting, Killing bool
+
+	// queueDirty: a task entered or left the queue since queuePositions.
+	queueDirty bool
 
 	// Node names the node the UI is attached to (taskvisor attach); empty
 	// when the UI runs in the runtime's own process. Attached, q detaches
@@ -186,6 +194,9 @@ func (m *Model) ApplyEvent(ev actors.TaskEvent) (isNew bool) {
 	if isNew || ev.Group != old.Group {
 		t.group = termtext.Escape(ev.Group)
 	}
+	if ev.State == actors.StateQueued || prevState == actors.StateQueued {
+		m.queueDirty = true
+	}
 	if ev.State != prevState {
 		note := ev
 		if note.Message == "" {
@@ -194,6 +205,27 @@ func (m *Model) ApplyEvent(ev actors.TaskEvent) (isNew bool) {
 		m.note(termtext.Escape(note.String()), false, ev.Time)
 	}
 	return isNew
+}
+
+// queuePositions numbers the queued tasks 1, 2, 3 ... by their tickets
+// (the queue is first come first), if the queue changed since the last
+// count: once a frame at most, not once an event.
+func (m *Model) queuePositions() {
+	if !m.queueDirty {
+		return
+	}
+	m.queueDirty = false
+	var queued []*Task
+	for _, t := range m.Tasks {
+		t.queuePos = 0
+		if t.Event.State == actors.StateQueued {
+			queued = append(queued, t)
+		}
+	}
+	slices.SortFunc(queued, func(a, b *Task) int { return cmp.Compare(a.Event.QueueTicket, b.Event.QueueTicket) })
+	for i, t := range queued {
+		t.queuePos = i + 1
+	}
 }
 
 // ApplyGroup updates the model with a group's event.
@@ -212,10 +244,16 @@ func (m *Model) ApplyList(l actors.TaskList) []any {
 	return cmds
 }
 
-// ApplyReply shows a refused command's error.
+// ApplyReply shows a refused command's error, or the limit a
+// SetMaxParallel put in force.
 func (m *Model) ApplyReply(r actors.Reply, now time.Time) {
-	if r.Err != nil {
+	switch {
+	case r.Err != nil:
 		m.Error(r.Err, now)
+	case r.Op == actors.OpSetMaxParallel && r.Limit == 0:
+		m.note("max-parallel: no limit (- sets one)", false, now)
+	case r.Op == actors.OpSetMaxParallel:
+		m.note(fmt.Sprintf("max-parallel: %d at once, the rest queued (+ and - change it)", r.Limit), false, now)
 	}
 }
 
@@ -297,7 +335,7 @@ type StateCount struct {
 
 // stateOrder is the order of the states in the header's counts.
 var stateOrder = [...]actors.State{
-	actors.StateStarting, actors.StateRunning, actors.StateStalled, actors.StateStopping,
+	actors.StateQueued, actors.StateStarting, actors.StateRunning, actors.StateStalled, actors.StateStopping,
 	actors.StateBackoff, actors.StateCompleted, actors.StateCancelled, actors.StateKilled,
 	actors.StateFailed, actors.StateGaveUp,
 }

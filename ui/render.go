@@ -23,6 +23,7 @@ func Render(s tcell.Screen, m *Model, th Theme, now time.Time) {
 	if w <= 0 || h <= 0 {
 		return
 	}
+	m.queuePositions()
 	if t := m.Task(m.View.ID); t != nil {
 		renderView(s, m, th, t, w, h, now)
 		renderOverlays(s, m, th, w, h)
@@ -406,6 +407,12 @@ func describe(t *Task, now time.Time, short bool) (text string, emphasised bool)
 		}
 	}
 	switch ev.State {
+	case actors.StateQueued:
+		text = "queued, " + ordinal(t.queuePos) + " in line"
+		if t.reason != "" && !short {
+			text += ": " + strings.TrimPrefix(t.reason, "waiting for a slot: ")
+		}
+		return text, false
 	case actors.StateStalled:
 		text = "stalled for " + wholeDuration(now.Sub(ev.LastActivity))
 		if !ev.Deadline.IsZero() {
@@ -804,6 +811,8 @@ func renderHelp(s tcell.Screen, m *Model, th Theme, w, h int) {
 		"k            cancel: stop signal, SIGKILL after its grace",
 		"K            kill: SIGKILL to its process group now",
 		"r            restart: kill, start again under the same id",
+		"+ -          one more, one fewer process at once (max-parallel;",
+		"             the rest wait queued, first come first)",
 		"q Ctrl-C     quit: stop all tasks with escalation",
 		"q again, Q   quit now: SIGKILL to every task",
 		"any key      close this help",

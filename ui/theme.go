@@ -58,6 +58,7 @@ func NewTheme(mono, ascii bool) Theme {
 	}
 	// Monochrome: what needs attention is bold, what is over is dim.
 	t.states = map[actors.State]tcell.Style{
+		actors.StateQueued:    base.Dim(true),
 		actors.StateStarting:  base,
 		actors.StateRunning:   base,
 		actors.StateStalled:   base.Bold(true),
@@ -77,6 +78,7 @@ func NewTheme(mono, ascii bool) Theme {
 		t.Stderr = base.Foreground(tcell.ColorRed)
 		t.Help = base.Background(tcell.ColorNavy).Foreground(tcell.ColorWhite)
 		t.states = map[actors.State]tcell.Style{
+			actors.StateQueued:    base.Foreground(tcell.ColorSilver),
 			actors.StateStarting:  base.Foreground(tcell.ColorTeal),
 			actors.StateRunning:   base.Foreground(tcell.ColorGreen),
 			actors.StateStalled:   base.Foreground(tcell.ColorYellow).Bold(true),
@@ -91,7 +93,7 @@ func NewTheme(mono, ascii bool) Theme {
 	}
 	if ascii {
 		t.symbols = map[actors.State]string{
-			actors.StateStarting: "+", actors.StateRunning: ">", actors.StateStalled: "!",
+			actors.StateQueued: ":", actors.StateStarting: "+", actors.StateRunning: ">", actors.StateStalled: "!",
 			actors.StateStopping: "~", actors.StateCancelled: "-", actors.StateKilled: "X",
 			actors.StateCompleted: "=", actors.StateFailed: "x", actors.StateBackoff: "@",
 			actors.StateGaveUp: "#",
@@ -99,7 +101,7 @@ func NewTheme(mono, ascii bool) Theme {
 		t.barFull, t.barEmpty, t.stderrMark, t.stdoutMark, t.sep, t.ellipsis = "#", ".", "E|", " |", "-", "~"
 	} else {
 		t.symbols = map[actors.State]string{
-			actors.StateStarting: "◌", actors.StateRunning: "●", actors.StateStalled: "‖",
+			actors.StateQueued: "…", actors.StateStarting: "◌", actors.StateRunning: "●", actors.StateStalled: "‖",
 			actors.StateStopping: "◐", actors.StateCancelled: "○", actors.StateKilled: "✕",
 			actors.StateCompleted: "✓", actors.StateFailed: "✗", actors.StateBackoff: "↻",
 			actors.StateGaveUp: "⊘",

@@ -136,6 +136,10 @@ func (m *Model) runeKey(r rune, now time.Time) []any {
 		return m.startKey(string(r), now)
 	case 'k', 'K', 'r':
 		return m.taskKey(r, now)
+	case '+', '=':
+		return []any{actors.SetMaxParallel{Adjust: 1}}
+	case '-':
+		return []any{actors.SetMaxParallel{Adjust: -1}}
 	case 'o':
 		return m.openView()
 	case 'n', ':':

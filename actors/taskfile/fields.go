@@ -141,6 +141,11 @@ var groupFields = []field{
 		e.group.MaxRestarts = l.maxRestarts(e, name, v)
 	}},
 	durationField("restart_window", actors.DefaultRestartWindow, func(e *entry) *time.Duration { return &e.group.RestartWindow }),
+	{key: "max_parallel", set: func(l *loader, e *entry, name string, v value) {
+		if n, ok := l.integer(e, name, v, 1, math.MaxInt32, "no limit"); ok {
+			e.group.MaxParallel = n
+		}
+	}},
 }
 
 // durationField is a duration key whose zero would quietly mean def (a

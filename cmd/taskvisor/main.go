@@ -68,6 +68,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	tasksFile := fs.String("tasks", "", "load the catalogue from the TOML task `FILE` instead of the built-in demo")
 	procfile := fs.String("procfile", "", "load the catalogue from a `Procfile` (name: command per line)")
 	nodeName := fs.String("name", nodeNameDefault(), "serve the API as node `NAME` while running (taskvisor attach --node NAME)")
+	maxParallel := maxParallelFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `Usage:
   taskvisor [flags]                  the terminal UI (keys: 1-9 start, k cancel, K kill, r restart, q quit, ? help)
@@ -78,7 +79,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
   taskvisor doctor                   say what keeps tasks from outliving their stop on this machine
   taskvisor serve [flags]            a node without a terminal (see taskvisor serve --help)
   taskvisor attach [--node N]        the terminal UI of a running node
-  taskvisor ls|start|cancel|kill|restart|logs|wait|events|shutdown   control a running node (--help each)
+  taskvisor ls|start|cancel|kill|restart|fail|max-parallel|logs|wait|events|shutdown
+                                     control a running node (--help each)
 
 taskvisor and taskvisor --headless exit 0 after a clean quit, 1 when a task ended failed or gave-up
 (or on an error), 2 for bad usage.
@@ -118,7 +120,7 @@ Flags:
 		fmt.Fprintf(stderr, "taskvisor: %v\n", err)
 		return 2
 	}
-	rt, err := actors.New(actors.Config{Catalogue: cat, Groups: groups, LogOutput: logOut, Subreaper: true})
+	rt, err := actors.New(actors.Config{Catalogue: cat, Groups: groups, LogOutput: logOut, Subreaper: true, MaxParallel: *maxParallel})
 	if err != nil {
 		fmt.Fprintf(stderr, "taskvisor: %v\n", err)
 		return 1

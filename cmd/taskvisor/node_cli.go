@@ -40,6 +40,7 @@ const callTimeout = 30 * time.Second
 var nodeCommands = map[string]func(cl *cli, args []string) int{
 	"ls": cmdList, "start": cmdStart, "cancel": cmdCommand("cancel"), "kill": cmdCommand("kill"),
 	"restart": cmdCommand("restart"), "logs": cmdLogs, "wait": cmdWait, "events": cmdEvents, "shutdown": cmdShutdown,
+	"max-parallel": cmdMaxParallel, "fail": cmdFail,
 }
 
 // runNodeCommand runs subcommand name if it is one of the node's; ok is
@@ -431,6 +432,57 @@ func cmdShutdown(cl *cli, args []string) int {
 		}
 		fmt.Fprintf(cl.stdout, "[Task %d] %s ended: %s\n", t.GetId(), termtext.Escape(t.GetName()),
 			termtext.Escape(node.TaskEventFromProto(t).Outcome()))
+	}
+	return exitOK
+}
+
+// cmdMaxParallel sets or moves a parallelism limit: N (0: none), +N or -N.
+func cmdMaxParallel(cl *cli, args []string) int {
+	fs := cl.flags("[--group G] N|+N|-N (0: no limit; +N, -N move it)", false)
+	group := fs.String("group", "", "the `GROUP` whose limit it is (default: the whole node's)")
+	if code, ok := cl.parse(args, 1); !ok {
+		return code
+	}
+	arg := cl.fs.Arg(0)
+	n, err := strconv.Atoi(arg)
+	if err != nil || (n < 0 && !strings.HasPrefix(arg, "-")) {
+		fmt.Fprintf(cl.stderr, "taskvisor %s: want a count (0: no limit), +N or -N, got %q\n", cl.name, arg)
+		return exitUsage
+	}
+	req := &pb.SetMaxParallelRequest{Group: *group, Limit: int32(n)}
+	if strings.HasPrefix(arg, "+") || strings.HasPrefix(arg, "-") {
+		req = &pb.SetMaxParallelRequest{Group: *group, Adjust: int32(n)}
+	}
+	if code, ok := cl.dial(); !ok {
+		return code
+	}
+	defer cl.c.Close()
+	ctx, cancel := timeout()
+	defer cancel()
+	res, err := cl.c.SetMaxParallel(ctx, req)
+	if err != nil {
+		return cl.fail(err)
+	}
+	if res.GetLimit() == 0 {
+		fmt.Fprintln(cl.stdout, "no limit")
+	} else {
+		fmt.Fprintln(cl.stdout, res.GetLimit())
+	}
+	return exitOK
+}
+
+// cmdFail ends a task's process as a failure, for its restart policy.
+func cmdFail(cl *cli, args []string) int {
+	fs := cl.flags("[--reason WHY] TASK", false)
+	reason := fs.String("reason", "failed from the command line", "`WHY`, in the task's event")
+	if code, ok := cl.prep(args, 1); !ok {
+		return code
+	}
+	defer cl.c.Close()
+	ctx, cancel := timeout()
+	defer cancel()
+	if _, err := cl.c.Fail(ctx, &pb.FailRequest{Task: cl.fs.Arg(0), Reason: *reason}); err != nil {
+		return cl.fail(err)
 	}
 	return exitOK
 }

@@ -38,6 +38,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	procfile := fs.String("procfile", "", "load the catalogue from a `Procfile`")
 	logMax := fs.Int64("log-max-bytes", node.DefaultLogMaxBytes, "rotate a task's log file at this many `BYTES`")
 	logFiles := fs.Int("log-files", node.DefaultLogFiles, "keep this many `FILES` of each task's log")
+	maxParallel := maxParallelFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: taskvisor serve [--tasks FILE | --procfile FILE] [--name NAME]\n\n"+
 			"Runs a node without a terminal: the same runtime as taskvisor, served on a unix socket\n"+
@@ -87,7 +88,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 
-	rt, err := actors.New(actors.Config{Catalogue: cat, Groups: groups, LogOutput: slogWriter{logger}, Subreaper: true})
+	rt, err := actors.New(actors.Config{Catalogue: cat, Groups: groups, LogOutput: slogWriter{logger}, Subreaper: true, MaxParallel: *maxParallel})
 	if err != nil {
 		fmt.Fprintf(stderr, "taskvisor serve: %v\n", err)
 		return 1

@@ -2,8 +2,10 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/taskvisor/taskvisor/actors"
 	"github.com/taskvisor/taskvisor/actors/taskfile"
@@ -47,4 +49,18 @@ func looksLikeProcfile(path string) bool {
 	}
 	_, err = taskfile.ParseProcfile(path, data)
 	return err == nil
+}
+
+// maxParallelFlag is --max-parallel, the whole runtime's parallelism limit.
+func maxParallelFlag(fs *flag.FlagSet) *int {
+	n := new(int)
+	fs.Func("max-parallel", "run at most `N` tasks' processes at once, the rest queued first come first (default: no limit)", func(s string) error {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 0 {
+			return fmt.Errorf("want a count of 0 (no limit) or more, got %q", s)
+		}
+		*n = v
+		return nil
+	})
+	return n
 }

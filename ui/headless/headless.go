@@ -6,11 +6,16 @@
 // The protocol, one command a line:
 //
 //	start <key|name>   start a task from the catalogue
+//	run <command line> start an ad-hoc task: the line, run by /bin/sh -c,
+//	                   named after its first word
 //	cancel <id|name>   SIGTERM, then SIGKILL after the task's grace period
 //	kill <id|name>     SIGKILL to the task's process group now
 //	restart <id|name>  kill and start a new process under the same id
 //	list               print the current state of every task
 //	output <id|name>   print the task's last output lines
+//	max-parallel [group] N|+N|-N
+//	                   set (0: none) or move a parallelism limit, the
+//	                   whole runtime's or a group's; answers the limit
 //	help               print this list
 //	quit               stop every task with escalation and exit
 //
@@ -42,6 +47,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -225,7 +231,7 @@ func announceShutdown(rt *actors.Runtime, errOut io.Writer) {
 	}
 }
 
-const usage = `commands: start <key|name>, cancel <id|name>, kill <id|name>, restart <id|name>, list, output <id|name>, help, quit (a task's id is the one start printed, not its key)`
+const usage = `commands: start <key|name>, run <command line>, cancel <id|name>, kill <id|name>, restart <id|name>, list, output <id|name>, max-parallel [group] N|+N|-N, help, quit (a task's id is the one start printed, not its key)`
 
 // execute runs one command line; quit reports whether it was quit.
 func execute(ctx context.Context, rt *actors.Runtime, p *printer, line string) (quit bool, err error) {
@@ -263,6 +269,10 @@ func execute(ctx context.Context, rt *actors.Runtime, p *printer, line string) (
 		spec, _ := rt.Catalogue().Lookup(args[0])
 		p.started(id, spec.Name)
 		return false, nil
+	case "run":
+		return false, runAdHoc(ctx, rt, p, line)
+	case "max-parallel":
+		return false, maxParallel(ctx, rt, p, args)
 	case "cancel", "kill", "restart", "output":
 		if err := expectArgs(cmd, args, 1); err != nil {
 			return false, err
@@ -293,6 +303,48 @@ func execute(ctx context.Context, rt *actors.Runtime, p *printer, line string) (
 		return false, nil
 	}
 	return false, fmt.Errorf("unknown command %q (%s)", fields[0], usage)
+}
+
+// runAdHoc starts the rest of a run line as an ad-hoc shell task, named
+// after the command's first word.
+func runAdHoc(ctx context.Context, rt *actors.Runtime, p *printer, line string) error {
+	command := strings.TrimSpace(strings.TrimSpace(line)[len("run"):])
+	if command == "" {
+		return errors.New("run: give a command line to run (run sleep 10)")
+	}
+	name := filepath.Base(strings.Fields(command)[0])
+	id, err := rt.StartSpec(ctx, actors.TaskSpec{Name: name, Command: command})
+	if err != nil {
+		return err
+	}
+	p.started(id, name)
+	return nil
+}
+
+// maxParallel is the max-parallel command: [group] N, +N or -N.
+func maxParallel(ctx context.Context, rt *actors.Runtime, p *printer, args []string) error {
+	if len(args) == 0 || len(args) > 2 {
+		return errors.New("max-parallel: want [group] N (0: no limit), +N or -N")
+	}
+	group, arg := "", args[len(args)-1]
+	if len(args) == 2 {
+		group = args[0]
+	}
+	n, err := strconv.Atoi(arg)
+	if err != nil || (n < 0 && !strings.HasPrefix(arg, "-")) {
+		return fmt.Errorf("max-parallel: want a count (0: no limit), +N or -N, got %q", arg)
+	}
+	limit := n
+	if strings.HasPrefix(arg, "+") || strings.HasPrefix(arg, "-") {
+		limit, err = rt.AdjustMaxParallel(ctx, group, n)
+	} else {
+		err = rt.SetMaxParallel(ctx, group, n)
+	}
+	if err != nil {
+		return err
+	}
+	p.limit(group, limit)
+	return nil
 }
 
 // taskID reads a task command's argument: an id, or the name of a task
@@ -565,6 +617,29 @@ func (p *printer) started(id int, name string) {
 		return
 	}
 	p.writeLine([]byte(fmt.Sprintf("[Task %d] started: %s", id, termtext.Escape(name))))
+}
+
+// limit answers max-parallel with the limit now in force.
+func (p *printer) limit(group string, n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.json {
+		p.writeJSON(struct {
+			Reply string `json:"reply"`
+			Group string `json:"group,omitempty"`
+			Limit int    `json:"limit"`
+		}{"max-parallel", group, n})
+		return
+	}
+	where := "the whole runtime"
+	if group != "" {
+		where = "group " + termtext.Escape(group)
+	}
+	text := fmt.Sprintf("max-parallel of %s: %d at once", where, n)
+	if n == 0 {
+		text = fmt.Sprintf("max-parallel of %s: no limit", where)
+	}
+	p.writeLine([]byte(text))
 }
 
 func (p *printer) list(tasks []actors.TaskEvent) {

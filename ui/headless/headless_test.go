@@ -487,3 +487,26 @@ func TestListDoesNotGoBackInTime(t *testing.T) {
 		t.Errorf("printed %q, want %q", out.String(), want)
 	}
 }
+
+// run starts an ad-hoc shell task named after its first word, and
+// max-parallel sets and moves the limit: a task over it is queued until the
+// limit is raised.
+func TestRunAndMaxParallel(t *testing.T) {
+	s := startOpts(t, Options{Output: true}, catalogue)
+	s.send(t, "max-parallel 1")
+	s.out.waitFor(t, "max-parallel of the whole runtime: 1 at once")
+	s.send(t, "run sleep 30")
+	s.out.waitFor(t, "[Task 1] started: sleep\n")
+	s.out.waitFor(t, "[Task 1] Started (pid")
+	s.send(t, "run echo 'from run'")
+	s.out.waitFor(t, "[Task 2] started: echo\n")
+	s.out.waitFor(t, "[Task 2] Queued: next in line")
+	s.send(t, "max-parallel +1")
+	s.out.waitFor(t, "max-parallel of the whole runtime: 2 at once")
+	s.out.waitFor(t, "[Task 2] | from run")
+	s.send(t, "max-parallel nosuch 2")
+	s.err.waitFor(t, "nosuch")
+	s.send(t, "run")
+	s.err.waitFor(t, "run: give a command line")
+	s.finish(t)
+}

@@ -731,6 +731,204 @@ func (*RestartResponse) Descriptor() ([]byte, []int) {
 	return file_taskvisor_proto_rawDescGZIP(), []int{13}
 }
 
+type FailRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Task  string                 `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
+	// Why, in the task's event.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FailRequest) Reset() {
+	*x = FailRequest{}
+	mi := &file_taskvisor_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FailRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FailRequest) ProtoMessage() {}
+
+func (x *FailRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskvisor_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FailRequest.ProtoReflect.Descriptor instead.
+func (*FailRequest) Descriptor() ([]byte, []int) {
+	return file_taskvisor_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *FailRequest) GetTask() string {
+	if x != nil {
+		return x.Task
+	}
+	return ""
+}
+
+func (x *FailRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type FailResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FailResponse) Reset() {
+	*x = FailResponse{}
+	mi := &file_taskvisor_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FailResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FailResponse) ProtoMessage() {}
+
+func (x *FailResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_taskvisor_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FailResponse.ProtoReflect.Descriptor instead.
+func (*FailResponse) Descriptor() ([]byte, []int) {
+	return file_taskvisor_proto_rawDescGZIP(), []int{15}
+}
+
+type SetMaxParallelRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The group whose limit it is; empty: the whole node's.
+	Group string `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	// The new limit; 0: none. Ignored when adjust is set.
+	Limit int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	// Moves the limit by this much instead (never below 1; lowering no limit
+	// starts from the tasks holding a process now).
+	Adjust        int32 `protobuf:"varint,3,opt,name=adjust,proto3" json:"adjust,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetMaxParallelRequest) Reset() {
+	*x = SetMaxParallelRequest{}
+	mi := &file_taskvisor_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetMaxParallelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetMaxParallelRequest) ProtoMessage() {}
+
+func (x *SetMaxParallelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskvisor_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetMaxParallelRequest.ProtoReflect.Descriptor instead.
+func (*SetMaxParallelRequest) Descriptor() ([]byte, []int) {
+	return file_taskvisor_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *SetMaxParallelRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *SetMaxParallelRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *SetMaxParallelRequest) GetAdjust() int32 {
+	if x != nil {
+		return x.Adjust
+	}
+	return 0
+}
+
+type SetMaxParallelResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The limit now in force; 0: none.
+	Limit         int32 `protobuf:"varint,1,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetMaxParallelResponse) Reset() {
+	*x = SetMaxParallelResponse{}
+	mi := &file_taskvisor_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetMaxParallelResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetMaxParallelResponse) ProtoMessage() {}
+
+func (x *SetMaxParallelResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_taskvisor_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetMaxParallelResponse.ProtoReflect.Descriptor instead.
+func (*SetMaxParallelResponse) Descriptor() ([]byte, []int) {
+	return file_taskvisor_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *SetMaxParallelResponse) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
 type OutputRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Task  string                 `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
@@ -745,7 +943,7 @@ type OutputRequest struct {
 
 func (x *OutputRequest) Reset() {
 	*x = OutputRequest{}
-	mi := &file_taskvisor_proto_msgTypes[14]
+	mi := &file_taskvisor_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -757,7 +955,7 @@ func (x *OutputRequest) String() string {
 func (*OutputRequest) ProtoMessage() {}
 
 func (x *OutputRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[14]
+	mi := &file_taskvisor_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -770,7 +968,7 @@ func (x *OutputRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutputRequest.ProtoReflect.Descriptor instead.
 func (*OutputRequest) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{14}
+	return file_taskvisor_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *OutputRequest) GetTask() string {
@@ -803,7 +1001,7 @@ type OutputResponse struct {
 
 func (x *OutputResponse) Reset() {
 	*x = OutputResponse{}
-	mi := &file_taskvisor_proto_msgTypes[15]
+	mi := &file_taskvisor_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -815,7 +1013,7 @@ func (x *OutputResponse) String() string {
 func (*OutputResponse) ProtoMessage() {}
 
 func (x *OutputResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[15]
+	mi := &file_taskvisor_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -828,7 +1026,7 @@ func (x *OutputResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutputResponse.ProtoReflect.Descriptor instead.
 func (*OutputResponse) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{15}
+	return file_taskvisor_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *OutputResponse) GetLines() []*OutputLine {
@@ -855,7 +1053,7 @@ type OutputLine struct {
 
 func (x *OutputLine) Reset() {
 	*x = OutputLine{}
-	mi := &file_taskvisor_proto_msgTypes[16]
+	mi := &file_taskvisor_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -867,7 +1065,7 @@ func (x *OutputLine) String() string {
 func (*OutputLine) ProtoMessage() {}
 
 func (x *OutputLine) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[16]
+	mi := &file_taskvisor_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -880,7 +1078,7 @@ func (x *OutputLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutputLine.ProtoReflect.Descriptor instead.
 func (*OutputLine) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{16}
+	return file_taskvisor_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *OutputLine) GetStream() string {
@@ -927,7 +1125,7 @@ type WaitRequest struct {
 
 func (x *WaitRequest) Reset() {
 	*x = WaitRequest{}
-	mi := &file_taskvisor_proto_msgTypes[17]
+	mi := &file_taskvisor_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -939,7 +1137,7 @@ func (x *WaitRequest) String() string {
 func (*WaitRequest) ProtoMessage() {}
 
 func (x *WaitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[17]
+	mi := &file_taskvisor_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -952,7 +1150,7 @@ func (x *WaitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitRequest.ProtoReflect.Descriptor instead.
 func (*WaitRequest) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{17}
+	return file_taskvisor_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *WaitRequest) GetTask() string {
@@ -972,7 +1170,7 @@ type WaitResponse struct {
 
 func (x *WaitResponse) Reset() {
 	*x = WaitResponse{}
-	mi := &file_taskvisor_proto_msgTypes[18]
+	mi := &file_taskvisor_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -984,7 +1182,7 @@ func (x *WaitResponse) String() string {
 func (*WaitResponse) ProtoMessage() {}
 
 func (x *WaitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[18]
+	mi := &file_taskvisor_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -997,7 +1195,7 @@ func (x *WaitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitResponse.ProtoReflect.Descriptor instead.
 func (*WaitResponse) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{18}
+	return file_taskvisor_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *WaitResponse) GetTask() *TaskEvent {
@@ -1017,7 +1215,7 @@ type ShutdownRequest struct {
 
 func (x *ShutdownRequest) Reset() {
 	*x = ShutdownRequest{}
-	mi := &file_taskvisor_proto_msgTypes[19]
+	mi := &file_taskvisor_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1029,7 +1227,7 @@ func (x *ShutdownRequest) String() string {
 func (*ShutdownRequest) ProtoMessage() {}
 
 func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[19]
+	mi := &file_taskvisor_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1042,7 +1240,7 @@ func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownRequest.ProtoReflect.Descriptor instead.
 func (*ShutdownRequest) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{19}
+	return file_taskvisor_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ShutdownRequest) GetKill() bool {
@@ -1062,7 +1260,7 @@ type ShutdownResponse struct {
 
 func (x *ShutdownResponse) Reset() {
 	*x = ShutdownResponse{}
-	mi := &file_taskvisor_proto_msgTypes[20]
+	mi := &file_taskvisor_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1074,7 +1272,7 @@ func (x *ShutdownResponse) String() string {
 func (*ShutdownResponse) ProtoMessage() {}
 
 func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[20]
+	mi := &file_taskvisor_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1087,7 +1285,7 @@ func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownResponse.ProtoReflect.Descriptor instead.
 func (*ShutdownResponse) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{20}
+	return file_taskvisor_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ShutdownResponse) GetTasks() []*TaskEvent {
@@ -1111,7 +1309,7 @@ type EventsRequest struct {
 
 func (x *EventsRequest) Reset() {
 	*x = EventsRequest{}
-	mi := &file_taskvisor_proto_msgTypes[21]
+	mi := &file_taskvisor_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1123,7 +1321,7 @@ func (x *EventsRequest) String() string {
 func (*EventsRequest) ProtoMessage() {}
 
 func (x *EventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[21]
+	mi := &file_taskvisor_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1136,7 +1334,7 @@ func (x *EventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsRequest.ProtoReflect.Descriptor instead.
 func (*EventsRequest) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{21}
+	return file_taskvisor_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *EventsRequest) GetSince() uint64 {
@@ -1163,7 +1361,7 @@ type EventsResponse struct {
 
 func (x *EventsResponse) Reset() {
 	*x = EventsResponse{}
-	mi := &file_taskvisor_proto_msgTypes[22]
+	mi := &file_taskvisor_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1175,7 +1373,7 @@ func (x *EventsResponse) String() string {
 func (*EventsResponse) ProtoMessage() {}
 
 func (x *EventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[22]
+	mi := &file_taskvisor_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1188,7 +1386,7 @@ func (x *EventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsResponse.ProtoReflect.Descriptor instead.
 func (*EventsResponse) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{22}
+	return file_taskvisor_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *EventsResponse) GetEvents() []*Event {
@@ -1217,7 +1415,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_taskvisor_proto_msgTypes[23]
+	mi := &file_taskvisor_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1229,7 +1427,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[23]
+	mi := &file_taskvisor_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1242,7 +1440,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{23}
+	return file_taskvisor_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Event) GetSeq() uint64 {
@@ -1343,7 +1541,7 @@ type Notice struct {
 
 func (x *Notice) Reset() {
 	*x = Notice{}
-	mi := &file_taskvisor_proto_msgTypes[24]
+	mi := &file_taskvisor_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1355,7 +1553,7 @@ func (x *Notice) String() string {
 func (*Notice) ProtoMessage() {}
 
 func (x *Notice) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[24]
+	mi := &file_taskvisor_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1368,7 +1566,7 @@ func (x *Notice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Notice.ProtoReflect.Descriptor instead.
 func (*Notice) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{24}
+	return file_taskvisor_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Notice) GetNode() string {
@@ -1417,7 +1615,7 @@ type Gap struct {
 
 func (x *Gap) Reset() {
 	*x = Gap{}
-	mi := &file_taskvisor_proto_msgTypes[25]
+	mi := &file_taskvisor_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1429,7 +1627,7 @@ func (x *Gap) String() string {
 func (*Gap) ProtoMessage() {}
 
 func (x *Gap) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[25]
+	mi := &file_taskvisor_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1442,7 +1640,7 @@ func (x *Gap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Gap.ProtoReflect.Descriptor instead.
 func (*Gap) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{25}
+	return file_taskvisor_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Gap) GetFirst() uint64 {
@@ -1512,14 +1710,17 @@ type TaskEvent struct {
 	History bool `protobuf:"varint,27,opt,name=history,proto3" json:"history,omitempty"`
 	// This ending is final: no restart is pending, by the task's policy or
 	// its group's; only a restart command starts it again.
-	Final         bool `protobuf:"varint,28,opt,name=final,proto3" json:"final,omitempty"`
+	Final bool `protobuf:"varint,28,opt,name=final,proto3" json:"final,omitempty"`
+	// The task's place in the node's queue while it is queued: first come
+	// first, so a lower ticket starts first. 0 when not queued.
+	QueueTicket   uint64 `protobuf:"varint,29,opt,name=queue_ticket,json=queueTicket,proto3" json:"queue_ticket,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TaskEvent) Reset() {
 	*x = TaskEvent{}
-	mi := &file_taskvisor_proto_msgTypes[26]
+	mi := &file_taskvisor_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1531,7 +1732,7 @@ func (x *TaskEvent) String() string {
 func (*TaskEvent) ProtoMessage() {}
 
 func (x *TaskEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[26]
+	mi := &file_taskvisor_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1544,7 +1745,7 @@ func (x *TaskEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskEvent.ProtoReflect.Descriptor instead.
 func (*TaskEvent) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{26}
+	return file_taskvisor_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *TaskEvent) GetNode() string {
@@ -1743,6 +1944,13 @@ func (x *TaskEvent) GetFinal() bool {
 	return false
 }
 
+func (x *TaskEvent) GetQueueTicket() uint64 {
+	if x != nil {
+		return x.QueueTicket
+	}
+	return 0
+}
+
 // GroupEvent is a decision of a supervision group.
 type GroupEvent struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -1765,7 +1973,7 @@ type GroupEvent struct {
 
 func (x *GroupEvent) Reset() {
 	*x = GroupEvent{}
-	mi := &file_taskvisor_proto_msgTypes[27]
+	mi := &file_taskvisor_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1777,7 +1985,7 @@ func (x *GroupEvent) String() string {
 func (*GroupEvent) ProtoMessage() {}
 
 func (x *GroupEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[27]
+	mi := &file_taskvisor_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1790,7 +1998,7 @@ func (x *GroupEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupEvent.ProtoReflect.Descriptor instead.
 func (*GroupEvent) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{27}
+	return file_taskvisor_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GroupEvent) GetNode() string {
@@ -1905,7 +2113,7 @@ type TaskSpec struct {
 
 func (x *TaskSpec) Reset() {
 	*x = TaskSpec{}
-	mi := &file_taskvisor_proto_msgTypes[28]
+	mi := &file_taskvisor_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1917,7 +2125,7 @@ func (x *TaskSpec) String() string {
 func (*TaskSpec) ProtoMessage() {}
 
 func (x *TaskSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[28]
+	mi := &file_taskvisor_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1930,7 +2138,7 @@ func (x *TaskSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskSpec.ProtoReflect.Descriptor instead.
 func (*TaskSpec) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{28}
+	return file_taskvisor_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *TaskSpec) GetName() string {
@@ -2110,7 +2318,17 @@ const file_taskvisor_proto_rawDesc = "" +
 	"\fKillResponse\"$\n" +
 	"\x0eRestartRequest\x12\x12\n" +
 	"\x04task\x18\x01 \x01(\tR\x04task\"\x11\n" +
-	"\x0fRestartResponse\"O\n" +
+	"\x0fRestartResponse\"9\n" +
+	"\vFailRequest\x12\x12\n" +
+	"\x04task\x18\x01 \x01(\tR\x04task\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x0e\n" +
+	"\fFailResponse\"[\n" +
+	"\x15SetMaxParallelRequest\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\x05R\x05limit\x12\x16\n" +
+	"\x06adjust\x18\x03 \x01(\x05R\x06adjust\".\n" +
+	"\x16SetMaxParallelResponse\x12\x14\n" +
+	"\x05limit\x18\x01 \x01(\x05R\x05limit\"O\n" +
 	"\rOutputRequest\x12\x12\n" +
 	"\x04task\x18\x01 \x01(\tR\x04task\x12\x12\n" +
 	"\x04last\x18\x02 \x01(\x05R\x04last\x12\x16\n" +
@@ -2152,7 +2370,7 @@ const file_taskvisor_proto_rawDesc = "" +
 	"\x04time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"/\n" +
 	"\x03Gap\x12\x14\n" +
 	"\x05first\x18\x01 \x01(\x04R\x05first\x12\x12\n" +
-	"\x04last\x18\x02 \x01(\x04R\x04last\"\xda\x06\n" +
+	"\x04last\x18\x02 \x01(\x04R\x04last\"\xfd\x06\n" +
 	"\tTaskEvent\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12\x10\n" +
 	"\x03run\x18\x02 \x01(\x04R\x03run\x12\x0e\n" +
@@ -2186,7 +2404,8 @@ const file_taskvisor_proto_rawDesc = "" +
 	"\x04time\x18\x19 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12%\n" +
 	"\x0enotify_dropped\x18\x1a \x01(\x04R\rnotifyDropped\x12\x18\n" +
 	"\ahistory\x18\x1b \x01(\bR\ahistory\x12\x14\n" +
-	"\x05final\x18\x1c \x01(\bR\x05finalB\f\n" +
+	"\x05final\x18\x1c \x01(\bR\x05final\x12!\n" +
+	"\fqueue_ticket\x18\x1d \x01(\x04R\vqueueTicketB\f\n" +
 	"\n" +
 	"_exit_code\"\xa6\x02\n" +
 	"\n" +
@@ -2230,7 +2449,7 @@ const file_taskvisor_proto_rawDesc = "" +
 	"\tautostart\x18\x14 \x01(\bR\tautostart\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\x89\x06\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xa5\a\n" +
 	"\tTaskvisor\x12=\n" +
 	"\x04Info\x12\x19.taskvisor.v1.InfoRequest\x1a\x1a.taskvisor.v1.InfoResponse\x12=\n" +
 	"\x04List\x12\x19.taskvisor.v1.ListRequest\x1a\x1a.taskvisor.v1.ListResponse\x12X\n" +
@@ -2238,7 +2457,9 @@ const file_taskvisor_proto_rawDesc = "" +
 	"\x05Start\x12\x1a.taskvisor.v1.StartRequest\x1a\x1b.taskvisor.v1.StartResponse\x12C\n" +
 	"\x06Cancel\x12\x1b.taskvisor.v1.CancelRequest\x1a\x1c.taskvisor.v1.CancelResponse\x12=\n" +
 	"\x04Kill\x12\x19.taskvisor.v1.KillRequest\x1a\x1a.taskvisor.v1.KillResponse\x12F\n" +
-	"\aRestart\x12\x1c.taskvisor.v1.RestartRequest\x1a\x1d.taskvisor.v1.RestartResponse\x12E\n" +
+	"\aRestart\x12\x1c.taskvisor.v1.RestartRequest\x1a\x1d.taskvisor.v1.RestartResponse\x12=\n" +
+	"\x04Fail\x12\x19.taskvisor.v1.FailRequest\x1a\x1a.taskvisor.v1.FailResponse\x12[\n" +
+	"\x0eSetMaxParallel\x12#.taskvisor.v1.SetMaxParallelRequest\x1a$.taskvisor.v1.SetMaxParallelResponse\x12E\n" +
 	"\x06Output\x12\x1b.taskvisor.v1.OutputRequest\x1a\x1c.taskvisor.v1.OutputResponse0\x01\x12=\n" +
 	"\x04Wait\x12\x19.taskvisor.v1.WaitRequest\x1a\x1a.taskvisor.v1.WaitResponse\x12I\n" +
 	"\bShutdown\x12\x1d.taskvisor.v1.ShutdownRequest\x1a\x1e.taskvisor.v1.ShutdownResponse\x12E\n" +
@@ -2256,67 +2477,71 @@ func file_taskvisor_proto_rawDescGZIP() []byte {
 	return file_taskvisor_proto_rawDescData
 }
 
-var file_taskvisor_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_taskvisor_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_taskvisor_proto_goTypes = []any{
-	(*InfoRequest)(nil),           // 0: taskvisor.v1.InfoRequest
-	(*InfoResponse)(nil),          // 1: taskvisor.v1.InfoResponse
-	(*ListRequest)(nil),           // 2: taskvisor.v1.ListRequest
-	(*ListResponse)(nil),          // 3: taskvisor.v1.ListResponse
-	(*ListTemplatesRequest)(nil),  // 4: taskvisor.v1.ListTemplatesRequest
-	(*ListTemplatesResponse)(nil), // 5: taskvisor.v1.ListTemplatesResponse
-	(*StartRequest)(nil),          // 6: taskvisor.v1.StartRequest
-	(*StartResponse)(nil),         // 7: taskvisor.v1.StartResponse
-	(*CancelRequest)(nil),         // 8: taskvisor.v1.CancelRequest
-	(*CancelResponse)(nil),        // 9: taskvisor.v1.CancelResponse
-	(*KillRequest)(nil),           // 10: taskvisor.v1.KillRequest
-	(*KillResponse)(nil),          // 11: taskvisor.v1.KillResponse
-	(*RestartRequest)(nil),        // 12: taskvisor.v1.RestartRequest
-	(*RestartResponse)(nil),       // 13: taskvisor.v1.RestartResponse
-	(*OutputRequest)(nil),         // 14: taskvisor.v1.OutputRequest
-	(*OutputResponse)(nil),        // 15: taskvisor.v1.OutputResponse
-	(*OutputLine)(nil),            // 16: taskvisor.v1.OutputLine
-	(*WaitRequest)(nil),           // 17: taskvisor.v1.WaitRequest
-	(*WaitResponse)(nil),          // 18: taskvisor.v1.WaitResponse
-	(*ShutdownRequest)(nil),       // 19: taskvisor.v1.ShutdownRequest
-	(*ShutdownResponse)(nil),      // 20: taskvisor.v1.ShutdownResponse
-	(*EventsRequest)(nil),         // 21: taskvisor.v1.EventsRequest
-	(*EventsResponse)(nil),        // 22: taskvisor.v1.EventsResponse
-	(*Event)(nil),                 // 23: taskvisor.v1.Event
-	(*Notice)(nil),                // 24: taskvisor.v1.Notice
-	(*Gap)(nil),                   // 25: taskvisor.v1.Gap
-	(*TaskEvent)(nil),             // 26: taskvisor.v1.TaskEvent
-	(*GroupEvent)(nil),            // 27: taskvisor.v1.GroupEvent
-	(*TaskSpec)(nil),              // 28: taskvisor.v1.TaskSpec
-	nil,                           // 29: taskvisor.v1.TaskSpec.EnvEntry
-	(*timestamppb.Timestamp)(nil), // 30: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 31: google.protobuf.Duration
+	(*InfoRequest)(nil),            // 0: taskvisor.v1.InfoRequest
+	(*InfoResponse)(nil),           // 1: taskvisor.v1.InfoResponse
+	(*ListRequest)(nil),            // 2: taskvisor.v1.ListRequest
+	(*ListResponse)(nil),           // 3: taskvisor.v1.ListResponse
+	(*ListTemplatesRequest)(nil),   // 4: taskvisor.v1.ListTemplatesRequest
+	(*ListTemplatesResponse)(nil),  // 5: taskvisor.v1.ListTemplatesResponse
+	(*StartRequest)(nil),           // 6: taskvisor.v1.StartRequest
+	(*StartResponse)(nil),          // 7: taskvisor.v1.StartResponse
+	(*CancelRequest)(nil),          // 8: taskvisor.v1.CancelRequest
+	(*CancelResponse)(nil),         // 9: taskvisor.v1.CancelResponse
+	(*KillRequest)(nil),            // 10: taskvisor.v1.KillRequest
+	(*KillResponse)(nil),           // 11: taskvisor.v1.KillResponse
+	(*RestartRequest)(nil),         // 12: taskvisor.v1.RestartRequest
+	(*RestartResponse)(nil),        // 13: taskvisor.v1.RestartResponse
+	(*FailRequest)(nil),            // 14: taskvisor.v1.FailRequest
+	(*FailResponse)(nil),           // 15: taskvisor.v1.FailResponse
+	(*SetMaxParallelRequest)(nil),  // 16: taskvisor.v1.SetMaxParallelRequest
+	(*SetMaxParallelResponse)(nil), // 17: taskvisor.v1.SetMaxParallelResponse
+	(*OutputRequest)(nil),          // 18: taskvisor.v1.OutputRequest
+	(*OutputResponse)(nil),         // 19: taskvisor.v1.OutputResponse
+	(*OutputLine)(nil),             // 20: taskvisor.v1.OutputLine
+	(*WaitRequest)(nil),            // 21: taskvisor.v1.WaitRequest
+	(*WaitResponse)(nil),           // 22: taskvisor.v1.WaitResponse
+	(*ShutdownRequest)(nil),        // 23: taskvisor.v1.ShutdownRequest
+	(*ShutdownResponse)(nil),       // 24: taskvisor.v1.ShutdownResponse
+	(*EventsRequest)(nil),          // 25: taskvisor.v1.EventsRequest
+	(*EventsResponse)(nil),         // 26: taskvisor.v1.EventsResponse
+	(*Event)(nil),                  // 27: taskvisor.v1.Event
+	(*Notice)(nil),                 // 28: taskvisor.v1.Notice
+	(*Gap)(nil),                    // 29: taskvisor.v1.Gap
+	(*TaskEvent)(nil),              // 30: taskvisor.v1.TaskEvent
+	(*GroupEvent)(nil),             // 31: taskvisor.v1.GroupEvent
+	(*TaskSpec)(nil),               // 32: taskvisor.v1.TaskSpec
+	nil,                            // 33: taskvisor.v1.TaskSpec.EnvEntry
+	(*timestamppb.Timestamp)(nil),  // 34: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),    // 35: google.protobuf.Duration
 }
 var file_taskvisor_proto_depIdxs = []int32{
-	30, // 0: taskvisor.v1.InfoResponse.started:type_name -> google.protobuf.Timestamp
-	26, // 1: taskvisor.v1.ListResponse.tasks:type_name -> taskvisor.v1.TaskEvent
-	28, // 2: taskvisor.v1.ListTemplatesResponse.templates:type_name -> taskvisor.v1.TaskSpec
-	28, // 3: taskvisor.v1.StartRequest.spec:type_name -> taskvisor.v1.TaskSpec
-	16, // 4: taskvisor.v1.OutputResponse.lines:type_name -> taskvisor.v1.OutputLine
-	30, // 5: taskvisor.v1.OutputLine.time:type_name -> google.protobuf.Timestamp
-	26, // 6: taskvisor.v1.WaitResponse.task:type_name -> taskvisor.v1.TaskEvent
-	26, // 7: taskvisor.v1.ShutdownResponse.tasks:type_name -> taskvisor.v1.TaskEvent
-	23, // 8: taskvisor.v1.EventsResponse.events:type_name -> taskvisor.v1.Event
-	26, // 9: taskvisor.v1.Event.task:type_name -> taskvisor.v1.TaskEvent
-	27, // 10: taskvisor.v1.Event.group:type_name -> taskvisor.v1.GroupEvent
-	25, // 11: taskvisor.v1.Event.gap:type_name -> taskvisor.v1.Gap
-	24, // 12: taskvisor.v1.Event.notice:type_name -> taskvisor.v1.Notice
-	30, // 13: taskvisor.v1.Notice.time:type_name -> google.protobuf.Timestamp
-	30, // 14: taskvisor.v1.TaskEvent.deadline:type_name -> google.protobuf.Timestamp
-	30, // 15: taskvisor.v1.TaskEvent.last_activity:type_name -> google.protobuf.Timestamp
-	30, // 16: taskvisor.v1.TaskEvent.started:type_name -> google.protobuf.Timestamp
-	30, // 17: taskvisor.v1.TaskEvent.time:type_name -> google.protobuf.Timestamp
-	30, // 18: taskvisor.v1.GroupEvent.time:type_name -> google.protobuf.Timestamp
-	29, // 19: taskvisor.v1.TaskSpec.env:type_name -> taskvisor.v1.TaskSpec.EnvEntry
-	31, // 20: taskvisor.v1.TaskSpec.stop_grace:type_name -> google.protobuf.Duration
-	31, // 21: taskvisor.v1.TaskSpec.restart_window:type_name -> google.protobuf.Duration
-	31, // 22: taskvisor.v1.TaskSpec.stall_timeout:type_name -> google.protobuf.Duration
-	31, // 23: taskvisor.v1.TaskSpec.stall_grace:type_name -> google.protobuf.Duration
-	31, // 24: taskvisor.v1.TaskSpec.start_timeout:type_name -> google.protobuf.Duration
+	34, // 0: taskvisor.v1.InfoResponse.started:type_name -> google.protobuf.Timestamp
+	30, // 1: taskvisor.v1.ListResponse.tasks:type_name -> taskvisor.v1.TaskEvent
+	32, // 2: taskvisor.v1.ListTemplatesResponse.templates:type_name -> taskvisor.v1.TaskSpec
+	32, // 3: taskvisor.v1.StartRequest.spec:type_name -> taskvisor.v1.TaskSpec
+	20, // 4: taskvisor.v1.OutputResponse.lines:type_name -> taskvisor.v1.OutputLine
+	34, // 5: taskvisor.v1.OutputLine.time:type_name -> google.protobuf.Timestamp
+	30, // 6: taskvisor.v1.WaitResponse.task:type_name -> taskvisor.v1.TaskEvent
+	30, // 7: taskvisor.v1.ShutdownResponse.tasks:type_name -> taskvisor.v1.TaskEvent
+	27, // 8: taskvisor.v1.EventsResponse.events:type_name -> taskvisor.v1.Event
+	30, // 9: taskvisor.v1.Event.task:type_name -> taskvisor.v1.TaskEvent
+	31, // 10: taskvisor.v1.Event.group:type_name -> taskvisor.v1.GroupEvent
+	29, // 11: taskvisor.v1.Event.gap:type_name -> taskvisor.v1.Gap
+	28, // 12: taskvisor.v1.Event.notice:type_name -> taskvisor.v1.Notice
+	34, // 13: taskvisor.v1.Notice.time:type_name -> google.protobuf.Timestamp
+	34, // 14: taskvisor.v1.TaskEvent.deadline:type_name -> google.protobuf.Timestamp
+	34, // 15: taskvisor.v1.TaskEvent.last_activity:type_name -> google.protobuf.Timestamp
+	34, // 16: taskvisor.v1.TaskEvent.started:type_name -> google.protobuf.Timestamp
+	34, // 17: taskvisor.v1.TaskEvent.time:type_name -> google.protobuf.Timestamp
+	34, // 18: taskvisor.v1.GroupEvent.time:type_name -> google.protobuf.Timestamp
+	33, // 19: taskvisor.v1.TaskSpec.env:type_name -> taskvisor.v1.TaskSpec.EnvEntry
+	35, // 20: taskvisor.v1.TaskSpec.stop_grace:type_name -> google.protobuf.Duration
+	35, // 21: taskvisor.v1.TaskSpec.restart_window:type_name -> google.protobuf.Duration
+	35, // 22: taskvisor.v1.TaskSpec.stall_timeout:type_name -> google.protobuf.Duration
+	35, // 23: taskvisor.v1.TaskSpec.stall_grace:type_name -> google.protobuf.Duration
+	35, // 24: taskvisor.v1.TaskSpec.start_timeout:type_name -> google.protobuf.Duration
 	0,  // 25: taskvisor.v1.Taskvisor.Info:input_type -> taskvisor.v1.InfoRequest
 	2,  // 26: taskvisor.v1.Taskvisor.List:input_type -> taskvisor.v1.ListRequest
 	4,  // 27: taskvisor.v1.Taskvisor.ListTemplates:input_type -> taskvisor.v1.ListTemplatesRequest
@@ -2324,23 +2549,27 @@ var file_taskvisor_proto_depIdxs = []int32{
 	8,  // 29: taskvisor.v1.Taskvisor.Cancel:input_type -> taskvisor.v1.CancelRequest
 	10, // 30: taskvisor.v1.Taskvisor.Kill:input_type -> taskvisor.v1.KillRequest
 	12, // 31: taskvisor.v1.Taskvisor.Restart:input_type -> taskvisor.v1.RestartRequest
-	14, // 32: taskvisor.v1.Taskvisor.Output:input_type -> taskvisor.v1.OutputRequest
-	17, // 33: taskvisor.v1.Taskvisor.Wait:input_type -> taskvisor.v1.WaitRequest
-	19, // 34: taskvisor.v1.Taskvisor.Shutdown:input_type -> taskvisor.v1.ShutdownRequest
-	21, // 35: taskvisor.v1.Taskvisor.Events:input_type -> taskvisor.v1.EventsRequest
-	1,  // 36: taskvisor.v1.Taskvisor.Info:output_type -> taskvisor.v1.InfoResponse
-	3,  // 37: taskvisor.v1.Taskvisor.List:output_type -> taskvisor.v1.ListResponse
-	5,  // 38: taskvisor.v1.Taskvisor.ListTemplates:output_type -> taskvisor.v1.ListTemplatesResponse
-	7,  // 39: taskvisor.v1.Taskvisor.Start:output_type -> taskvisor.v1.StartResponse
-	9,  // 40: taskvisor.v1.Taskvisor.Cancel:output_type -> taskvisor.v1.CancelResponse
-	11, // 41: taskvisor.v1.Taskvisor.Kill:output_type -> taskvisor.v1.KillResponse
-	13, // 42: taskvisor.v1.Taskvisor.Restart:output_type -> taskvisor.v1.RestartResponse
-	15, // 43: taskvisor.v1.Taskvisor.Output:output_type -> taskvisor.v1.OutputResponse
-	18, // 44: taskvisor.v1.Taskvisor.Wait:output_type -> taskvisor.v1.WaitResponse
-	20, // 45: taskvisor.v1.Taskvisor.Shutdown:output_type -> taskvisor.v1.ShutdownResponse
-	22, // 46: taskvisor.v1.Taskvisor.Events:output_type -> taskvisor.v1.EventsResponse
-	36, // [36:47] is the sub-list for method output_type
-	25, // [25:36] is the sub-list for method input_type
+	14, // 32: taskvisor.v1.Taskvisor.Fail:input_type -> taskvisor.v1.FailRequest
+	16, // 33: taskvisor.v1.Taskvisor.SetMaxParallel:input_type -> taskvisor.v1.SetMaxParallelRequest
+	18, // 34: taskvisor.v1.Taskvisor.Output:input_type -> taskvisor.v1.OutputRequest
+	21, // 35: taskvisor.v1.Taskvisor.Wait:input_type -> taskvisor.v1.WaitRequest
+	23, // 36: taskvisor.v1.Taskvisor.Shutdown:input_type -> taskvisor.v1.ShutdownRequest
+	25, // 37: taskvisor.v1.Taskvisor.Events:input_type -> taskvisor.v1.EventsRequest
+	1,  // 38: taskvisor.v1.Taskvisor.Info:output_type -> taskvisor.v1.InfoResponse
+	3,  // 39: taskvisor.v1.Taskvisor.List:output_type -> taskvisor.v1.ListResponse
+	5,  // 40: taskvisor.v1.Taskvisor.ListTemplates:output_type -> taskvisor.v1.ListTemplatesResponse
+	7,  // 41: taskvisor.v1.Taskvisor.Start:output_type -> taskvisor.v1.StartResponse
+	9,  // 42: taskvisor.v1.Taskvisor.Cancel:output_type -> taskvisor.v1.CancelResponse
+	11, // 43: taskvisor.v1.Taskvisor.Kill:output_type -> taskvisor.v1.KillResponse
+	13, // 44: taskvisor.v1.Taskvisor.Restart:output_type -> taskvisor.v1.RestartResponse
+	15, // 45: taskvisor.v1.Taskvisor.Fail:output_type -> taskvisor.v1.FailResponse
+	17, // 46: taskvisor.v1.Taskvisor.SetMaxParallel:output_type -> taskvisor.v1.SetMaxParallelResponse
+	19, // 47: taskvisor.v1.Taskvisor.Output:output_type -> taskvisor.v1.OutputResponse
+	22, // 48: taskvisor.v1.Taskvisor.Wait:output_type -> taskvisor.v1.WaitResponse
+	24, // 49: taskvisor.v1.Taskvisor.Shutdown:output_type -> taskvisor.v1.ShutdownResponse
+	26, // 50: taskvisor.v1.Taskvisor.Events:output_type -> taskvisor.v1.EventsResponse
+	38, // [38:51] is the sub-list for method output_type
+	25, // [25:38] is the sub-list for method input_type
 	25, // [25:25] is the sub-list for extension type_name
 	25, // [25:25] is the sub-list for extension extendee
 	0,  // [0:25] is the sub-list for field type_name
@@ -2355,20 +2584,20 @@ func file_taskvisor_proto_init() {
 		(*StartRequest_Template)(nil),
 		(*StartRequest_Spec)(nil),
 	}
-	file_taskvisor_proto_msgTypes[23].OneofWrappers = []any{
+	file_taskvisor_proto_msgTypes[27].OneofWrappers = []any{
 		(*Event_Task)(nil),
 		(*Event_Group)(nil),
 		(*Event_Gap)(nil),
 		(*Event_Notice)(nil),
 	}
-	file_taskvisor_proto_msgTypes[26].OneofWrappers = []any{}
+	file_taskvisor_proto_msgTypes[30].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_taskvisor_proto_rawDesc), len(file_taskvisor_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   30,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -31,17 +31,19 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Taskvisor_Info_FullMethodName          = "/taskvisor.v1.Taskvisor/Info"
-	Taskvisor_List_FullMethodName          = "/taskvisor.v1.Taskvisor/List"
-	Taskvisor_ListTemplates_FullMethodName = "/taskvisor.v1.Taskvisor/ListTemplates"
-	Taskvisor_Start_FullMethodName         = "/taskvisor.v1.Taskvisor/Start"
-	Taskvisor_Cancel_FullMethodName        = "/taskvisor.v1.Taskvisor/Cancel"
-	Taskvisor_Kill_FullMethodName          = "/taskvisor.v1.Taskvisor/Kill"
-	Taskvisor_Restart_FullMethodName       = "/taskvisor.v1.Taskvisor/Restart"
-	Taskvisor_Output_FullMethodName        = "/taskvisor.v1.Taskvisor/Output"
-	Taskvisor_Wait_FullMethodName          = "/taskvisor.v1.Taskvisor/Wait"
-	Taskvisor_Shutdown_FullMethodName      = "/taskvisor.v1.Taskvisor/Shutdown"
-	Taskvisor_Events_FullMethodName        = "/taskvisor.v1.Taskvisor/Events"
+	Taskvisor_Info_FullMethodName           = "/taskvisor.v1.Taskvisor/Info"
+	Taskvisor_List_FullMethodName           = "/taskvisor.v1.Taskvisor/List"
+	Taskvisor_ListTemplates_FullMethodName  = "/taskvisor.v1.Taskvisor/ListTemplates"
+	Taskvisor_Start_FullMethodName          = "/taskvisor.v1.Taskvisor/Start"
+	Taskvisor_Cancel_FullMethodName         = "/taskvisor.v1.Taskvisor/Cancel"
+	Taskvisor_Kill_FullMethodName           = "/taskvisor.v1.Taskvisor/Kill"
+	Taskvisor_Restart_FullMethodName        = "/taskvisor.v1.Taskvisor/Restart"
+	Taskvisor_Fail_FullMethodName           = "/taskvisor.v1.Taskvisor/Fail"
+	Taskvisor_SetMaxParallel_FullMethodName = "/taskvisor.v1.Taskvisor/SetMaxParallel"
+	Taskvisor_Output_FullMethodName         = "/taskvisor.v1.Taskvisor/Output"
+	Taskvisor_Wait_FullMethodName           = "/taskvisor.v1.Taskvisor/Wait"
+	Taskvisor_Shutdown_FullMethodName       = "/taskvisor.v1.Taskvisor/Shutdown"
+	Taskvisor_Events_FullMethodName         = "/taskvisor.v1.Taskvisor/Events"
 )
 
 // TaskvisorClient is the client API for Taskvisor service.
@@ -67,6 +69,12 @@ type TaskvisorClient interface {
 	// Restart kills a task's process group and starts a new process under the
 	// same id; an ended task is started again.
 	Restart(ctx context.Context, in *RestartRequest, opts ...grpc.CallOption) (*RestartResponse, error)
+	// Fail ends a task's process as a failure (SIGKILL), so that its restart
+	// policy applies as to any failure.
+	Fail(ctx context.Context, in *FailRequest, opts ...grpc.CallOption) (*FailResponse, error)
+	// SetMaxParallel sets or moves a parallelism limit (the whole node's, or
+	// a group's) and answers the limit now in force.
+	SetMaxParallel(ctx context.Context, in *SetMaxParallelRequest, opts ...grpc.CallOption) (*SetMaxParallelResponse, error)
 	// Output streams a task's last output lines and, with follow set, the
 	// lines it writes from then on until it has ended.
 	Output(ctx context.Context, in *OutputRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[OutputResponse], error)
@@ -157,6 +165,26 @@ func (c *taskvisorClient) Restart(ctx context.Context, in *RestartRequest, opts 
 	return out, nil
 }
 
+func (c *taskvisorClient) Fail(ctx context.Context, in *FailRequest, opts ...grpc.CallOption) (*FailResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FailResponse)
+	err := c.cc.Invoke(ctx, Taskvisor_Fail_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *taskvisorClient) SetMaxParallel(ctx context.Context, in *SetMaxParallelRequest, opts ...grpc.CallOption) (*SetMaxParallelResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetMaxParallelResponse)
+	err := c.cc.Invoke(ctx, Taskvisor_SetMaxParallel_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *taskvisorClient) Output(ctx context.Context, in *OutputRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[OutputResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &Taskvisor_ServiceDesc.Streams[0], Taskvisor_Output_FullMethodName, cOpts...)
@@ -238,6 +266,12 @@ type TaskvisorServer interface {
 	// Restart kills a task's process group and starts a new process under the
 	// same id; an ended task is started again.
 	Restart(context.Context, *RestartRequest) (*RestartResponse, error)
+	// Fail ends a task's process as a failure (SIGKILL), so that its restart
+	// policy applies as to any failure.
+	Fail(context.Context, *FailRequest) (*FailResponse, error)
+	// SetMaxParallel sets or moves a parallelism limit (the whole node's, or
+	// a group's) and answers the limit now in force.
+	SetMaxParallel(context.Context, *SetMaxParallelRequest) (*SetMaxParallelResponse, error)
 	// Output streams a task's last output lines and, with follow set, the
 	// lines it writes from then on until it has ended.
 	Output(*OutputRequest, grpc.ServerStreamingServer[OutputResponse]) error
@@ -278,6 +312,12 @@ func (UnimplementedTaskvisorServer) Kill(context.Context, *KillRequest) (*KillRe
 }
 func (UnimplementedTaskvisorServer) Restart(context.Context, *RestartRequest) (*RestartResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Restart not implemented")
+}
+func (UnimplementedTaskvisorServer) Fail(context.Context, *FailRequest) (*FailResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Fail not implemented")
+}
+func (UnimplementedTaskvisorServer) SetMaxParallel(context.Context, *SetMaxParallelRequest) (*SetMaxParallelResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetMaxParallel not implemented")
 }
 func (UnimplementedTaskvisorServer) Output(*OutputRequest, grpc.ServerStreamingServer[OutputResponse]) error {
 	return status.Error(codes.Unimplemented, "method Output not implemented")
@@ -438,6 +478,42 @@ func _Taskvisor_Restart_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Taskvisor_Fail_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FailRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TaskvisorServer).Fail(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Taskvisor_Fail_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TaskvisorServer).Fail(ctx, req.(*FailRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Taskvisor_SetMaxParallel_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetMaxParallelRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TaskvisorServer).SetMaxParallel(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Taskvisor_SetMaxParallel_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TaskvisorServer).SetMaxParallel(ctx, req.(*SetMaxParallelRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Taskvisor_Output_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(OutputRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -530,6 +606,14 @@ var Taskvisor_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Restart",
 			Handler:    _Taskvisor_Restart_Handler,
+		},
+		{
+			MethodName: "Fail",
+			Handler:    _Taskvisor_Fail_Handler,
+		},
+		{
+			MethodName: "SetMaxParallel",
+			Handler:    _Taskvisor_SetMaxParallel_Handler,
 		},
 		{
 			MethodName: "Wait",

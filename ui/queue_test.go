@@ -1,0 +1,54 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/taskvisor/taskvisor/actors"
+)
+
+// Queued tasks show their place in line, counted from their tickets, and +
+// and - move the parallelism limit, whose answer is said in the footer.
+func TestQueuedRowsAndLimitKeys(t *testing.T) {
+	ev := func(id int, ticket uint64) actors.TaskEvent {
+		return actors.TaskEvent{ID: id, Name: "job", State: actors.StateQueued, ExitCode: -1, QueueTicket: ticket,
+			Time: t0, Message: "Queued", Reason: "waiting for a slot: max_parallel 1 of the top level reached"}
+	}
+	running := actors.TaskEvent{ID: 1, Name: "job", State: actors.StateRunning, PID: 7, ExitCode: -1, Time: t0, Started: t0}
+	m := modelOf(140, 10, running, ev(2, 9), ev(3, 4))
+	rows := render(newScreen(t, 140, 10), m, NewTheme(false, false))
+	find := func(id string) string {
+		for _, r := range rows {
+			if strings.HasPrefix(strings.TrimSpace(r), id+" ") {
+				return r
+			}
+		}
+		t.Fatalf("no row of task %s in:\n%s", id, strings.Join(rows, "\n"))
+		return ""
+	}
+	if r := find("3"); !strings.Contains(r, "queued, 1st in line: max_parallel 1 of the top level reached") {
+		t.Errorf("task 3 (the lower ticket): %q", r)
+	}
+	if r := find("2"); !strings.Contains(r, "queued, 2nd in line") {
+		t.Errorf("task 2: %q", r)
+	}
+	// Task 3 leaves the queue: task 2 moves up.
+	started := ev(3, 0)
+	started.State, started.Time = actors.StateStarting, t0.Add(1)
+	m.Event(started)
+	rows = render(newScreen(t, 140, 10), m, NewTheme(false, false))
+	if r := find("2"); !strings.Contains(r, "queued, 1st in line") {
+		t.Errorf("task 2 after task 3 started: %q", r)
+	}
+
+	if cmds := m.Key(keyRune('+'), t0); len(cmds) != 1 || cmds[0] != (actors.SetMaxParallel{Adjust: 1}) {
+		t.Errorf("+ gave %v", cmds)
+	}
+	if cmds := m.Key(keyRune('-'), t0); len(cmds) != 1 || cmds[0] != (actors.SetMaxParallel{Adjust: -1}) {
+		t.Errorf("- gave %v", cmds)
+	}
+	m.ApplyReply(actors.Reply{Op: actors.OpSetMaxParallel, Limit: 3}, t0)
+	if !strings.Contains(m.Notice.Text, "max-parallel: 3 at once") {
+		t.Errorf("notice after the reply: %q", m.Notice.Text)
+	}
+}
