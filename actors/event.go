@@ -65,6 +65,10 @@ type TaskEvent struct {
 	// next start is due; while stalled, when the stall action is applied
 	// (zero for warn). Zero when no step is due.
 	Deadline time.Time
+	// TimeoutAt is when the current process's run-time limit
+	// (TaskSpec.Timeout) runs out; zero without one, while paused, and
+	// once it has run out.
+	TimeoutAt time.Time
 	// LastActivity is when the current process last reported progress,
 	// STATUS, READY or WATCHDOG=1 (its start time until it does); the
 	// watchdog measures stalls from it.
@@ -172,6 +176,9 @@ type jsonEvent struct {
 	NotifyDropped uint64 `json:"notify_dropped,omitempty"`
 	// Final is TaskEvent.Final, left out while false.
 	Final bool `json:"final,omitempty"`
+	// QueueTicket and TimeoutAt are TaskEvent's, left out while zero.
+	QueueTicket uint64     `json:"queue_ticket,omitempty"`
+	TimeoutAt   *time.Time `json:"timeout_at,omitempty"`
 }
 
 // Event is what the runtime publishes on the EventStream: a TaskEvent, a
@@ -295,7 +302,7 @@ func (e *TaskEvent) newGeneration(gen int) {
 	e.Generation = gen
 	e.PID, e.Step, e.Steps, e.Progress, e.Status = 0, 0, 0, 0, ""
 	e.ExitCode, e.Signal, e.Deadline, e.Started = -1, 0, time.Time{}, time.Time{}
-	e.NotifyDropped, e.LastActivity = 0, time.Time{}
+	e.NotifyDropped, e.LastActivity, e.TimeoutAt = 0, time.Time{}, time.Time{}
 }
 
 // MarshalJSON writes the event with the field names of the headless --json
@@ -305,6 +312,7 @@ func (e TaskEvent) MarshalJSON() ([]byte, error) {
 		Time: e.Time, Task: e.ID, Name: e.Name, Group: e.Group, State: e.State, PID: e.PID,
 		Progress: e.Progress, Step: e.Step, Steps: e.Steps, Status: e.Status, Message: e.Message,
 		Restarts: e.Restarts, Reason: e.Reason, Policy: e.Policy, NotifyDropped: e.NotifyDropped, Final: e.Final,
+		QueueTicket: e.QueueTicket,
 	}
 	if e.ExitCode >= 0 {
 		code := e.ExitCode
@@ -313,6 +321,10 @@ func (e TaskEvent) MarshalJSON() ([]byte, error) {
 	if e.Signal != 0 {
 		name := e.SignalName()
 		j.Signal = &name
+	}
+	if !e.TimeoutAt.IsZero() {
+		d := e.TimeoutAt
+		j.TimeoutAt = &d
 	}
 	if !e.Deadline.IsZero() {
 		d := e.Deadline

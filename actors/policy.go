@@ -59,6 +59,36 @@ const (
 	ReadyNotify ReadyMode = "notify"
 )
 
+// TimeoutAction is what happens to a task that ran for its Timeout.
+type TimeoutAction string
+
+// The timeout actions.
+const (
+	// TimeoutCancel cancels the task: its stop signal, SIGKILL after its
+	// grace. The default.
+	TimeoutCancel TimeoutAction = "cancel"
+	// TimeoutKill sends SIGKILL to its process group.
+	TimeoutKill TimeoutAction = "kill"
+	// TimeoutRestart kills it and starts a new process, as a failure counted
+	// by its restart limit.
+	TimeoutRestart TimeoutAction = "restart"
+)
+
+// ActivityMode says what counts as a task's progress for its watchdog.
+type ActivityMode string
+
+// The activity modes.
+const (
+	// ActivityNotify: sd_notify progress, STATUS=, READY=1 and WATCHDOG=1.
+	// The default for a task with ReadyNotify, which speaks the protocol.
+	ActivityNotify ActivityMode = "notify"
+	// ActivityOutput: any line the task writes to stdout or stderr.
+	ActivityOutput ActivityMode = "output"
+	// ActivityBoth: either. The default for every other task, so that a job
+	// that prints as it goes is not stalled for sending no sd_notify.
+	ActivityBoth ActivityMode = "both"
+)
+
 // Strategy is how a group restarts its children when one of them fails, with
 // the meaning of Erlang/OTP's supervisor strategies.
 type Strategy string

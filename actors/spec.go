@@ -18,6 +18,9 @@ const (
 	DefaultStopGrace = 5 * time.Second
 	// DefaultOutputLines is how many of a task's last output lines are kept.
 	DefaultOutputLines = 1000
+	// NoStallGrace as TaskSpec.StallGrace: the stall action comes as the
+	// stall does, with no grace (a zero StallGrace means the default).
+	NoStallGrace time.Duration = -1
 )
 
 // TaskSpec defines a task: what to run and how to stop it. The zero value of
@@ -72,8 +75,17 @@ type TaskSpec struct {
 	// Zero: warn.
 	StallAction StallAction
 	// StallGrace is how long the task stays stalled before StallAction. Zero:
-	// 5s.
+	// 5s; negative (NoStallGrace): none, the action comes as the stall does.
 	StallGrace time.Duration
+	// Activity says what counts as progress for the watchdog (StallTimeout):
+	// sd_notify, output lines, or both. Zero: notify for a task with
+	// ReadyNotify, both for any other.
+	Activity ActivityMode
+	// Timeout bounds each process's run: wall time since its start, time
+	// paused not counted; then TimeoutAction. Zero: no limit.
+	Timeout time.Duration
+	// TimeoutAction is applied when Timeout runs out. Zero: cancel.
+	TimeoutAction TimeoutAction
 	// Ready says when the task counts as running. Zero: as soon as it started.
 	Ready ReadyMode
 	// StartTimeout is how long a ReadyNotify task has to send READY=1 before
@@ -123,8 +135,18 @@ func (s TaskSpec) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("StallAction: %q is not one of warn, cancel, kill, restart", s.StallAction))
 	}
-	if s.StallGrace < 0 {
-		errs = append(errs, fmt.Errorf("StallGrace: %v is negative", s.StallGrace))
+	if s.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("Timeout: %v is negative", s.Timeout))
+	}
+	switch s.TimeoutAction {
+	case "", TimeoutCancel, TimeoutKill, TimeoutRestart:
+	default:
+		errs = append(errs, fmt.Errorf("TimeoutAction: %q is not one of cancel, kill, restart", s.TimeoutAction))
+	}
+	switch s.Activity {
+	case "", ActivityNotify, ActivityOutput, ActivityBoth:
+	default:
+		errs = append(errs, fmt.Errorf("Activity: %q is not one of notify, output, both", s.Activity))
 	}
 	switch s.Ready {
 	case "", ReadyStarted, ReadyNotify:
@@ -158,7 +180,26 @@ func (s TaskSpec) restartMode() RestartMode { return cmp.Or(s.Restart, RestartNe
 
 func (s TaskSpec) stallAction() StallAction { return cmp.Or(s.StallAction, StallWarn) }
 
-func (s TaskSpec) stallGrace() time.Duration { return cmp.Or(s.StallGrace, DefaultStallGrace) }
+// stallGrace is StallGrace with its default; none is 0.
+func (s TaskSpec) stallGrace() time.Duration {
+	if s.StallGrace < 0 {
+		return 0
+	}
+	return cmp.Or(s.StallGrace, DefaultStallGrace)
+}
+
+func (s TaskSpec) timeoutAction() TimeoutAction { return cmp.Or(s.TimeoutAction, TimeoutCancel) }
+
+// activity is Activity with its default.
+func (s TaskSpec) activity() ActivityMode {
+	if s.Activity != "" {
+		return s.Activity
+	}
+	if s.Ready == ReadyNotify {
+		return ActivityNotify
+	}
+	return ActivityBoth
+}
 func (s TaskSpec) startTimeout() time.Duration {
 	return cmp.Or(s.StartTimeout, DefaultStartTimeout)
 }
@@ -181,6 +222,9 @@ func (s TaskSpec) Policy() string {
 	}
 	if s.StallTimeout > 0 {
 		fmt.Fprintf(&b, "; stall %s: %s", s.StallTimeout, s.stallAction())
+		if s.Activity != "" && s.Activity != ActivityBoth {
+			fmt.Fprintf(&b, " (progress: %s only)", s.activity())
+		}
 	}
 	if s.Ready == ReadyNotify {
 		fmt.Fprintf(&b, "; ready on READY=1 within %s", s.startTimeout())

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -26,7 +27,12 @@ type (
 		msg notify.Message
 	}
 	// notifyDrops: generation gen's notify socket dropped datagrams.
-	notifyDrops  struct{ gen int }
+	notifyDrops struct{ gen int }
+	// timeoutDue: generation gen's run-time limit (Timeout) may be up.
+	timeoutDue struct{ gen int }
+	// outputSeen: generation gen wrote output since the last outputSeen
+	// (the task's activity = output or both).
+	outputSeen   struct{ gen int }
 	stopDeadline struct{ gen int }
 	// backoffOver ends the backoff wait with token tok.
 	backoffOver struct{ tok int }
@@ -50,6 +56,7 @@ const (
 	stopGroup           // the group stops it to start it again with its siblings
 	stopGiveUp          // the group gave up
 	stopFail            // Fail: a failure, for the restart policy
+	stopTimeout         // the timeout action cancel or kill
 )
 
 // waitKind is what a task without a process waits for.
@@ -76,11 +83,20 @@ type taskActor struct {
 	gen  int
 	proc *proc.Process
 	gate *notifyGate // between proc's notify socket and this actor
-	ev   TaskEvent   // the latest published state
+	// unwatchOutput ends the current process's watch of its output, for a
+	// task whose output counts as activity; nil when none.
+	unwatchOutput func()
+	outputPending *atomic.Bool // an outputSeen is on its way
+	ev            TaskEvent    // the latest published state
 	// generation is the state of the current process; each start begins
 	// it afresh.
 	generation
 	cancelTmr func() // cancels the pending stop deadline or backoff timer
+	// The run-time limit (Timeout) of the current process: how much of it
+	// is left as of runFrom (zero while paused), and its timer's cancel.
+	runLeft       time.Duration
+	runFrom       time.Time
+	cancelTimeout func()
 
 	// Restart policy state.
 	limit     restartLimit
@@ -198,6 +214,10 @@ func (a *taskActor) receive(ctx actor.Context) {
 		a.onNotified(ctx, m)
 	case notifyDrops:
 		a.onNotifyDrops(ctx, m)
+	case outputSeen:
+		a.onOutputSeen(ctx, m)
+	case timeoutDue:
+		a.onTimeoutDue(ctx, m)
 	case stopDeadline:
 		a.onStopDeadline(ctx, m)
 	case backoffGo:
@@ -322,6 +342,8 @@ func (a *taskActor) stopping() {
 	if a.proc != nil {
 		_ = a.proc.Kill()
 	}
+	a.stopOutputWatch()
+	a.disarmTimeout()
 	a.endWait()
 	a.dropPlace()
 	a.releaseSlot()
@@ -401,8 +423,13 @@ func (a *taskActor) launch(ctx actor.Context, why string) {
 		return
 	}
 	a.proc = p
+	a.watchOutput(ctx)
 	now := a.env.clock.Now()
 	a.ev.PID, a.ev.Started, a.ev.LastActivity = p.Pid(), now, now
+	if a.spec.Timeout > 0 {
+		a.runLeft = a.spec.Timeout
+		a.armTimeout(ctx)
+	}
 	if a.spec.Ready == ReadyNotify {
 		a.set(ctx, StateStarting, fmt.Sprintf("Started (pid %d), waiting for READY=1", p.Pid()), "")
 		return
@@ -599,6 +626,8 @@ func (a *taskActor) endedWaiting(how, asked string) (msg, why string) {
 // and applies the restart policy to an ending the task did not ask for.
 func (a *taskActor) exited(ctx actor.Context, e proc.Exit) {
 	a.stopTimer()
+	a.stopOutputWatch()
+	a.disarmTimeout()
 	if a.stop != stopRestart && a.stop != stopWatchdogRestart {
 		a.releaseSlot() // an immediate restart keeps it
 	}
@@ -637,12 +666,16 @@ func (a *taskActor) exited(ctx actor.Context, e proc.Exit) {
 		why := "failed by the program: " + a.failReason + "; " + status
 		a.setErr(ctx, StateFailed, "Task failed: "+a.failReason, why, &ExitError{ID: a.id, Name: a.spec.Name, Code: e.Code, Signal: e.Signal, Status: status})
 		a.afterEnd(ctx, true, ran, why)
-	case stopWatchdog:
+	case stopWatchdog, stopTimeout:
 		why := a.ev.Reason + "; " + status
+		by := "its watchdog"
+		if a.stop == stopTimeout {
+			by = "its timeout"
+		}
 		if a.sigkilled {
-			a.set(ctx, StateKilled, "Task killed by its watchdog", why)
+			a.set(ctx, StateKilled, "Task killed by "+by, why)
 		} else {
-			a.set(ctx, StateCancelled, "Task cancelled by its watchdog", why)
+			a.set(ctx, StateCancelled, "Task cancelled by "+by, why)
 		}
 		// A watchdog stop is a failure for the restart policy, as under systemd.
 		a.afterEnd(ctx, true, ran, why)

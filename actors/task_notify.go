@@ -2,6 +2,7 @@ package actors
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -51,6 +52,9 @@ func (a *taskActor) stalled(ctx actor.Context, m stallNotice) {
 		msg += fmt.Sprintf("; %s in %s", action, a.spec.stallGrace())
 	}
 	a.set(ctx, StateStalled, msg, fmt.Sprintf("watchdog: stall timeout %s", m.timeout))
+	if action != StallWarn && a.spec.stallGrace() == 0 {
+		a.applyStallAction(ctx, "no progress for "+silent.String()+", no stall grace")
+	}
 }
 
 // applyStallAction does what the stall action says, now.
@@ -83,6 +87,9 @@ func (a *taskActor) notified(ctx actor.Context, m notify.Message) {
 	}
 	now := a.env.clock.Now()
 	active := m.HasStatus || m.Progress != nil || m.Ready || m.Watchdog
+	if a.spec.activity() == ActivityOutput {
+		active = m.Ready // only output is progress; READY=1 is still readiness
+	}
 	if active {
 		a.ev.LastActivity = now
 		a.reportActivity(ctx, m.ExtendTimeout)
@@ -173,4 +180,54 @@ func (a *taskActor) progressMessage() string {
 		text += fmt.Sprintf(" (%d%%)", int(a.ev.Progress*100+0.5))
 	}
 	return text
+}
+
+// watchOutput makes the new process's output lines count as activity, if
+// the task's activity mode says so and it is watched. The buffer's Notify
+// runs on the output reader: it sends outputSeen only when none is on its
+// way, so a task that writes a million lines sends its actor a message per
+// mailbox turn, not per line.
+func (a *taskActor) watchOutput(ctx actor.Context) {
+	if !a.watched() || a.spec.activity() == ActivityNotify {
+		return
+	}
+	self, root, gen := ctx.Self(), ctx.ActorSystem().Root, a.gen
+	pending := &atomic.Bool{}
+	a.outputPending = pending
+	a.unwatchOutput = a.output.Notify(func() {
+		if pending.CompareAndSwap(false, true) {
+			root.Send(self, outputSeen{gen: gen})
+		}
+	})
+}
+
+func (a *taskActor) stopOutputWatch() {
+	if a.unwatchOutput != nil {
+		a.unwatchOutput()
+		a.unwatchOutput, a.outputPending = nil, nil
+	}
+}
+
+// onOutputSeen counts the current process's output as activity: it clears
+// a stall as progress does.
+func (a *taskActor) onOutputSeen(ctx actor.Context, m outputSeen) {
+	if !a.current(m.gen) || a.outputPending == nil {
+		return
+	}
+	a.outputPending.Store(false)
+	if a.ev.State == StateStopping {
+		return
+	}
+	now := a.env.clock.Now()
+	a.ev.LastActivity = now
+	a.reportActivity(ctx, 0)
+	if a.ev.State == StateStalled {
+		silent := roundForHumans(now.Sub(a.stalledAt))
+		a.stalledAt, a.ev.Deadline = time.Time{}, time.Time{}
+		state := StateRunning
+		if !a.ready {
+			state = StateStarting
+		}
+		a.set(ctx, state, fmt.Sprintf("Stall cleared: output resumed (stalled for %s)", silent), "output resumed")
+	}
 }

@@ -148,6 +148,8 @@ func (s *supervision) watchdogTick(ctx actor.Context) {
 			var actAt time.Time
 			if c.spec.stallAction() != StallWarn {
 				actAt = now.Add(c.spec.stallGrace())
+				// With no grace the task acts as it takes the notice.
+				w.acted = c.spec.stallGrace() == 0
 			}
 			ctx.Send(c.pid, stallNotice{gen: w.gen, actAt: actAt, timeout: w.timeout(c.spec)})
 			continue

@@ -50,7 +50,7 @@ func TaskEventToProto(node string, run uint64, e actors.TaskEvent) *pb.TaskEvent
 		Signal: int32(e.Signal), SignalName: e.SignalName(), Reason: e.Reason,
 		Deadline: ts(e.Deadline), LastActivity: ts(e.LastActivity), Policy: e.Policy,
 		StopSignal: int32(e.StopSignal), StallAction: string(e.StallAction), Started: ts(e.Started),
-		Time: ts(e.Time), NotifyDropped: e.NotifyDropped, Final: e.Final, QueueTicket: e.QueueTicket,
+		Time: ts(e.Time), NotifyDropped: e.NotifyDropped, Final: e.Final, QueueTicket: e.QueueTicket, TimeoutAt: ts(e.TimeoutAt),
 	}
 	if e.ExitCode >= 0 {
 		code := int32(e.ExitCode)
@@ -70,7 +70,7 @@ func TaskEventFromProto(m *pb.TaskEvent) actors.TaskEvent {
 		ExitCode: -1, Signal: syscall.Signal(m.GetSignal()), Reason: m.GetReason(),
 		Deadline: fromTS(m.GetDeadline()), LastActivity: fromTS(m.GetLastActivity()), Policy: m.GetPolicy(),
 		StopSignal: syscall.Signal(m.GetStopSignal()), StallAction: actors.StallAction(m.GetStallAction()),
-		Started: fromTS(m.GetStarted()), Time: fromTS(m.GetTime()), NotifyDropped: m.GetNotifyDropped(), Final: m.GetFinal(), QueueTicket: m.GetQueueTicket(),
+		Started: fromTS(m.GetStarted()), Time: fromTS(m.GetTime()), NotifyDropped: m.GetNotifyDropped(), Final: m.GetFinal(), QueueTicket: m.GetQueueTicket(), TimeoutAt: fromTS(m.GetTimeoutAt()),
 	}
 	if m.ExitCode != nil {
 		e.ExitCode = int(m.GetExitCode())
@@ -123,6 +123,7 @@ func SpecToProto(s actors.TaskSpec) *pb.TaskSpec {
 		Restart: string(s.Restart), MaxRestarts: int32(s.MaxRestarts), RestartWindow: dur(s.RestartWindow),
 		StallTimeout: dur(s.StallTimeout), StallAction: string(s.StallAction), StallGrace: dur(s.StallGrace),
 		Ready: string(s.Ready), StartTimeout: dur(s.StartTimeout), Autostart: s.Autostart,
+		Activity: string(s.Activity), Timeout: dur(s.Timeout), TimeoutAction: string(s.TimeoutAction),
 	}
 	if s.StopSignal != 0 {
 		m.StopSignal = actors.SignalName(s.StopSignal)
@@ -156,7 +157,8 @@ func SpecFromProto(m *pb.TaskSpec) (actors.TaskSpec, error) {
 		RestartWindow: d("restart_window", m.GetRestartWindow()), StallTimeout: d("stall_timeout", m.GetStallTimeout()),
 		StallAction: actors.StallAction(m.GetStallAction()), StallGrace: d("stall_grace", m.GetStallGrace()),
 		Ready: actors.ReadyMode(m.GetReady()), StartTimeout: d("start_timeout", m.GetStartTimeout()),
-		Autostart: m.GetAutostart(),
+		Autostart: m.GetAutostart(), Activity: actors.ActivityMode(m.GetActivity()),
+		Timeout: d("timeout", m.GetTimeout()), TimeoutAction: actors.TimeoutAction(m.GetTimeoutAction()),
 	}
 	if m.GetStopSignal() != "" {
 		sig, err := ParseSignal(m.GetStopSignal())

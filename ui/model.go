@@ -349,7 +349,7 @@ func (m *Model) needsClock() (any, fast bool) {
 		case actors.StateStopping, actors.StateBackoff, actors.StateStalled:
 			return true, true
 		case actors.StateStarting, actors.StateRunning:
-			any = true
+			any = true // run times, and a timeout's countdown, in whole seconds
 		}
 	}
 	return any, false

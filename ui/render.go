@@ -453,10 +453,15 @@ func describe(t *Task, now time.Time, short bool) (text string, emphasised bool)
 		}
 		return t.message, false
 	}
-	if t.status != "" {
-		return t.status, false
+	text = cmp.Or(t.status, t.message)
+	if !ev.TimeoutAt.IsZero() && ev.State.HasProcess() {
+		left := "timeout in " + countdown(ev.TimeoutAt, now)
+		if short {
+			return left, false
+		}
+		return left + ": " + text, false
 	}
-	return t.message, false
+	return text, false
 }
 
 // stallAction names what the watchdog will do, for "kill in 3.2s".

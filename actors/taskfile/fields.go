@@ -84,7 +84,22 @@ var taskFields = []field{
 	durationField("stall_timeout", 0, func(e *entry) *time.Duration { return &e.task.StallTimeout }),
 	enumField("stall_action", func(e *entry) *actors.StallAction { return &e.task.StallAction },
 		actors.StallWarn, actors.StallCancel, actors.StallKill, actors.StallRestart),
-	durationField("stall_grace", actors.DefaultStallGrace, func(e *entry) *time.Duration { return &e.task.StallGrace }),
+	{key: "stall_grace", doc: quoted(durationText(actors.DefaultStallGrace)), set: func(l *loader, e *entry, name string, v value) {
+		// "0s" is allowed and means none: the action comes with the stall.
+		if d := l.duration(e, name, v, ""); d > 0 {
+			e.task.StallGrace = d
+		} else if v.n.Kind == unstable.String && string(v.n.Data) != "" {
+			if d, err := time.ParseDuration(string(v.n.Data)); err == nil && d == 0 {
+				e.task.StallGrace = actors.NoStallGrace
+			}
+		}
+	}},
+	durationField("timeout", 0, func(e *entry) *time.Duration { return &e.task.Timeout }),
+	enumField("timeout_action", func(e *entry) *actors.TimeoutAction { return &e.task.TimeoutAction },
+		actors.TimeoutCancel, actors.TimeoutKill, actors.TimeoutRestart),
+	{key: "activity", doc: "see below", set: func(l *loader, e *entry, name string, v value) {
+		e.task.Activity = actors.ActivityMode(l.enum(e, name, v, string(actors.ActivityNotify), string(actors.ActivityOutput), string(actors.ActivityBoth)))
+	}},
 	enumField("ready", func(e *entry) *actors.ReadyMode { return &e.task.Ready }, actors.ReadyStarted, actors.ReadyNotify),
 	durationField("start_timeout", actors.DefaultStartTimeout, func(e *entry) *time.Duration { return &e.task.StartTimeout }),
 	{key: "autostart", doc: "`false`", set: func(l *loader, e *entry, name string, v value) {

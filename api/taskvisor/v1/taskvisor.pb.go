@@ -1713,7 +1713,10 @@ type TaskEvent struct {
 	Final bool `protobuf:"varint,28,opt,name=final,proto3" json:"final,omitempty"`
 	// The task's place in the node's queue while it is queued: first come
 	// first, so a lower ticket starts first. 0 when not queued.
-	QueueTicket   uint64 `protobuf:"varint,29,opt,name=queue_ticket,json=queueTicket,proto3" json:"queue_ticket,omitempty"`
+	QueueTicket uint64 `protobuf:"varint,29,opt,name=queue_ticket,json=queueTicket,proto3" json:"queue_ticket,omitempty"`
+	// When the current process's run-time limit runs out; unset without
+	// one, while paused, and once it has run out.
+	TimeoutAt     *timestamppb.Timestamp `protobuf:"bytes,30,opt,name=timeout_at,json=timeoutAt,proto3" json:"timeout_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1951,6 +1954,13 @@ func (x *TaskEvent) GetQueueTicket() uint64 {
 	return 0
 }
 
+func (x *TaskEvent) GetTimeoutAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.TimeoutAt
+	}
+	return nil
+}
+
 // GroupEvent is a decision of a supervision group.
 type GroupEvent struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -2104,9 +2114,15 @@ type TaskSpec struct {
 	StallAction string               `protobuf:"bytes,16,opt,name=stall_action,json=stallAction,proto3" json:"stall_action,omitempty"`
 	StallGrace  *durationpb.Duration `protobuf:"bytes,17,opt,name=stall_grace,json=stallGrace,proto3" json:"stall_grace,omitempty"`
 	// started, notify.
-	Ready         string               `protobuf:"bytes,18,opt,name=ready,proto3" json:"ready,omitempty"`
-	StartTimeout  *durationpb.Duration `protobuf:"bytes,19,opt,name=start_timeout,json=startTimeout,proto3" json:"start_timeout,omitempty"`
-	Autostart     bool                 `protobuf:"varint,20,opt,name=autostart,proto3" json:"autostart,omitempty"`
+	Ready        string               `protobuf:"bytes,18,opt,name=ready,proto3" json:"ready,omitempty"`
+	StartTimeout *durationpb.Duration `protobuf:"bytes,19,opt,name=start_timeout,json=startTimeout,proto3" json:"start_timeout,omitempty"`
+	Autostart    bool                 `protobuf:"varint,20,opt,name=autostart,proto3" json:"autostart,omitempty"`
+	// What counts as progress for the watchdog: "notify", "output", "both".
+	Activity string `protobuf:"bytes,21,opt,name=activity,proto3" json:"activity,omitempty"`
+	// Bounds each process's run (time paused not counted); then
+	// timeout_action: "cancel" (the default), "kill" or "restart".
+	Timeout       *durationpb.Duration `protobuf:"bytes,22,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	TimeoutAction string               `protobuf:"bytes,23,opt,name=timeout_action,json=timeoutAction,proto3" json:"timeout_action,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2281,6 +2297,27 @@ func (x *TaskSpec) GetAutostart() bool {
 	return false
 }
 
+func (x *TaskSpec) GetActivity() string {
+	if x != nil {
+		return x.Activity
+	}
+	return ""
+}
+
+func (x *TaskSpec) GetTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.Timeout
+	}
+	return nil
+}
+
+func (x *TaskSpec) GetTimeoutAction() string {
+	if x != nil {
+		return x.TimeoutAction
+	}
+	return ""
+}
+
 var File_taskvisor_proto protoreflect.FileDescriptor
 
 const file_taskvisor_proto_rawDesc = "" +
@@ -2370,7 +2407,7 @@ const file_taskvisor_proto_rawDesc = "" +
 	"\x04time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"/\n" +
 	"\x03Gap\x12\x14\n" +
 	"\x05first\x18\x01 \x01(\x04R\x05first\x12\x12\n" +
-	"\x04last\x18\x02 \x01(\x04R\x04last\"\xfd\x06\n" +
+	"\x04last\x18\x02 \x01(\x04R\x04last\"\xb8\a\n" +
 	"\tTaskEvent\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12\x10\n" +
 	"\x03run\x18\x02 \x01(\x04R\x03run\x12\x0e\n" +
@@ -2405,7 +2442,9 @@ const file_taskvisor_proto_rawDesc = "" +
 	"\x0enotify_dropped\x18\x1a \x01(\x04R\rnotifyDropped\x12\x18\n" +
 	"\ahistory\x18\x1b \x01(\bR\ahistory\x12\x14\n" +
 	"\x05final\x18\x1c \x01(\bR\x05final\x12!\n" +
-	"\fqueue_ticket\x18\x1d \x01(\x04R\vqueueTicketB\f\n" +
+	"\fqueue_ticket\x18\x1d \x01(\x04R\vqueueTicket\x129\n" +
+	"\n" +
+	"timeout_at\x18\x1e \x01(\v2\x1a.google.protobuf.TimestampR\ttimeoutAtB\f\n" +
 	"\n" +
 	"_exit_code\"\xa6\x02\n" +
 	"\n" +
@@ -2421,7 +2460,7 @@ const file_taskvisor_proto_rawDesc = "" +
 	"\amessage\x18\t \x01(\tR\amessage\x12\x16\n" +
 	"\x06reason\x18\n" +
 	" \x01(\tR\x06reason\x12.\n" +
-	"\x04time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xa3\x06\n" +
+	"\x04time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\x9b\a\n" +
 	"\bTaskSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12 \n" +
@@ -2446,7 +2485,10 @@ const file_taskvisor_proto_rawDesc = "" +
 	"stallGrace\x12\x14\n" +
 	"\x05ready\x18\x12 \x01(\tR\x05ready\x12>\n" +
 	"\rstart_timeout\x18\x13 \x01(\v2\x19.google.protobuf.DurationR\fstartTimeout\x12\x1c\n" +
-	"\tautostart\x18\x14 \x01(\bR\tautostart\x1a6\n" +
+	"\tautostart\x18\x14 \x01(\bR\tautostart\x12\x1a\n" +
+	"\bactivity\x18\x15 \x01(\tR\bactivity\x123\n" +
+	"\atimeout\x18\x16 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12%\n" +
+	"\x0etimeout_action\x18\x17 \x01(\tR\rtimeoutAction\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xa5\a\n" +
@@ -2535,44 +2577,46 @@ var file_taskvisor_proto_depIdxs = []int32{
 	34, // 15: taskvisor.v1.TaskEvent.last_activity:type_name -> google.protobuf.Timestamp
 	34, // 16: taskvisor.v1.TaskEvent.started:type_name -> google.protobuf.Timestamp
 	34, // 17: taskvisor.v1.TaskEvent.time:type_name -> google.protobuf.Timestamp
-	34, // 18: taskvisor.v1.GroupEvent.time:type_name -> google.protobuf.Timestamp
-	33, // 19: taskvisor.v1.TaskSpec.env:type_name -> taskvisor.v1.TaskSpec.EnvEntry
-	35, // 20: taskvisor.v1.TaskSpec.stop_grace:type_name -> google.protobuf.Duration
-	35, // 21: taskvisor.v1.TaskSpec.restart_window:type_name -> google.protobuf.Duration
-	35, // 22: taskvisor.v1.TaskSpec.stall_timeout:type_name -> google.protobuf.Duration
-	35, // 23: taskvisor.v1.TaskSpec.stall_grace:type_name -> google.protobuf.Duration
-	35, // 24: taskvisor.v1.TaskSpec.start_timeout:type_name -> google.protobuf.Duration
-	0,  // 25: taskvisor.v1.Taskvisor.Info:input_type -> taskvisor.v1.InfoRequest
-	2,  // 26: taskvisor.v1.Taskvisor.List:input_type -> taskvisor.v1.ListRequest
-	4,  // 27: taskvisor.v1.Taskvisor.ListTemplates:input_type -> taskvisor.v1.ListTemplatesRequest
-	6,  // 28: taskvisor.v1.Taskvisor.Start:input_type -> taskvisor.v1.StartRequest
-	8,  // 29: taskvisor.v1.Taskvisor.Cancel:input_type -> taskvisor.v1.CancelRequest
-	10, // 30: taskvisor.v1.Taskvisor.Kill:input_type -> taskvisor.v1.KillRequest
-	12, // 31: taskvisor.v1.Taskvisor.Restart:input_type -> taskvisor.v1.RestartRequest
-	14, // 32: taskvisor.v1.Taskvisor.Fail:input_type -> taskvisor.v1.FailRequest
-	16, // 33: taskvisor.v1.Taskvisor.SetMaxParallel:input_type -> taskvisor.v1.SetMaxParallelRequest
-	18, // 34: taskvisor.v1.Taskvisor.Output:input_type -> taskvisor.v1.OutputRequest
-	21, // 35: taskvisor.v1.Taskvisor.Wait:input_type -> taskvisor.v1.WaitRequest
-	23, // 36: taskvisor.v1.Taskvisor.Shutdown:input_type -> taskvisor.v1.ShutdownRequest
-	25, // 37: taskvisor.v1.Taskvisor.Events:input_type -> taskvisor.v1.EventsRequest
-	1,  // 38: taskvisor.v1.Taskvisor.Info:output_type -> taskvisor.v1.InfoResponse
-	3,  // 39: taskvisor.v1.Taskvisor.List:output_type -> taskvisor.v1.ListResponse
-	5,  // 40: taskvisor.v1.Taskvisor.ListTemplates:output_type -> taskvisor.v1.ListTemplatesResponse
-	7,  // 41: taskvisor.v1.Taskvisor.Start:output_type -> taskvisor.v1.StartResponse
-	9,  // 42: taskvisor.v1.Taskvisor.Cancel:output_type -> taskvisor.v1.CancelResponse
-	11, // 43: taskvisor.v1.Taskvisor.Kill:output_type -> taskvisor.v1.KillResponse
-	13, // 44: taskvisor.v1.Taskvisor.Restart:output_type -> taskvisor.v1.RestartResponse
-	15, // 45: taskvisor.v1.Taskvisor.Fail:output_type -> taskvisor.v1.FailResponse
-	17, // 46: taskvisor.v1.Taskvisor.SetMaxParallel:output_type -> taskvisor.v1.SetMaxParallelResponse
-	19, // 47: taskvisor.v1.Taskvisor.Output:output_type -> taskvisor.v1.OutputResponse
-	22, // 48: taskvisor.v1.Taskvisor.Wait:output_type -> taskvisor.v1.WaitResponse
-	24, // 49: taskvisor.v1.Taskvisor.Shutdown:output_type -> taskvisor.v1.ShutdownResponse
-	26, // 50: taskvisor.v1.Taskvisor.Events:output_type -> taskvisor.v1.EventsResponse
-	38, // [38:51] is the sub-list for method output_type
-	25, // [25:38] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	34, // 18: taskvisor.v1.TaskEvent.timeout_at:type_name -> google.protobuf.Timestamp
+	34, // 19: taskvisor.v1.GroupEvent.time:type_name -> google.protobuf.Timestamp
+	33, // 20: taskvisor.v1.TaskSpec.env:type_name -> taskvisor.v1.TaskSpec.EnvEntry
+	35, // 21: taskvisor.v1.TaskSpec.stop_grace:type_name -> google.protobuf.Duration
+	35, // 22: taskvisor.v1.TaskSpec.restart_window:type_name -> google.protobuf.Duration
+	35, // 23: taskvisor.v1.TaskSpec.stall_timeout:type_name -> google.protobuf.Duration
+	35, // 24: taskvisor.v1.TaskSpec.stall_grace:type_name -> google.protobuf.Duration
+	35, // 25: taskvisor.v1.TaskSpec.start_timeout:type_name -> google.protobuf.Duration
+	35, // 26: taskvisor.v1.TaskSpec.timeout:type_name -> google.protobuf.Duration
+	0,  // 27: taskvisor.v1.Taskvisor.Info:input_type -> taskvisor.v1.InfoRequest
+	2,  // 28: taskvisor.v1.Taskvisor.List:input_type -> taskvisor.v1.ListRequest
+	4,  // 29: taskvisor.v1.Taskvisor.ListTemplates:input_type -> taskvisor.v1.ListTemplatesRequest
+	6,  // 30: taskvisor.v1.Taskvisor.Start:input_type -> taskvisor.v1.StartRequest
+	8,  // 31: taskvisor.v1.Taskvisor.Cancel:input_type -> taskvisor.v1.CancelRequest
+	10, // 32: taskvisor.v1.Taskvisor.Kill:input_type -> taskvisor.v1.KillRequest
+	12, // 33: taskvisor.v1.Taskvisor.Restart:input_type -> taskvisor.v1.RestartRequest
+	14, // 34: taskvisor.v1.Taskvisor.Fail:input_type -> taskvisor.v1.FailRequest
+	16, // 35: taskvisor.v1.Taskvisor.SetMaxParallel:input_type -> taskvisor.v1.SetMaxParallelRequest
+	18, // 36: taskvisor.v1.Taskvisor.Output:input_type -> taskvisor.v1.OutputRequest
+	21, // 37: taskvisor.v1.Taskvisor.Wait:input_type -> taskvisor.v1.WaitRequest
+	23, // 38: taskvisor.v1.Taskvisor.Shutdown:input_type -> taskvisor.v1.ShutdownRequest
+	25, // 39: taskvisor.v1.Taskvisor.Events:input_type -> taskvisor.v1.EventsRequest
+	1,  // 40: taskvisor.v1.Taskvisor.Info:output_type -> taskvisor.v1.InfoResponse
+	3,  // 41: taskvisor.v1.Taskvisor.List:output_type -> taskvisor.v1.ListResponse
+	5,  // 42: taskvisor.v1.Taskvisor.ListTemplates:output_type -> taskvisor.v1.ListTemplatesResponse
+	7,  // 43: taskvisor.v1.Taskvisor.Start:output_type -> taskvisor.v1.StartResponse
+	9,  // 44: taskvisor.v1.Taskvisor.Cancel:output_type -> taskvisor.v1.CancelResponse
+	11, // 45: taskvisor.v1.Taskvisor.Kill:output_type -> taskvisor.v1.KillResponse
+	13, // 46: taskvisor.v1.Taskvisor.Restart:output_type -> taskvisor.v1.RestartResponse
+	15, // 47: taskvisor.v1.Taskvisor.Fail:output_type -> taskvisor.v1.FailResponse
+	17, // 48: taskvisor.v1.Taskvisor.SetMaxParallel:output_type -> taskvisor.v1.SetMaxParallelResponse
+	19, // 49: taskvisor.v1.Taskvisor.Output:output_type -> taskvisor.v1.OutputResponse
+	22, // 50: taskvisor.v1.Taskvisor.Wait:output_type -> taskvisor.v1.WaitResponse
+	24, // 51: taskvisor.v1.Taskvisor.Shutdown:output_type -> taskvisor.v1.ShutdownResponse
+	26, // 52: taskvisor.v1.Taskvisor.Events:output_type -> taskvisor.v1.EventsResponse
+	40, // [40:53] is the sub-list for method output_type
+	27, // [27:40] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_taskvisor_proto_init() }
