@@ -47,6 +47,29 @@ type Restart struct {
 	ID int // the task's
 }
 
+// Pause stops a running task's processes: SIGSTOP to its process group
+// and, where cgroups are in force, to every process of its run cgroup
+// (escapees too), frozen while the signals go out. The task is paused; its
+// watchdog and run-time limit wait until Resume. Reply: Reply.
+type Pause struct {
+	ID int // the task's
+}
+
+// Resume continues a paused task: SIGCONT to the processes Pause stopped.
+// Its watchdog starts afresh, its run-time limit goes on from where it
+// was. Reply: Reply.
+type Resume struct {
+	ID int // the task's
+}
+
+// PauseGroup pauses every task of Group, and of the groups below it, that
+// can be paused, or with Resume resumes those that are paused. Reply:
+// Reply, once each task has been told.
+type PauseGroup struct {
+	Group  string
+	Resume bool // resume instead
+}
+
 // SetMaxParallel sets a parallelism limit at run time: Group's (empty: the
 // whole runtime's, Config.MaxParallel) to Limit, or none for 0; with Adjust
 // set, it moves the limit by Adjust instead and ignores Limit (never below
@@ -112,6 +135,8 @@ const (
 	OpKill    Op = "kill"
 	OpFail    Op = "fail"
 	OpRestart Op = "restart"
+	OpPause   Op = "pause"
+	OpResume  Op = "resume"
 	// OpSetMaxParallel answers SetMaxParallel.
 	OpSetMaxParallel Op = "max-parallel"
 	OpList           Op = "list"

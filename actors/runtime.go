@@ -304,6 +304,20 @@ func (r *Runtime) Fail(ctx context.Context, id int, reason string) error {
 // with its restart policy afresh: backoff and restart limit count from zero.
 func (r *Runtime) Restart(ctx context.Context, id int) error { return r.command(ctx, Restart{ID: id}) }
 
+// Pause stops task id's processes: SIGSTOP to its process group and, where
+// cgroups are in force, to every process of its run (escapees too). Its
+// watchdog and run-time limit wait until Resume.
+func (r *Runtime) Pause(ctx context.Context, id int) error { return r.command(ctx, Pause{ID: id}) }
+
+// Resume continues a paused task: SIGCONT to what Pause stopped.
+func (r *Runtime) Resume(ctx context.Context, id int) error { return r.command(ctx, Resume{ID: id}) }
+
+// PauseGroup pauses every running task of group and the groups below it;
+// with resume set it resumes those that are paused instead.
+func (r *Runtime) PauseGroup(ctx context.Context, group string, resume bool) error {
+	return r.command(ctx, PauseGroup{Group: group, Resume: resume})
+}
+
 // SetMaxParallel sets the parallelism limit of group ("" for the whole
 // runtime) to n; n = 0 lifts it. It takes effect at once: a raised limit
 // starts as many queued tasks as it frees slots; a lowered one stops no

@@ -5,7 +5,8 @@ package actors
 //
 //	queued -> starting            (a slot under max_parallel freed)
 //	starting -> running <-> stalled
-//	running|stalled -> stopping -> cancelled | killed
+//	running|stalled <-> paused   (Pause, Resume)
+//	running|stalled|paused -> stopping -> cancelled | killed
 //	running|stalled -> completed | failed
 //	failed|completed -> backoff -> starting
 //	backoff|failed -> gave-up
@@ -23,6 +24,9 @@ const (
 	StateRunning State = "running"
 	// StateStalled: the process runs but has reported no progress for its stall timeout.
 	StateStalled State = "stalled"
+	// StatePaused: the task's processes are stopped (SIGSTOP) until Resume;
+	// its watchdog and run-time limit wait.
+	StatePaused State = "paused"
 	// StateStopping: a stop signal was sent and the process has not ended yet.
 	StateStopping State = "stopping"
 	// StateCancelled: the process ended after its stop signal, without SIGKILL.
@@ -49,10 +53,10 @@ func (s State) Ended() bool {
 }
 
 // HasProcess reports whether a task in state s owns a live process: running,
-// stalled or stopping.
+// stalled, paused or stopping.
 func (s State) HasProcess() bool {
 	switch s {
-	case StateRunning, StateStalled, StateStopping:
+	case StateRunning, StateStalled, StatePaused, StateStopping:
 		return true
 	}
 	return false

@@ -77,6 +77,18 @@ func (env *runtimeEnv) path(name string) []string {
 	return out
 }
 
+// within reports whether group is ancestor or below it.
+func (env *runtimeEnv) within(group, ancestor string) bool {
+	for g := group; ; g = env.parents[g] {
+		if g == ancestor {
+			return true
+		}
+		if g == "" {
+			return false
+		}
+	}
+}
+
 // descendants returns name and the names of all groups below it, parents
 // before their children.
 func (env *runtimeEnv) descendants(name string) []string {
@@ -260,6 +272,12 @@ func (s *supervision) receiveRouted(ctx actor.Context, msg any) {
 		s.forwardToTask(ctx, m.ID, m, OpKill)
 	case Restart:
 		s.forwardToTask(ctx, m.ID, m, OpRestart)
+	case Fail:
+		s.forwardToTask(ctx, m.ID, m, OpFail)
+	case Pause:
+		s.forwardToTask(ctx, m.ID, m, OpPause)
+	case Resume:
+		s.forwardToTask(ctx, m.ID, m, OpResume)
 	}
 }
 

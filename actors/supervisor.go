@@ -177,6 +177,12 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 		s.route(ctx, m.ID, m, OpKill)
 	case Fail:
 		s.route(ctx, m.ID, m, OpFail)
+	case Pause:
+		s.route(ctx, m.ID, m, OpPause)
+	case Resume:
+		s.route(ctx, m.ID, m, OpResume)
+	case PauseGroup:
+		respond(ctx, s.pauseGroup(ctx, m))
 	case Restart:
 		s.restart(ctx, m)
 	case SetMaxParallel:
@@ -241,6 +247,42 @@ func (s *runtimeSupervisor) restart(ctx actor.Context, m Restart) {
 		s.unmarkEnded(t)
 	}
 	s.route(ctx, m.ID, m, OpRestart)
+}
+
+// pauseGroup routes a Pause (or Resume) to every task of the group and the
+// groups below it that can take it; the tasks answer nobody.
+func (s *runtimeSupervisor) pauseGroup(ctx actor.Context, m PauseGroup) Reply {
+	op := OpPause
+	if m.Resume {
+		op = OpResume
+	}
+	if _, ok := s.env.parents[m.Group]; !ok {
+		return Reply{Op: op, Err: fmt.Errorf("%s group %q: %w", op, m.Group, ErrUnknownGroup)}
+	}
+	for _, id := range s.ids() {
+		t := s.all[id]
+		if t.gone || !s.env.within(t.last.Group, m.Group) {
+			continue
+		}
+		switch {
+		case m.Resume && t.last.State == StatePaused:
+			s.routeQuietly(ctx, t, Resume{ID: id})
+		case !m.Resume && (t.last.State == StateRunning || t.last.State == StateStalled):
+			s.routeQuietly(ctx, t, Pause{ID: id})
+		}
+	}
+	return Reply{Op: op}
+}
+
+// routeQuietly sends a command to a task with no one to answer.
+func (s *runtimeSupervisor) routeQuietly(ctx actor.Context, t *taskRef, msg any) {
+	if t.last.Group == "" {
+		if c, ok := s.tasks[t.last.ID]; ok {
+			ctx.Send(c.pid, msg)
+		}
+		return
+	}
+	s.toGroup(ctx, t.last.Group, msg, nil)
 }
 
 // setMaxParallel changes a parallelism limit (SetMaxParallel).

@@ -206,6 +206,10 @@ func (a *taskActor) receive(ctx actor.Context) {
 		a.respond(ctx, OpFail, a.fail(ctx, m.Reason))
 	case Restart:
 		a.respond(ctx, OpRestart, a.restartCommand(ctx))
+	case Pause:
+		a.respond(ctx, OpPause, a.pause(ctx))
+	case Resume:
+		a.respond(ctx, OpResume, a.resume(ctx))
 	case stopForShutdown:
 		a.shutdown(ctx, m.kill)
 	case processExited:

@@ -45,3 +45,33 @@ func TestTimeoutRestart(t *testing.T) {
 		t.Errorf("the new process's limit ends %s after its start, want 10s", got)
 	}
 }
+
+// Time paused does not count against the run-time limit: paused after 10s
+// of a 30s limit, for 100s, the task has 20s left once resumed.
+func TestTimeoutExcludesPausedTime(t *testing.T) {
+	h := newWDHarness(t)
+	id := h.start(TaskSpec{Name: "long", Command: "exec sleep 1000", Timeout: 30 * time.Second})
+	h.state(id, StateRunning)
+	h.clock.Advance(10 * time.Second)
+	if err := h.rt.Pause(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	if ev := h.state(id, StatePaused); !ev.TimeoutAt.IsZero() {
+		t.Errorf("paused with a countdown to %v", ev.TimeoutAt)
+	}
+	h.clock.Advance(100 * time.Second)
+	h.p.ExpectNoMsg(100 * time.Millisecond)
+	if err := h.rt.Resume(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	ev := h.state(id, StateRunning)
+	if left := ev.TimeoutAt.Sub(h.clock.Now()); left != 20*time.Second {
+		t.Errorf("%s of the limit left after the pause, want 20s", left)
+	}
+	h.clock.Advance(19 * time.Second)
+	h.p.ExpectNoMsg(100 * time.Millisecond)
+	h.advance(time.Second)
+	if ev := h.state(id, StateStopping); ev.Reason != "run-time limit of 30s reached" {
+		t.Errorf("stopping: %q", ev.Reason)
+	}
+}

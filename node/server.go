@@ -289,6 +289,31 @@ func (s *server) Fail(ctx context.Context, req *pb.FailRequest) (*pb.FailRespons
 	return &pb.FailResponse{}, s.command(ctx, "fail", req.GetTask(), fail)
 }
 
+func (s *server) Pause(ctx context.Context, req *pb.PauseRequest) (*pb.PauseResponse, error) {
+	return &pb.PauseResponse{}, s.pauseOrResume(ctx, req, false)
+}
+
+func (s *server) Resume(ctx context.Context, req *pb.PauseRequest) (*pb.PauseResponse, error) {
+	return &pb.PauseResponse{}, s.pauseOrResume(ctx, req, true)
+}
+
+func (s *server) pauseOrResume(ctx context.Context, req *pb.PauseRequest, resume bool) error {
+	op := "pause"
+	if resume {
+		op = "resume"
+	}
+	switch {
+	case (req.GetTask() == "") == (req.GetGroup() == ""):
+		return status.Errorf(codes.InvalidArgument, "%s: give a task or a group", op)
+	case req.GetGroup() != "":
+		return toStatus(s.n.rt.PauseGroup(ctx, req.GetGroup(), resume))
+	case resume:
+		return s.command(ctx, op, req.GetTask(), s.n.rt.Resume)
+	default:
+		return s.command(ctx, op, req.GetTask(), s.n.rt.Pause)
+	}
+}
+
 func (s *server) SetMaxParallel(ctx context.Context, req *pb.SetMaxParallelRequest) (*pb.SetMaxParallelResponse, error) {
 	if req.GetAdjust() != 0 {
 		n, err := s.n.rt.AdjustMaxParallel(ctx, req.GetGroup(), int(req.GetAdjust()))

@@ -383,6 +383,26 @@ func (p *Process) Terminate(sig syscall.Signal) error {
 	return p.signalGroup(unix.SIGCONT)
 }
 
+// Pause stops every process of the run: SIGSTOP to the process group and,
+// where the run has a cgroup, to each process in it (escapees that left the
+// group included), with the cgroup frozen while the signals go out. It
+// returns ErrFinished once the leader has been reaped.
+func (p *Process) Pause() error { return p.signalAll(unix.SIGSTOP) }
+
+// Resume continues what Pause stopped: SIGCONT to the same processes.
+func (p *Process) Resume() error { return p.signalAll(unix.SIGCONT) }
+
+func (p *Process) signalAll(sig unix.Signal) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.reaped {
+		return ErrFinished
+	}
+	err := p.signalGroup(sig)
+	p.run.signalRun(sig)
+	return err
+}
+
 // Kill sends SIGKILL to the whole group. It returns ErrFinished once the
 // leader has been reaped.
 func (p *Process) Kill() error {

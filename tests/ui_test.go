@@ -149,13 +149,13 @@ func TestUIEndToEnd(t *testing.T) {
 	u.waitFor("one restart in the detail pane", regexp.MustCompile(`restarts 1`), nil)
 
 	u.tmux("resize-window", "-t", "ui", "-x", "40", "-y", "10")
-	small := u.waitFor("the 40x10 layout", regexp.MustCompile(`(?s)^ taskvisor .*\nID STATE +NAME .*\n 1 \S+ \w+ +standard.*1-9 n ↑↓ k K r ⏎ Tab \? help q quit\n*$`), nil)
+	small := u.waitFor("the 40x10 layout", regexp.MustCompile(`(?s)^ taskvisor .*\nID STATE +NAME .*\n 1 \S+ \w+ +standard.*1-9 n ↑↓ k K r p ⏎ Tab \? help q quit\n*$`), nil)
 	if lines := strings.Split(strings.TrimRight(small[0], "\n"), "\n"); len(lines) > 10 {
 		t.Errorf("%d lines on a 10-line screen:\n%s", len(lines), small[0])
 	}
 	u.tmux("resize-window", "-t", "ui", "-x", "120", "-y", "30")
 	u.waitFor("the 120x30 layout again", regexp.MustCompile(`ID STATE +NAME +PROGRESS +% STEP +PID RST +RUN +IDLE STATUS`), nil)
-	u.waitFor("the keys in full", regexp.MustCompile(`1-9 start n pick ↑↓ select k cancel K kill r restart ⏎ output Tab detail \? help q quit`), nil)
+	u.waitFor("the keys in full", regexp.MustCompile(`1-9 start n pick ↑↓ select k cancel K kill r restart p pause ⏎ output Tab detail \? help q quit`), nil)
 
 	// The output view of task 1, a search in it, and back.
 	u.keys("Enter")

@@ -348,7 +348,7 @@ func TestResizeRedraws(t *testing.T) {
 	u.screen.waitFor(t, "PROGRESS")
 	u.screen.SetSize(40, 10)
 	u.send(tcell.NewEventResize(40, 10))
-	u.screen.waitFor(t, "1-9 n ↑↓ k K r ⏎ Tab ? help q quit")
+	u.screen.waitFor(t, "1-9 n ↑↓ k K r p ⏎ Tab ? help q quit")
 	rows, _ := u.screen.text()
 	if len(rows) != 10 || strings.Contains(rows[1], "PROGRESS") {
 		t.Errorf("after resizing to 40x10:\n%s", strings.Join(rows, "\n"))

@@ -335,7 +335,7 @@ type StateCount struct {
 
 // stateOrder is the order of the states in the header's counts.
 var stateOrder = [...]actors.State{
-	actors.StateQueued, actors.StateStarting, actors.StateRunning, actors.StateStalled, actors.StateStopping,
+	actors.StateQueued, actors.StateStarting, actors.StateRunning, actors.StateStalled, actors.StatePaused, actors.StateStopping,
 	actors.StateBackoff, actors.StateCompleted, actors.StateCancelled, actors.StateKilled,
 	actors.StateFailed, actors.StateGaveUp,
 }

@@ -745,7 +745,7 @@ func renderKeys(s tcell.Screen, m *Model, th Theme, w, y int) {
 	if th.ASCII {
 		up, enter = "up/dn", "enter"
 	}
-	hints := []keyHint{{"1-9", "start"}, {"n", "pick"}, {up, "select"}, {"k", "cancel"}, {"K", "kill"}, {"r", "restart"}, {enter, "output"}, {"Tab", "detail"}}
+	hints := []keyHint{{"1-9", "start"}, {"n", "pick"}, {up, "select"}, {"k", "cancel"}, {"K", "kill"}, {"r", "restart"}, {"p", "pause"}, {enter, "output"}, {"Tab", "detail"}}
 	tail := []keyHint{{"?", "help"}, {"q", "quit"}}
 	if m.Node != "" {
 		tail = []keyHint{{"?", "help"}, {"S", "stop node"}, {"q", "detach"}}
@@ -816,6 +816,7 @@ func renderHelp(s tcell.Screen, m *Model, th Theme, w, h int) {
 		"k            cancel: stop signal, SIGKILL after its grace",
 		"K            kill: SIGKILL to its process group now",
 		"r            restart: kill, start again under the same id",
+		"p            pause (SIGSTOP to all its processes), p again resumes",
 		"+ -          one more, one fewer process at once (max-parallel;",
 		"             the rest wait queued, first come first)",
 		"q Ctrl-C     quit: stop all tasks with escalation",

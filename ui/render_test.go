@@ -43,7 +43,7 @@ func TestRenderEveryStateWide(t *testing.T) {
 	if !strings.HasPrefix(rows[0], " taskvisor  10 tasks") {
 		t.Errorf("header: %q", rows[0])
 	}
-	if got, want := rows[29], "1-9 start n pick ↑↓ select k cancel K kill r restart ⏎ output Tab detail ? help q quit"; got != want {
+	if got, want := rows[29], "1-9 start n pick ↑↓ select k cancel K kill r restart p pause ⏎ output Tab detail ? help q quit"; got != want {
 		t.Errorf("keys:\n got %q\nwant %q", got, want)
 	}
 
@@ -85,7 +85,7 @@ func TestRenderNarrow(t *testing.T) {
 		" 5 ○ cancelled long     cancel asked; e…",
 		" 6 ✕ killed    stubborn stop grace of 5…",
 		"[Task 10] gave-up",
-		"1-9 n ↑↓ k K r ⏎ Tab ? help q quit",
+		"1-9 n ↑↓ k K r p ⏎ Tab ? help q quit",
 	}
 	compareRows(t, rows, want)
 
@@ -103,7 +103,7 @@ func TestRenderNarrow(t *testing.T) {
 		" pid 4250  run 11s  restarts 5  proces…",
 		" now     gave up: 5 restarts in 1m0s",
 		"[Task 10] gave-up",
-		"1-9 n ↑↓ k K r ⏎ Tab ? help q quit",
+		"1-9 n ↑↓ k K r p ⏎ Tab ? help q quit",
 	}
 	compareRows(t, rows, want)
 }

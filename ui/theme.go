@@ -62,6 +62,7 @@ func NewTheme(mono, ascii bool) Theme {
 		actors.StateStarting:  base,
 		actors.StateRunning:   base,
 		actors.StateStalled:   base.Bold(true),
+		actors.StatePaused:    base.Italic(true),
 		actors.StateStopping:  base.Underline(true),
 		actors.StateCancelled: base.Dim(true),
 		actors.StateKilled:    base.Bold(true),
@@ -82,6 +83,7 @@ func NewTheme(mono, ascii bool) Theme {
 			actors.StateStarting:  base.Foreground(tcell.ColorTeal),
 			actors.StateRunning:   base.Foreground(tcell.ColorGreen),
 			actors.StateStalled:   base.Foreground(tcell.ColorYellow).Bold(true),
+			actors.StatePaused:    base.Foreground(tcell.ColorAqua),
 			actors.StateStopping:  base.Foreground(tcell.ColorFuchsia),
 			actors.StateCancelled: base.Foreground(tcell.ColorGray),
 			actors.StateKilled:    base.Foreground(tcell.ColorRed),
@@ -94,7 +96,7 @@ func NewTheme(mono, ascii bool) Theme {
 	if ascii {
 		t.symbols = map[actors.State]string{
 			actors.StateQueued: ":", actors.StateStarting: "+", actors.StateRunning: ">", actors.StateStalled: "!",
-			actors.StateStopping: "~", actors.StateCancelled: "-", actors.StateKilled: "X",
+			actors.StatePaused: "=", actors.StateStopping: "~", actors.StateCancelled: "-", actors.StateKilled: "X",
 			actors.StateCompleted: "=", actors.StateFailed: "x", actors.StateBackoff: "@",
 			actors.StateGaveUp: "#",
 		}
@@ -102,7 +104,7 @@ func NewTheme(mono, ascii bool) Theme {
 	} else {
 		t.symbols = map[actors.State]string{
 			actors.StateQueued: "…", actors.StateStarting: "◌", actors.StateRunning: "●", actors.StateStalled: "‖",
-			actors.StateStopping: "◐", actors.StateCancelled: "○", actors.StateKilled: "✕",
+			actors.StatePaused: "∥", actors.StateStopping: "◐", actors.StateCancelled: "○", actors.StateKilled: "✕",
 			actors.StateCompleted: "✓", actors.StateFailed: "✗", actors.StateBackoff: "↻",
 			actors.StateGaveUp: "⊘",
 		}

@@ -134,7 +134,7 @@ func (m *Model) runeKey(r rune, now time.Time) []any {
 	switch r {
 	case '1', '2', '3', '4', '5', '6', '7', '8', '9':
 		return m.startKey(string(r), now)
-	case 'k', 'K', 'r':
+	case 'k', 'K', 'r', 'p':
 		return m.taskKey(r, now)
 	case '+', '=':
 		return []any{actors.SetMaxParallel{Adjust: 1}}
@@ -167,7 +167,7 @@ func (m *Model) startKey(key string, now time.Time) []any {
 	return []any{actors.Start{Template: key}}
 }
 
-// taskKey is k, K or r on the selected task.
+// taskKey is k, K, r or p on the selected task.
 func (m *Model) taskKey(r rune, now time.Time) []any {
 	if m.Task(m.Selected) == nil {
 		m.Error(errNoSelection, now)
@@ -178,6 +178,11 @@ func (m *Model) taskKey(r rune, now time.Time) []any {
 		return []any{actors.Cancel{ID: m.Selected}}
 	case 'K':
 		return []any{actors.Kill{ID: m.Selected}}
+	case 'p':
+		if m.Task(m.Selected).Event.State == actors.StatePaused {
+			return []any{actors.Resume{ID: m.Selected}}
+		}
+		return []any{actors.Pause{ID: m.Selected}}
 	}
 	return []any{actors.Restart{ID: m.Selected}}
 }

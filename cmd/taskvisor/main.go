@@ -71,15 +71,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	maxParallel := maxParallelFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `Usage:
-  taskvisor [flags]                  the terminal UI (keys: 1-9 start, k cancel, K kill, r restart, q quit, ? help)
-  taskvisor --headless [flags]       commands on stdin: start <key|name>, cancel <id>, kill <id>,
-                                     restart <id>, list, output <id>, help, quit; events and the
-                                     tasks' output on stdout
+  taskvisor [flags]                  the terminal UI (keys: 1-9 start, k cancel, K kill, r restart, p pause, q quit, ? help)
+  taskvisor --headless [flags]       commands on stdin: start <key|name>, run <command line>,
+                                     cancel <id>, kill <id>, restart <id>, pause <id>, resume <id>,
+                                     max-parallel [group] N|+N|-N, list, output <id>, help, quit;
+                                     events and the tasks' output on stdout
   taskvisor check [--procfile] FILE  validate a task file and print the tree it would run
   taskvisor doctor                   say what keeps tasks from outliving their stop on this machine
   taskvisor serve [flags]            a node without a terminal (see taskvisor serve --help)
   taskvisor attach [--node N]        the terminal UI of a running node
-  taskvisor ls|start|cancel|kill|restart|fail|max-parallel|logs|wait|events|shutdown
+  taskvisor ls|start|cancel|kill|restart|pause|resume|fail|max-parallel|logs|wait|events|shutdown
                                      control a running node (--help each)
 
 taskvisor and taskvisor --headless exit 0 after a clean quit, 1 when a task ended failed or gave-up

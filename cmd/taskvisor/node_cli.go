@@ -40,7 +40,7 @@ const callTimeout = 30 * time.Second
 var nodeCommands = map[string]func(cl *cli, args []string) int{
 	"ls": cmdList, "start": cmdStart, "cancel": cmdCommand("cancel"), "kill": cmdCommand("kill"),
 	"restart": cmdCommand("restart"), "logs": cmdLogs, "wait": cmdWait, "events": cmdEvents, "shutdown": cmdShutdown,
-	"max-parallel": cmdMaxParallel, "fail": cmdFail,
+	"max-parallel": cmdMaxParallel, "fail": cmdFail, "pause": cmdPause(false), "resume": cmdPause(true),
 }
 
 // runNodeCommand runs subcommand name if it is one of the node's; ok is
@@ -469,6 +469,44 @@ func cmdMaxParallel(cl *cli, args []string) int {
 		fmt.Fprintln(cl.stdout, res.GetLimit())
 	}
 	return exitOK
+}
+
+// cmdPause is pause or resume of tasks, or of a group.
+func cmdPause(resume bool) func(cl *cli, args []string) int {
+	return func(cl *cli, args []string) int {
+		fs := cl.flags("[--group G] [TASK...]", false)
+		group := fs.String("group", "", "every task of `GROUP` and the groups below it")
+		if code, ok := cl.parse(args, -1); !ok {
+			return code
+		}
+		if (*group == "") == (cl.fs.NArg() == 0) {
+			fmt.Fprintf(cl.stderr, "taskvisor %s: name tasks or a --group, one of the two\n", cl.name)
+			return exitUsage
+		}
+		if code, ok := cl.dial(); !ok {
+			return code
+		}
+		defer cl.c.Close()
+		ctx, cancel := timeout()
+		defer cancel()
+		call := cl.c.Pause
+		if resume {
+			call = cl.c.Resume
+		}
+		if *group != "" {
+			if _, err := call(ctx, &pb.PauseRequest{Group: *group}); err != nil {
+				return cl.fail(err)
+			}
+			return exitOK
+		}
+		code := exitOK
+		for _, task := range cl.fs.Args() {
+			if _, err := call(ctx, &pb.PauseRequest{Task: task}); err != nil {
+				code = max(code, cl.fail(err))
+			}
+		}
+		return code
+	}
 }
 
 // cmdFail ends a task's process as a failure, for its restart policy.

@@ -17,6 +17,8 @@ type Stat struct {
 	PID, PPID, PGID int // the process, its parent, its process group
 	// State is R, S, D, T, Z (zombie) ...
 	State byte
+	// UTime is the CPU time spent in user mode, in clock ticks.
+	UTime uint64
 }
 
 // Zombie reports whether the process has exited and waits to be reaped.
@@ -39,7 +41,11 @@ func ReadStat(pid int) (Stat, bool) {
 	}
 	ppid, _ := strconv.Atoi(string(f[1]))
 	pgid, _ := strconv.Atoi(string(f[2]))
-	return Stat{PID: pid, PPID: ppid, PGID: pgid, State: f[0][0]}, true
+	var utime uint64
+	if len(f) > 11 {
+		utime, _ = strconv.ParseUint(string(f[11]), 10, 64)
+	}
+	return Stat{PID: pid, PPID: ppid, PGID: pgid, State: f[0][0], UTime: utime}, true
 }
 
 // All returns the stat of every process in /proc.

@@ -120,6 +120,12 @@ func (a *Adapter) call(msg any) any {
 	case actors.Restart:
 		_, err := a.c.Restart(ctx, &pb.RestartRequest{Task: fmt.Sprint(m.ID)})
 		return actors.Reply{Op: actors.OpRestart, ID: m.ID, Err: AsError(err)}
+	case actors.Pause:
+		_, err := a.c.Pause(ctx, &pb.PauseRequest{Task: fmt.Sprint(m.ID)})
+		return actors.Reply{Op: actors.OpPause, ID: m.ID, Err: AsError(err)}
+	case actors.Resume:
+		_, err := a.c.Resume(ctx, &pb.PauseRequest{Task: fmt.Sprint(m.ID)})
+		return actors.Reply{Op: actors.OpResume, ID: m.ID, Err: AsError(err)}
 	case actors.SetMaxParallel:
 		res, err := a.c.SetMaxParallel(ctx, &pb.SetMaxParallelRequest{Group: m.Group, Limit: int32(m.Limit), Adjust: int32(m.Adjust)})
 		return actors.Reply{Op: actors.OpSetMaxParallel, Limit: int(res.GetLimit()), Err: AsError(err)}

@@ -11,6 +11,8 @@
 //	cancel <id|name>   SIGTERM, then SIGKILL after the task's grace period
 //	kill <id|name>     SIGKILL to the task's process group now
 //	restart <id|name>  kill and start a new process under the same id
+//	pause <id|name>    SIGSTOP to every process of the task; resume
+//	resume <id|name>   sends SIGCONT
 //	list               print the current state of every task
 //	output <id|name>   print the task's last output lines
 //	max-parallel [group] N|+N|-N
@@ -231,7 +233,7 @@ func announceShutdown(rt *actors.Runtime, errOut io.Writer) {
 	}
 }
 
-const usage = `commands: start <key|name>, run <command line>, cancel <id|name>, kill <id|name>, restart <id|name>, list, output <id|name>, max-parallel [group] N|+N|-N, help, quit (a task's id is the one start printed, not its key)`
+const usage = `commands: start <key|name>, run <command line>, cancel <id|name>, kill <id|name>, restart <id|name>, pause <id|name>, resume <id|name>, list, output <id|name>, max-parallel [group] N|+N|-N, help, quit (a task's id is the one start printed, not its key)`
 
 // execute runs one command line; quit reports whether it was quit.
 func execute(ctx context.Context, rt *actors.Runtime, p *printer, line string) (quit bool, err error) {
@@ -273,7 +275,7 @@ func execute(ctx context.Context, rt *actors.Runtime, p *printer, line string) (
 		return false, runAdHoc(ctx, rt, p, line)
 	case "max-parallel":
 		return false, maxParallel(ctx, rt, p, args)
-	case "cancel", "kill", "restart", "output":
+	case "cancel", "kill", "restart", "pause", "resume", "output":
 		if err := expectArgs(cmd, args, 1); err != nil {
 			return false, err
 		}
@@ -288,6 +290,10 @@ func execute(ctx context.Context, rt *actors.Runtime, p *printer, line string) (
 			err = rt.Kill(ctx, id)
 		case "restart":
 			err = rt.Restart(ctx, id)
+		case "pause":
+			err = rt.Pause(ctx, id)
+		case "resume":
+			err = rt.Resume(ctx, id)
 		}
 		if err != nil {
 			return false, keyHint(rt, args[0], err)

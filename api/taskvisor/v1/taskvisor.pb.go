@@ -820,6 +820,95 @@ func (*FailResponse) Descriptor() ([]byte, []int) {
 	return file_taskvisor_proto_rawDescGZIP(), []int{15}
 }
 
+// A task reference as for CancelRequest, or a group: exactly one of the two.
+type PauseRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Task          string                 `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
+	Group         string                 `protobuf:"bytes,2,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PauseRequest) Reset() {
+	*x = PauseRequest{}
+	mi := &file_taskvisor_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PauseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PauseRequest) ProtoMessage() {}
+
+func (x *PauseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskvisor_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PauseRequest.ProtoReflect.Descriptor instead.
+func (*PauseRequest) Descriptor() ([]byte, []int) {
+	return file_taskvisor_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *PauseRequest) GetTask() string {
+	if x != nil {
+		return x.Task
+	}
+	return ""
+}
+
+func (x *PauseRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+type PauseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PauseResponse) Reset() {
+	*x = PauseResponse{}
+	mi := &file_taskvisor_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PauseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PauseResponse) ProtoMessage() {}
+
+func (x *PauseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_taskvisor_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PauseResponse.ProtoReflect.Descriptor instead.
+func (*PauseResponse) Descriptor() ([]byte, []int) {
+	return file_taskvisor_proto_rawDescGZIP(), []int{17}
+}
+
 type SetMaxParallelRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The group whose limit it is; empty: the whole node's.
@@ -835,7 +924,7 @@ type SetMaxParallelRequest struct {
 
 func (x *SetMaxParallelRequest) Reset() {
 	*x = SetMaxParallelRequest{}
-	mi := &file_taskvisor_proto_msgTypes[16]
+	mi := &file_taskvisor_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -847,7 +936,7 @@ func (x *SetMaxParallelRequest) String() string {
 func (*SetMaxParallelRequest) ProtoMessage() {}
 
 func (x *SetMaxParallelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[16]
+	mi := &file_taskvisor_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -860,7 +949,7 @@ func (x *SetMaxParallelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMaxParallelRequest.ProtoReflect.Descriptor instead.
 func (*SetMaxParallelRequest) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{16}
+	return file_taskvisor_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SetMaxParallelRequest) GetGroup() string {
@@ -894,7 +983,7 @@ type SetMaxParallelResponse struct {
 
 func (x *SetMaxParallelResponse) Reset() {
 	*x = SetMaxParallelResponse{}
-	mi := &file_taskvisor_proto_msgTypes[17]
+	mi := &file_taskvisor_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -906,7 +995,7 @@ func (x *SetMaxParallelResponse) String() string {
 func (*SetMaxParallelResponse) ProtoMessage() {}
 
 func (x *SetMaxParallelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[17]
+	mi := &file_taskvisor_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -919,7 +1008,7 @@ func (x *SetMaxParallelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMaxParallelResponse.ProtoReflect.Descriptor instead.
 func (*SetMaxParallelResponse) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{17}
+	return file_taskvisor_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SetMaxParallelResponse) GetLimit() int32 {
@@ -943,7 +1032,7 @@ type OutputRequest struct {
 
 func (x *OutputRequest) Reset() {
 	*x = OutputRequest{}
-	mi := &file_taskvisor_proto_msgTypes[18]
+	mi := &file_taskvisor_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -955,7 +1044,7 @@ func (x *OutputRequest) String() string {
 func (*OutputRequest) ProtoMessage() {}
 
 func (x *OutputRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[18]
+	mi := &file_taskvisor_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -968,7 +1057,7 @@ func (x *OutputRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutputRequest.ProtoReflect.Descriptor instead.
 func (*OutputRequest) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{18}
+	return file_taskvisor_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *OutputRequest) GetTask() string {
@@ -1001,7 +1090,7 @@ type OutputResponse struct {
 
 func (x *OutputResponse) Reset() {
 	*x = OutputResponse{}
-	mi := &file_taskvisor_proto_msgTypes[19]
+	mi := &file_taskvisor_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1013,7 +1102,7 @@ func (x *OutputResponse) String() string {
 func (*OutputResponse) ProtoMessage() {}
 
 func (x *OutputResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[19]
+	mi := &file_taskvisor_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1026,7 +1115,7 @@ func (x *OutputResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutputResponse.ProtoReflect.Descriptor instead.
 func (*OutputResponse) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{19}
+	return file_taskvisor_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *OutputResponse) GetLines() []*OutputLine {
@@ -1053,7 +1142,7 @@ type OutputLine struct {
 
 func (x *OutputLine) Reset() {
 	*x = OutputLine{}
-	mi := &file_taskvisor_proto_msgTypes[20]
+	mi := &file_taskvisor_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1065,7 +1154,7 @@ func (x *OutputLine) String() string {
 func (*OutputLine) ProtoMessage() {}
 
 func (x *OutputLine) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[20]
+	mi := &file_taskvisor_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1078,7 +1167,7 @@ func (x *OutputLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutputLine.ProtoReflect.Descriptor instead.
 func (*OutputLine) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{20}
+	return file_taskvisor_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *OutputLine) GetStream() string {
@@ -1125,7 +1214,7 @@ type WaitRequest struct {
 
 func (x *WaitRequest) Reset() {
 	*x = WaitRequest{}
-	mi := &file_taskvisor_proto_msgTypes[21]
+	mi := &file_taskvisor_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1137,7 +1226,7 @@ func (x *WaitRequest) String() string {
 func (*WaitRequest) ProtoMessage() {}
 
 func (x *WaitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[21]
+	mi := &file_taskvisor_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1150,7 +1239,7 @@ func (x *WaitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitRequest.ProtoReflect.Descriptor instead.
 func (*WaitRequest) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{21}
+	return file_taskvisor_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *WaitRequest) GetTask() string {
@@ -1170,7 +1259,7 @@ type WaitResponse struct {
 
 func (x *WaitResponse) Reset() {
 	*x = WaitResponse{}
-	mi := &file_taskvisor_proto_msgTypes[22]
+	mi := &file_taskvisor_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1182,7 +1271,7 @@ func (x *WaitResponse) String() string {
 func (*WaitResponse) ProtoMessage() {}
 
 func (x *WaitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[22]
+	mi := &file_taskvisor_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1195,7 +1284,7 @@ func (x *WaitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitResponse.ProtoReflect.Descriptor instead.
 func (*WaitResponse) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{22}
+	return file_taskvisor_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *WaitResponse) GetTask() *TaskEvent {
@@ -1215,7 +1304,7 @@ type ShutdownRequest struct {
 
 func (x *ShutdownRequest) Reset() {
 	*x = ShutdownRequest{}
-	mi := &file_taskvisor_proto_msgTypes[23]
+	mi := &file_taskvisor_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1227,7 +1316,7 @@ func (x *ShutdownRequest) String() string {
 func (*ShutdownRequest) ProtoMessage() {}
 
 func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[23]
+	mi := &file_taskvisor_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1240,7 +1329,7 @@ func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownRequest.ProtoReflect.Descriptor instead.
 func (*ShutdownRequest) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{23}
+	return file_taskvisor_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ShutdownRequest) GetKill() bool {
@@ -1260,7 +1349,7 @@ type ShutdownResponse struct {
 
 func (x *ShutdownResponse) Reset() {
 	*x = ShutdownResponse{}
-	mi := &file_taskvisor_proto_msgTypes[24]
+	mi := &file_taskvisor_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1272,7 +1361,7 @@ func (x *ShutdownResponse) String() string {
 func (*ShutdownResponse) ProtoMessage() {}
 
 func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[24]
+	mi := &file_taskvisor_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1285,7 +1374,7 @@ func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownResponse.ProtoReflect.Descriptor instead.
 func (*ShutdownResponse) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{24}
+	return file_taskvisor_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ShutdownResponse) GetTasks() []*TaskEvent {
@@ -1309,7 +1398,7 @@ type EventsRequest struct {
 
 func (x *EventsRequest) Reset() {
 	*x = EventsRequest{}
-	mi := &file_taskvisor_proto_msgTypes[25]
+	mi := &file_taskvisor_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1321,7 +1410,7 @@ func (x *EventsRequest) String() string {
 func (*EventsRequest) ProtoMessage() {}
 
 func (x *EventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[25]
+	mi := &file_taskvisor_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1334,7 +1423,7 @@ func (x *EventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsRequest.ProtoReflect.Descriptor instead.
 func (*EventsRequest) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{25}
+	return file_taskvisor_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *EventsRequest) GetSince() uint64 {
@@ -1361,7 +1450,7 @@ type EventsResponse struct {
 
 func (x *EventsResponse) Reset() {
 	*x = EventsResponse{}
-	mi := &file_taskvisor_proto_msgTypes[26]
+	mi := &file_taskvisor_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1373,7 +1462,7 @@ func (x *EventsResponse) String() string {
 func (*EventsResponse) ProtoMessage() {}
 
 func (x *EventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[26]
+	mi := &file_taskvisor_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1386,7 +1475,7 @@ func (x *EventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsResponse.ProtoReflect.Descriptor instead.
 func (*EventsResponse) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{26}
+	return file_taskvisor_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *EventsResponse) GetEvents() []*Event {
@@ -1415,7 +1504,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_taskvisor_proto_msgTypes[27]
+	mi := &file_taskvisor_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1427,7 +1516,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[27]
+	mi := &file_taskvisor_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1440,7 +1529,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{27}
+	return file_taskvisor_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Event) GetSeq() uint64 {
@@ -1541,7 +1630,7 @@ type Notice struct {
 
 func (x *Notice) Reset() {
 	*x = Notice{}
-	mi := &file_taskvisor_proto_msgTypes[28]
+	mi := &file_taskvisor_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1553,7 +1642,7 @@ func (x *Notice) String() string {
 func (*Notice) ProtoMessage() {}
 
 func (x *Notice) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[28]
+	mi := &file_taskvisor_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1566,7 +1655,7 @@ func (x *Notice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Notice.ProtoReflect.Descriptor instead.
 func (*Notice) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{28}
+	return file_taskvisor_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Notice) GetNode() string {
@@ -1615,7 +1704,7 @@ type Gap struct {
 
 func (x *Gap) Reset() {
 	*x = Gap{}
-	mi := &file_taskvisor_proto_msgTypes[29]
+	mi := &file_taskvisor_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1627,7 +1716,7 @@ func (x *Gap) String() string {
 func (*Gap) ProtoMessage() {}
 
 func (x *Gap) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[29]
+	mi := &file_taskvisor_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1640,7 +1729,7 @@ func (x *Gap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Gap.ProtoReflect.Descriptor instead.
 func (*Gap) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{29}
+	return file_taskvisor_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Gap) GetFirst() uint64 {
@@ -1723,7 +1812,7 @@ type TaskEvent struct {
 
 func (x *TaskEvent) Reset() {
 	*x = TaskEvent{}
-	mi := &file_taskvisor_proto_msgTypes[30]
+	mi := &file_taskvisor_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1735,7 +1824,7 @@ func (x *TaskEvent) String() string {
 func (*TaskEvent) ProtoMessage() {}
 
 func (x *TaskEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[30]
+	mi := &file_taskvisor_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1748,7 +1837,7 @@ func (x *TaskEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskEvent.ProtoReflect.Descriptor instead.
 func (*TaskEvent) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{30}
+	return file_taskvisor_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *TaskEvent) GetNode() string {
@@ -1983,7 +2072,7 @@ type GroupEvent struct {
 
 func (x *GroupEvent) Reset() {
 	*x = GroupEvent{}
-	mi := &file_taskvisor_proto_msgTypes[31]
+	mi := &file_taskvisor_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1995,7 +2084,7 @@ func (x *GroupEvent) String() string {
 func (*GroupEvent) ProtoMessage() {}
 
 func (x *GroupEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[31]
+	mi := &file_taskvisor_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2008,7 +2097,7 @@ func (x *GroupEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupEvent.ProtoReflect.Descriptor instead.
 func (*GroupEvent) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{31}
+	return file_taskvisor_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GroupEvent) GetNode() string {
@@ -2129,7 +2218,7 @@ type TaskSpec struct {
 
 func (x *TaskSpec) Reset() {
 	*x = TaskSpec{}
-	mi := &file_taskvisor_proto_msgTypes[32]
+	mi := &file_taskvisor_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2141,7 +2230,7 @@ func (x *TaskSpec) String() string {
 func (*TaskSpec) ProtoMessage() {}
 
 func (x *TaskSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[32]
+	mi := &file_taskvisor_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2154,7 +2243,7 @@ func (x *TaskSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskSpec.ProtoReflect.Descriptor instead.
 func (*TaskSpec) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{32}
+	return file_taskvisor_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *TaskSpec) GetName() string {
@@ -2359,7 +2448,11 @@ const file_taskvisor_proto_rawDesc = "" +
 	"\vFailRequest\x12\x12\n" +
 	"\x04task\x18\x01 \x01(\tR\x04task\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x0e\n" +
-	"\fFailResponse\"[\n" +
+	"\fFailResponse\"8\n" +
+	"\fPauseRequest\x12\x12\n" +
+	"\x04task\x18\x01 \x01(\tR\x04task\x12\x14\n" +
+	"\x05group\x18\x02 \x01(\tR\x05group\"\x0f\n" +
+	"\rPauseResponse\"[\n" +
 	"\x15SetMaxParallelRequest\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\x05R\x05limit\x12\x16\n" +
@@ -2491,7 +2584,7 @@ const file_taskvisor_proto_rawDesc = "" +
 	"\x0etimeout_action\x18\x17 \x01(\tR\rtimeoutAction\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xa5\a\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xaa\b\n" +
 	"\tTaskvisor\x12=\n" +
 	"\x04Info\x12\x19.taskvisor.v1.InfoRequest\x1a\x1a.taskvisor.v1.InfoResponse\x12=\n" +
 	"\x04List\x12\x19.taskvisor.v1.ListRequest\x1a\x1a.taskvisor.v1.ListResponse\x12X\n" +
@@ -2500,7 +2593,9 @@ const file_taskvisor_proto_rawDesc = "" +
 	"\x06Cancel\x12\x1b.taskvisor.v1.CancelRequest\x1a\x1c.taskvisor.v1.CancelResponse\x12=\n" +
 	"\x04Kill\x12\x19.taskvisor.v1.KillRequest\x1a\x1a.taskvisor.v1.KillResponse\x12F\n" +
 	"\aRestart\x12\x1c.taskvisor.v1.RestartRequest\x1a\x1d.taskvisor.v1.RestartResponse\x12=\n" +
-	"\x04Fail\x12\x19.taskvisor.v1.FailRequest\x1a\x1a.taskvisor.v1.FailResponse\x12[\n" +
+	"\x04Fail\x12\x19.taskvisor.v1.FailRequest\x1a\x1a.taskvisor.v1.FailResponse\x12@\n" +
+	"\x05Pause\x12\x1a.taskvisor.v1.PauseRequest\x1a\x1b.taskvisor.v1.PauseResponse\x12A\n" +
+	"\x06Resume\x12\x1a.taskvisor.v1.PauseRequest\x1a\x1b.taskvisor.v1.PauseResponse\x12[\n" +
 	"\x0eSetMaxParallel\x12#.taskvisor.v1.SetMaxParallelRequest\x1a$.taskvisor.v1.SetMaxParallelResponse\x12E\n" +
 	"\x06Output\x12\x1b.taskvisor.v1.OutputRequest\x1a\x1c.taskvisor.v1.OutputResponse0\x01\x12=\n" +
 	"\x04Wait\x12\x19.taskvisor.v1.WaitRequest\x1a\x1a.taskvisor.v1.WaitResponse\x12I\n" +
@@ -2519,7 +2614,7 @@ func file_taskvisor_proto_rawDescGZIP() []byte {
 	return file_taskvisor_proto_rawDescData
 }
 
-var file_taskvisor_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_taskvisor_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_taskvisor_proto_goTypes = []any{
 	(*InfoRequest)(nil),            // 0: taskvisor.v1.InfoRequest
 	(*InfoResponse)(nil),           // 1: taskvisor.v1.InfoResponse
@@ -2537,55 +2632,57 @@ var file_taskvisor_proto_goTypes = []any{
 	(*RestartResponse)(nil),        // 13: taskvisor.v1.RestartResponse
 	(*FailRequest)(nil),            // 14: taskvisor.v1.FailRequest
 	(*FailResponse)(nil),           // 15: taskvisor.v1.FailResponse
-	(*SetMaxParallelRequest)(nil),  // 16: taskvisor.v1.SetMaxParallelRequest
-	(*SetMaxParallelResponse)(nil), // 17: taskvisor.v1.SetMaxParallelResponse
-	(*OutputRequest)(nil),          // 18: taskvisor.v1.OutputRequest
-	(*OutputResponse)(nil),         // 19: taskvisor.v1.OutputResponse
-	(*OutputLine)(nil),             // 20: taskvisor.v1.OutputLine
-	(*WaitRequest)(nil),            // 21: taskvisor.v1.WaitRequest
-	(*WaitResponse)(nil),           // 22: taskvisor.v1.WaitResponse
-	(*ShutdownRequest)(nil),        // 23: taskvisor.v1.ShutdownRequest
-	(*ShutdownResponse)(nil),       // 24: taskvisor.v1.ShutdownResponse
-	(*EventsRequest)(nil),          // 25: taskvisor.v1.EventsRequest
-	(*EventsResponse)(nil),         // 26: taskvisor.v1.EventsResponse
-	(*Event)(nil),                  // 27: taskvisor.v1.Event
-	(*Notice)(nil),                 // 28: taskvisor.v1.Notice
-	(*Gap)(nil),                    // 29: taskvisor.v1.Gap
-	(*TaskEvent)(nil),              // 30: taskvisor.v1.TaskEvent
-	(*GroupEvent)(nil),             // 31: taskvisor.v1.GroupEvent
-	(*TaskSpec)(nil),               // 32: taskvisor.v1.TaskSpec
-	nil,                            // 33: taskvisor.v1.TaskSpec.EnvEntry
-	(*timestamppb.Timestamp)(nil),  // 34: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),    // 35: google.protobuf.Duration
+	(*PauseRequest)(nil),           // 16: taskvisor.v1.PauseRequest
+	(*PauseResponse)(nil),          // 17: taskvisor.v1.PauseResponse
+	(*SetMaxParallelRequest)(nil),  // 18: taskvisor.v1.SetMaxParallelRequest
+	(*SetMaxParallelResponse)(nil), // 19: taskvisor.v1.SetMaxParallelResponse
+	(*OutputRequest)(nil),          // 20: taskvisor.v1.OutputRequest
+	(*OutputResponse)(nil),         // 21: taskvisor.v1.OutputResponse
+	(*OutputLine)(nil),             // 22: taskvisor.v1.OutputLine
+	(*WaitRequest)(nil),            // 23: taskvisor.v1.WaitRequest
+	(*WaitResponse)(nil),           // 24: taskvisor.v1.WaitResponse
+	(*ShutdownRequest)(nil),        // 25: taskvisor.v1.ShutdownRequest
+	(*ShutdownResponse)(nil),       // 26: taskvisor.v1.ShutdownResponse
+	(*EventsRequest)(nil),          // 27: taskvisor.v1.EventsRequest
+	(*EventsResponse)(nil),         // 28: taskvisor.v1.EventsResponse
+	(*Event)(nil),                  // 29: taskvisor.v1.Event
+	(*Notice)(nil),                 // 30: taskvisor.v1.Notice
+	(*Gap)(nil),                    // 31: taskvisor.v1.Gap
+	(*TaskEvent)(nil),              // 32: taskvisor.v1.TaskEvent
+	(*GroupEvent)(nil),             // 33: taskvisor.v1.GroupEvent
+	(*TaskSpec)(nil),               // 34: taskvisor.v1.TaskSpec
+	nil,                            // 35: taskvisor.v1.TaskSpec.EnvEntry
+	(*timestamppb.Timestamp)(nil),  // 36: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),    // 37: google.protobuf.Duration
 }
 var file_taskvisor_proto_depIdxs = []int32{
-	34, // 0: taskvisor.v1.InfoResponse.started:type_name -> google.protobuf.Timestamp
-	30, // 1: taskvisor.v1.ListResponse.tasks:type_name -> taskvisor.v1.TaskEvent
-	32, // 2: taskvisor.v1.ListTemplatesResponse.templates:type_name -> taskvisor.v1.TaskSpec
-	32, // 3: taskvisor.v1.StartRequest.spec:type_name -> taskvisor.v1.TaskSpec
-	20, // 4: taskvisor.v1.OutputResponse.lines:type_name -> taskvisor.v1.OutputLine
-	34, // 5: taskvisor.v1.OutputLine.time:type_name -> google.protobuf.Timestamp
-	30, // 6: taskvisor.v1.WaitResponse.task:type_name -> taskvisor.v1.TaskEvent
-	30, // 7: taskvisor.v1.ShutdownResponse.tasks:type_name -> taskvisor.v1.TaskEvent
-	27, // 8: taskvisor.v1.EventsResponse.events:type_name -> taskvisor.v1.Event
-	30, // 9: taskvisor.v1.Event.task:type_name -> taskvisor.v1.TaskEvent
-	31, // 10: taskvisor.v1.Event.group:type_name -> taskvisor.v1.GroupEvent
-	29, // 11: taskvisor.v1.Event.gap:type_name -> taskvisor.v1.Gap
-	28, // 12: taskvisor.v1.Event.notice:type_name -> taskvisor.v1.Notice
-	34, // 13: taskvisor.v1.Notice.time:type_name -> google.protobuf.Timestamp
-	34, // 14: taskvisor.v1.TaskEvent.deadline:type_name -> google.protobuf.Timestamp
-	34, // 15: taskvisor.v1.TaskEvent.last_activity:type_name -> google.protobuf.Timestamp
-	34, // 16: taskvisor.v1.TaskEvent.started:type_name -> google.protobuf.Timestamp
-	34, // 17: taskvisor.v1.TaskEvent.time:type_name -> google.protobuf.Timestamp
-	34, // 18: taskvisor.v1.TaskEvent.timeout_at:type_name -> google.protobuf.Timestamp
-	34, // 19: taskvisor.v1.GroupEvent.time:type_name -> google.protobuf.Timestamp
-	33, // 20: taskvisor.v1.TaskSpec.env:type_name -> taskvisor.v1.TaskSpec.EnvEntry
-	35, // 21: taskvisor.v1.TaskSpec.stop_grace:type_name -> google.protobuf.Duration
-	35, // 22: taskvisor.v1.TaskSpec.restart_window:type_name -> google.protobuf.Duration
-	35, // 23: taskvisor.v1.TaskSpec.stall_timeout:type_name -> google.protobuf.Duration
-	35, // 24: taskvisor.v1.TaskSpec.stall_grace:type_name -> google.protobuf.Duration
-	35, // 25: taskvisor.v1.TaskSpec.start_timeout:type_name -> google.protobuf.Duration
-	35, // 26: taskvisor.v1.TaskSpec.timeout:type_name -> google.protobuf.Duration
+	36, // 0: taskvisor.v1.InfoResponse.started:type_name -> google.protobuf.Timestamp
+	32, // 1: taskvisor.v1.ListResponse.tasks:type_name -> taskvisor.v1.TaskEvent
+	34, // 2: taskvisor.v1.ListTemplatesResponse.templates:type_name -> taskvisor.v1.TaskSpec
+	34, // 3: taskvisor.v1.StartRequest.spec:type_name -> taskvisor.v1.TaskSpec
+	22, // 4: taskvisor.v1.OutputResponse.lines:type_name -> taskvisor.v1.OutputLine
+	36, // 5: taskvisor.v1.OutputLine.time:type_name -> google.protobuf.Timestamp
+	32, // 6: taskvisor.v1.WaitResponse.task:type_name -> taskvisor.v1.TaskEvent
+	32, // 7: taskvisor.v1.ShutdownResponse.tasks:type_name -> taskvisor.v1.TaskEvent
+	29, // 8: taskvisor.v1.EventsResponse.events:type_name -> taskvisor.v1.Event
+	32, // 9: taskvisor.v1.Event.task:type_name -> taskvisor.v1.TaskEvent
+	33, // 10: taskvisor.v1.Event.group:type_name -> taskvisor.v1.GroupEvent
+	31, // 11: taskvisor.v1.Event.gap:type_name -> taskvisor.v1.Gap
+	30, // 12: taskvisor.v1.Event.notice:type_name -> taskvisor.v1.Notice
+	36, // 13: taskvisor.v1.Notice.time:type_name -> google.protobuf.Timestamp
+	36, // 14: taskvisor.v1.TaskEvent.deadline:type_name -> google.protobuf.Timestamp
+	36, // 15: taskvisor.v1.TaskEvent.last_activity:type_name -> google.protobuf.Timestamp
+	36, // 16: taskvisor.v1.TaskEvent.started:type_name -> google.protobuf.Timestamp
+	36, // 17: taskvisor.v1.TaskEvent.time:type_name -> google.protobuf.Timestamp
+	36, // 18: taskvisor.v1.TaskEvent.timeout_at:type_name -> google.protobuf.Timestamp
+	36, // 19: taskvisor.v1.GroupEvent.time:type_name -> google.protobuf.Timestamp
+	35, // 20: taskvisor.v1.TaskSpec.env:type_name -> taskvisor.v1.TaskSpec.EnvEntry
+	37, // 21: taskvisor.v1.TaskSpec.stop_grace:type_name -> google.protobuf.Duration
+	37, // 22: taskvisor.v1.TaskSpec.restart_window:type_name -> google.protobuf.Duration
+	37, // 23: taskvisor.v1.TaskSpec.stall_timeout:type_name -> google.protobuf.Duration
+	37, // 24: taskvisor.v1.TaskSpec.stall_grace:type_name -> google.protobuf.Duration
+	37, // 25: taskvisor.v1.TaskSpec.start_timeout:type_name -> google.protobuf.Duration
+	37, // 26: taskvisor.v1.TaskSpec.timeout:type_name -> google.protobuf.Duration
 	0,  // 27: taskvisor.v1.Taskvisor.Info:input_type -> taskvisor.v1.InfoRequest
 	2,  // 28: taskvisor.v1.Taskvisor.List:input_type -> taskvisor.v1.ListRequest
 	4,  // 29: taskvisor.v1.Taskvisor.ListTemplates:input_type -> taskvisor.v1.ListTemplatesRequest
@@ -2594,26 +2691,30 @@ var file_taskvisor_proto_depIdxs = []int32{
 	10, // 32: taskvisor.v1.Taskvisor.Kill:input_type -> taskvisor.v1.KillRequest
 	12, // 33: taskvisor.v1.Taskvisor.Restart:input_type -> taskvisor.v1.RestartRequest
 	14, // 34: taskvisor.v1.Taskvisor.Fail:input_type -> taskvisor.v1.FailRequest
-	16, // 35: taskvisor.v1.Taskvisor.SetMaxParallel:input_type -> taskvisor.v1.SetMaxParallelRequest
-	18, // 36: taskvisor.v1.Taskvisor.Output:input_type -> taskvisor.v1.OutputRequest
-	21, // 37: taskvisor.v1.Taskvisor.Wait:input_type -> taskvisor.v1.WaitRequest
-	23, // 38: taskvisor.v1.Taskvisor.Shutdown:input_type -> taskvisor.v1.ShutdownRequest
-	25, // 39: taskvisor.v1.Taskvisor.Events:input_type -> taskvisor.v1.EventsRequest
-	1,  // 40: taskvisor.v1.Taskvisor.Info:output_type -> taskvisor.v1.InfoResponse
-	3,  // 41: taskvisor.v1.Taskvisor.List:output_type -> taskvisor.v1.ListResponse
-	5,  // 42: taskvisor.v1.Taskvisor.ListTemplates:output_type -> taskvisor.v1.ListTemplatesResponse
-	7,  // 43: taskvisor.v1.Taskvisor.Start:output_type -> taskvisor.v1.StartResponse
-	9,  // 44: taskvisor.v1.Taskvisor.Cancel:output_type -> taskvisor.v1.CancelResponse
-	11, // 45: taskvisor.v1.Taskvisor.Kill:output_type -> taskvisor.v1.KillResponse
-	13, // 46: taskvisor.v1.Taskvisor.Restart:output_type -> taskvisor.v1.RestartResponse
-	15, // 47: taskvisor.v1.Taskvisor.Fail:output_type -> taskvisor.v1.FailResponse
-	17, // 48: taskvisor.v1.Taskvisor.SetMaxParallel:output_type -> taskvisor.v1.SetMaxParallelResponse
-	19, // 49: taskvisor.v1.Taskvisor.Output:output_type -> taskvisor.v1.OutputResponse
-	22, // 50: taskvisor.v1.Taskvisor.Wait:output_type -> taskvisor.v1.WaitResponse
-	24, // 51: taskvisor.v1.Taskvisor.Shutdown:output_type -> taskvisor.v1.ShutdownResponse
-	26, // 52: taskvisor.v1.Taskvisor.Events:output_type -> taskvisor.v1.EventsResponse
-	40, // [40:53] is the sub-list for method output_type
-	27, // [27:40] is the sub-list for method input_type
+	16, // 35: taskvisor.v1.Taskvisor.Pause:input_type -> taskvisor.v1.PauseRequest
+	16, // 36: taskvisor.v1.Taskvisor.Resume:input_type -> taskvisor.v1.PauseRequest
+	18, // 37: taskvisor.v1.Taskvisor.SetMaxParallel:input_type -> taskvisor.v1.SetMaxParallelRequest
+	20, // 38: taskvisor.v1.Taskvisor.Output:input_type -> taskvisor.v1.OutputRequest
+	23, // 39: taskvisor.v1.Taskvisor.Wait:input_type -> taskvisor.v1.WaitRequest
+	25, // 40: taskvisor.v1.Taskvisor.Shutdown:input_type -> taskvisor.v1.ShutdownRequest
+	27, // 41: taskvisor.v1.Taskvisor.Events:input_type -> taskvisor.v1.EventsRequest
+	1,  // 42: taskvisor.v1.Taskvisor.Info:output_type -> taskvisor.v1.InfoResponse
+	3,  // 43: taskvisor.v1.Taskvisor.List:output_type -> taskvisor.v1.ListResponse
+	5,  // 44: taskvisor.v1.Taskvisor.ListTemplates:output_type -> taskvisor.v1.ListTemplatesResponse
+	7,  // 45: taskvisor.v1.Taskvisor.Start:output_type -> taskvisor.v1.StartResponse
+	9,  // 46: taskvisor.v1.Taskvisor.Cancel:output_type -> taskvisor.v1.CancelResponse
+	11, // 47: taskvisor.v1.Taskvisor.Kill:output_type -> taskvisor.v1.KillResponse
+	13, // 48: taskvisor.v1.Taskvisor.Restart:output_type -> taskvisor.v1.RestartResponse
+	15, // 49: taskvisor.v1.Taskvisor.Fail:output_type -> taskvisor.v1.FailResponse
+	17, // 50: taskvisor.v1.Taskvisor.Pause:output_type -> taskvisor.v1.PauseResponse
+	17, // 51: taskvisor.v1.Taskvisor.Resume:output_type -> taskvisor.v1.PauseResponse
+	19, // 52: taskvisor.v1.Taskvisor.SetMaxParallel:output_type -> taskvisor.v1.SetMaxParallelResponse
+	21, // 53: taskvisor.v1.Taskvisor.Output:output_type -> taskvisor.v1.OutputResponse
+	24, // 54: taskvisor.v1.Taskvisor.Wait:output_type -> taskvisor.v1.WaitResponse
+	26, // 55: taskvisor.v1.Taskvisor.Shutdown:output_type -> taskvisor.v1.ShutdownResponse
+	28, // 56: taskvisor.v1.Taskvisor.Events:output_type -> taskvisor.v1.EventsResponse
+	42, // [42:57] is the sub-list for method output_type
+	27, // [27:42] is the sub-list for method input_type
 	27, // [27:27] is the sub-list for extension type_name
 	27, // [27:27] is the sub-list for extension extendee
 	0,  // [0:27] is the sub-list for field type_name
@@ -2628,20 +2729,20 @@ func file_taskvisor_proto_init() {
 		(*StartRequest_Template)(nil),
 		(*StartRequest_Spec)(nil),
 	}
-	file_taskvisor_proto_msgTypes[27].OneofWrappers = []any{
+	file_taskvisor_proto_msgTypes[29].OneofWrappers = []any{
 		(*Event_Task)(nil),
 		(*Event_Group)(nil),
 		(*Event_Gap)(nil),
 		(*Event_Notice)(nil),
 	}
-	file_taskvisor_proto_msgTypes[30].OneofWrappers = []any{}
+	file_taskvisor_proto_msgTypes[32].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_taskvisor_proto_rawDesc), len(file_taskvisor_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   34,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -39,6 +39,8 @@ const (
 	Taskvisor_Kill_FullMethodName           = "/taskvisor.v1.Taskvisor/Kill"
 	Taskvisor_Restart_FullMethodName        = "/taskvisor.v1.Taskvisor/Restart"
 	Taskvisor_Fail_FullMethodName           = "/taskvisor.v1.Taskvisor/Fail"
+	Taskvisor_Pause_FullMethodName          = "/taskvisor.v1.Taskvisor/Pause"
+	Taskvisor_Resume_FullMethodName         = "/taskvisor.v1.Taskvisor/Resume"
 	Taskvisor_SetMaxParallel_FullMethodName = "/taskvisor.v1.Taskvisor/SetMaxParallel"
 	Taskvisor_Output_FullMethodName         = "/taskvisor.v1.Taskvisor/Output"
 	Taskvisor_Wait_FullMethodName           = "/taskvisor.v1.Taskvisor/Wait"
@@ -72,6 +74,11 @@ type TaskvisorClient interface {
 	// Fail ends a task's process as a failure (SIGKILL), so that its restart
 	// policy applies as to any failure.
 	Fail(ctx context.Context, in *FailRequest, opts ...grpc.CallOption) (*FailResponse, error)
+	// Pause stops every process of a task (SIGSTOP; its run cgroup frozen
+	// while the signals go out), or of every running task of a group.
+	Pause(ctx context.Context, in *PauseRequest, opts ...grpc.CallOption) (*PauseResponse, error)
+	// Resume continues what Pause stopped (SIGCONT).
+	Resume(ctx context.Context, in *PauseRequest, opts ...grpc.CallOption) (*PauseResponse, error)
 	// SetMaxParallel sets or moves a parallelism limit (the whole node's, or
 	// a group's) and answers the limit now in force.
 	SetMaxParallel(ctx context.Context, in *SetMaxParallelRequest, opts ...grpc.CallOption) (*SetMaxParallelResponse, error)
@@ -175,6 +182,26 @@ func (c *taskvisorClient) Fail(ctx context.Context, in *FailRequest, opts ...grp
 	return out, nil
 }
 
+func (c *taskvisorClient) Pause(ctx context.Context, in *PauseRequest, opts ...grpc.CallOption) (*PauseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PauseResponse)
+	err := c.cc.Invoke(ctx, Taskvisor_Pause_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *taskvisorClient) Resume(ctx context.Context, in *PauseRequest, opts ...grpc.CallOption) (*PauseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PauseResponse)
+	err := c.cc.Invoke(ctx, Taskvisor_Resume_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *taskvisorClient) SetMaxParallel(ctx context.Context, in *SetMaxParallelRequest, opts ...grpc.CallOption) (*SetMaxParallelResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SetMaxParallelResponse)
@@ -269,6 +296,11 @@ type TaskvisorServer interface {
 	// Fail ends a task's process as a failure (SIGKILL), so that its restart
 	// policy applies as to any failure.
 	Fail(context.Context, *FailRequest) (*FailResponse, error)
+	// Pause stops every process of a task (SIGSTOP; its run cgroup frozen
+	// while the signals go out), or of every running task of a group.
+	Pause(context.Context, *PauseRequest) (*PauseResponse, error)
+	// Resume continues what Pause stopped (SIGCONT).
+	Resume(context.Context, *PauseRequest) (*PauseResponse, error)
 	// SetMaxParallel sets or moves a parallelism limit (the whole node's, or
 	// a group's) and answers the limit now in force.
 	SetMaxParallel(context.Context, *SetMaxParallelRequest) (*SetMaxParallelResponse, error)
@@ -315,6 +347,12 @@ func (UnimplementedTaskvisorServer) Restart(context.Context, *RestartRequest) (*
 }
 func (UnimplementedTaskvisorServer) Fail(context.Context, *FailRequest) (*FailResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Fail not implemented")
+}
+func (UnimplementedTaskvisorServer) Pause(context.Context, *PauseRequest) (*PauseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Pause not implemented")
+}
+func (UnimplementedTaskvisorServer) Resume(context.Context, *PauseRequest) (*PauseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Resume not implemented")
 }
 func (UnimplementedTaskvisorServer) SetMaxParallel(context.Context, *SetMaxParallelRequest) (*SetMaxParallelResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetMaxParallel not implemented")
@@ -496,6 +534,42 @@ func _Taskvisor_Fail_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Taskvisor_Pause_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PauseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TaskvisorServer).Pause(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Taskvisor_Pause_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TaskvisorServer).Pause(ctx, req.(*PauseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Taskvisor_Resume_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PauseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TaskvisorServer).Resume(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Taskvisor_Resume_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TaskvisorServer).Resume(ctx, req.(*PauseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Taskvisor_SetMaxParallel_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(SetMaxParallelRequest)
 	if err := dec(in); err != nil {
@@ -610,6 +684,14 @@ var Taskvisor_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Fail",
 			Handler:    _Taskvisor_Fail_Handler,
+		},
+		{
+			MethodName: "Pause",
+			Handler:    _Taskvisor_Pause_Handler,
+		},
+		{
+			MethodName: "Resume",
+			Handler:    _Taskvisor_Resume_Handler,
 		},
 		{
 			MethodName: "SetMaxParallel",
