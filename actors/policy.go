@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -58,6 +59,71 @@ const (
 	// READY=1 within its start timeout is treated as stalled.
 	ReadyNotify ReadyMode = "notify"
 )
+
+// DepCondition is what a dependency of a task must reach before the task
+// starts (TaskSpec.After), with the meaning of process-compose's
+// depends_on conditions.
+type DepCondition string
+
+// The dependency conditions.
+const (
+	// DepStarted: the dependency has started a process.
+	DepStarted DepCondition = "started"
+	// DepReady: it is running (for ReadyNotify, once it sent READY=1).
+	DepReady DepCondition = "ready"
+	// DepCompleted: it exited 0. The default.
+	DepCompleted DepCondition = "completed"
+	// DepEnded: it ended, however, with no restart pending.
+	DepEnded DepCondition = "ended"
+)
+
+// Dependency is one entry of TaskSpec.After: a task, by name or by id, and
+// the condition it must reach.
+type Dependency struct {
+	// Name is the task's name; empty when ID names it.
+	Name string
+	// ID is the task's id; 0 when Name names it.
+	ID int
+	// Condition is what the task must reach.
+	Condition DepCondition
+}
+
+// ParseDependency reads an entry of TaskSpec.After: "fetch",
+// "build:completed", "7:ready" (a task id). The condition is one of
+// started, ready, completed (the default) and ended.
+func ParseDependency(s string) (Dependency, error) {
+	what, cond, hasCond := strings.Cut(s, ":")
+	d := Dependency{Condition: DepCompleted}
+	if hasCond {
+		switch c := DepCondition(cond); c {
+		case DepStarted, DepReady, DepCompleted, DepEnded:
+			d.Condition = c
+		default:
+			return d, fmt.Errorf("%q: the condition %q is not one of started, ready, completed, ended", s, cond)
+		}
+	}
+	if strings.TrimSpace(what) == "" || strings.ContainsAny(what, " \t") {
+		return d, fmt.Errorf("%q: want a task's name or id, then :condition if not completed (like \"fetch\" or \"build:started\")", s)
+	}
+	if id, err := strconv.Atoi(what); err == nil {
+		if id <= 0 {
+			return d, fmt.Errorf("%q: a task id is a positive number", s)
+		}
+		d.ID = id
+	} else {
+		d.Name = what
+	}
+	return d, nil
+}
+
+// String writes the dependency as After takes it.
+func (d Dependency) String() string {
+	what := d.Name
+	if d.ID > 0 {
+		what = strconv.Itoa(d.ID)
+	}
+	return what + ":" + string(d.Condition)
+}
 
 // TimeoutAction is what happens to a task that ran for its Timeout.
 type TimeoutAction string

@@ -106,6 +106,10 @@ type (
 		// when the Start was handled, so that the queue is in the order
 		// of the Starts.
 		place *slotPlace
+		// waitFor says what the task waits for before its first start
+		// (its dependencies); empty for nothing. skip, when set, is why
+		// it ends skipped at once.
+		waitFor, skip string
 	}
 	// groupGone tells the runtime supervisor that the actors of these groups
 	// have stopped.

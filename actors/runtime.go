@@ -194,7 +194,7 @@ func (r *Runtime) Autostart(ctx context.Context) ([]int, error) {
 	launched := map[int]bool{}
 	changed := make(chan struct{}, 1)
 	unsubscribe := r.Subscribe(func(ev TaskEvent) {
-		if ev.PID != 0 || ev.State.Ended() || ev.State == StateBackoff || ev.State == StateQueued {
+		if ev.PID != 0 || ev.State.Ended() || ev.State == StateBackoff || ev.State == StateQueued || ev.State == StateWaiting {
 			mu.Lock()
 			launched[ev.ID] = true
 			mu.Unlock()

@@ -86,6 +86,14 @@ type TaskSpec struct {
 	Timeout time.Duration
 	// TimeoutAction is applied when Timeout runs out. Zero: cancel.
 	TimeoutAction TimeoutAction
+	// After lists the tasks this one waits for before its first start
+	// (ParseDependency: "fetch", "build:started", "7:ready"). A name means
+	// the latest task of that name when this one is started, or the first
+	// one started after it if there is none yet; a number is a task id.
+	// While any does not hold, the task is waiting; once one can no longer
+	// hold (it failed for good, or ended without starting), the task ends
+	// skipped. A restart does not wait again.
+	After []string
 	// Ready says when the task counts as running. Zero: as soon as it started.
 	Ready ReadyMode
 	// StartTimeout is how long a ReadyNotify task has to send READY=1 before
@@ -134,6 +142,11 @@ func (s TaskSpec) Validate() error {
 	case "", StallWarn, StallCancel, StallKill, StallRestart:
 	default:
 		errs = append(errs, fmt.Errorf("StallAction: %q is not one of warn, cancel, kill, restart", s.StallAction))
+	}
+	for _, a := range s.After {
+		if _, err := ParseDependency(a); err != nil {
+			errs = append(errs, fmt.Errorf("After: %w", err))
+		}
 	}
 	if s.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("Timeout: %v is negative", s.Timeout))

@@ -3,6 +3,8 @@ package actors
 // State is where a task is in its life. The names are part of the event
 // protocol (headless output, JSON) and never change.
 //
+//	waiting -> starting | queued  (its dependencies hold: TaskSpec.After)
+//	waiting -> skipped            (a dependency can no longer hold)
 //	queued -> starting            (a slot under max_parallel freed)
 //	starting -> running <-> stalled
 //	running|stalled <-> paused   (Pause, Resume)
@@ -14,6 +16,13 @@ type State string
 
 // The task states.
 const (
+	// StateWaiting: the task waits for its dependencies (TaskSpec.After)
+	// before its first start; it has no process.
+	StateWaiting State = "waiting"
+	// StateSkipped: the task never started, because one of its
+	// dependencies can no longer hold (it failed for good, say); the reason
+	// says which.
+	StateSkipped State = "skipped"
 	// StateQueued: the task waits for a slot: a parallelism limit
 	// (Config.MaxParallel, GroupSpec.MaxParallel) on its way is full. It has
 	// no process; TaskEvent.QueueTicket orders the queue.
@@ -46,7 +55,7 @@ const (
 // Ended reports whether a task in state s has no process and none is coming.
 func (s State) Ended() bool {
 	switch s {
-	case StateCancelled, StateKilled, StateCompleted, StateFailed, StateGaveUp:
+	case StateCancelled, StateKilled, StateCompleted, StateFailed, StateGaveUp, StateSkipped:
 		return true
 	}
 	return false

@@ -109,7 +109,7 @@ func (s *supervision) spawnTask(ctx actor.Context, m spawnTask) {
 	deferred := !s.top
 	props := env.props(func() actor.Actor {
 		a := newTaskActor(env, id, spec, out)
-		a.place = m.place
+		a.place, a.waitFor, a.skip = m.place, m.waitFor, m.skip
 		if deferred {
 			a.wait = waitGroup // its first start is a step of the group's plan
 		}
@@ -278,6 +278,12 @@ func (s *supervision) receiveRouted(ctx actor.Context, msg any) {
 		s.forwardToTask(ctx, m.ID, m, OpPause)
 	case Resume:
 		s.forwardToTask(ctx, m.ID, m, OpResume)
+	case depsMet:
+		s.forwardToTask(ctx, m.id, m, "")
+	case depsWaiting:
+		s.forwardToTask(ctx, m.id, m, "")
+	case depsFailed:
+		s.forwardToTask(ctx, m.id, m, "")
 	}
 }
 

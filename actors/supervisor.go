@@ -140,6 +140,9 @@ type runtimeSupervisor struct {
 	// actor of each guard loss (guardLost), from Started to Stopped.
 	stopGuardWatch func()
 
+	// deps are the tasks waiting for their dependencies (TaskSpec.After).
+	deps depTracker
+
 	// ended lists the IDs of the ended top-level tasks, oldest first, of
 	// which the registry keeps at most keep (all when keep < 0).
 	keep  int
@@ -156,6 +159,7 @@ func newRuntimeSupervisor(env *runtimeEnv) *runtimeSupervisor {
 		all:         map[int]*taskRef{},
 		keep:        keep,
 		ended:       list.New(),
+		deps:        newDepTracker(),
 	}
 }
 
@@ -338,6 +342,7 @@ func (s *runtimeSupervisor) taskUpdate(ctx actor.Context, m taskUpdate) {
 		// for the supervision, which had it.
 		if t, ok := s.all[m.ev.ID]; ok && t.last.Generation == m.ev.Generation && t.last.Time.Equal(m.ev.Time) {
 			t.last.Final = true
+			s.depNews(ctx, m.ev.ID)
 		}
 		s.taskEnded(ctx, m.ev.ID, m.restarts)
 		s.finishShutdownIfDone(ctx)
@@ -351,6 +356,7 @@ func (s *runtimeSupervisor) taskUpdate(ctx actor.Context, m taskUpdate) {
 		if !m.ev.State.Ended() {
 			s.unmarkEnded(t) // started again, by its group
 		}
+		s.depNews(ctx, m.ev.ID)
 	}
 	s.receive(ctx, m)
 	s.finishShutdownIfDone(ctx)
@@ -452,6 +458,7 @@ func (s *runtimeSupervisor) groupGone(ctx actor.Context, m groupGone) {
 		}
 		s.update(t, last, true)
 		t.answerWaiters(ctx)
+		s.depNews(ctx, id)
 	}
 	s.finishShutdownIfDone(ctx)
 }
@@ -492,7 +499,22 @@ func (s *runtimeSupervisor) start(ctx actor.Context, m Start) (int, error) {
 	out := proc.NewOutput(spec.outputLines())
 	s.all[id] = &taskRef{output: out, last: spec.firstEvent(s.env.name, id), counted: true}
 	s.open++ // a new task has not ended
-	msg := spawnTask{id: id, spec: spec, out: out, place: s.env.slots.reserve(spec.Group)}
+	msg := spawnTask{id: id, spec: spec, out: out}
+	// The waits on its name first, so that a wait of its own that would
+	// close a cycle through them is seen.
+	s.bindName(ctx, id, spec.Name)
+	if len(spec.After) > 0 {
+		w, skip := s.addDeps(id, spec)
+		msg.skip = skip
+		if w != nil {
+			msg.waitFor = w.waitingFor()
+		}
+	}
+	if msg.waitFor == "" && msg.skip == "" {
+		// In the queue in the order of the Starts; a task that waits for
+		// its dependencies queues once they hold.
+		msg.place = s.env.slots.reserve(spec.Group)
+	}
 	if spec.Group == "" {
 		msg.last = &s.all[id].last // this actor's own: shared, never across actors
 		s.spawnTask(ctx, msg)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -68,6 +69,7 @@ const (
 	waitBackoff          // its backoff timer (backoffOver)
 	waitGroup            // its group's order to start again (groupStart)
 	waitSlot             // a slot under its parallelism limits (slotGranted)
+	waitDeps             // its dependencies, before its first start (depsMet)
 )
 
 // taskActor owns one task: one process generation at a time, its state, its
@@ -125,6 +127,10 @@ type taskActor struct {
 	// place is the slot or the place in the queue that the Start took for
 	// the first launch, until that launch takes it up.
 	place *slotPlace
+	// waitFor says what the task waits for before its first launch (its
+	// dependencies), empty once they hold; skip is why it ends skipped at
+	// its start instead.
+	waitFor, skip string
 }
 
 // generation is what a task actor knows of its current process, zero at
@@ -240,6 +246,12 @@ func (a *taskActor) receive(ctx actor.Context) {
 		a.giveUp(ctx, m.reason)
 	case slotGranted:
 		a.onSlotGranted(ctx, m)
+	case depsMet:
+		a.onDepsMet(ctx)
+	case depsWaiting:
+		a.onDepsWaiting(ctx, m)
+	case depsFailed:
+		a.skipTask(ctx, m.reason)
 	case *actor.Stopping:
 		a.stopping()
 	}
@@ -253,6 +265,10 @@ func (a *taskActor) current(gen int) bool { return gen == a.gen && a.proc != nil
 // for its group to start it (a step of the group's plan, so that a group
 // starts its children one after the other, in order).
 func (a *taskActor) started(ctx actor.Context) {
+	if a.skip != "" {
+		a.skipTask(ctx, a.skip)
+		return
+	}
 	if a.wait == waitGroup {
 		a.set(ctx, StateStarting, fmt.Sprintf("Waiting for group %s to start it", a.spec.Group), "")
 		return
@@ -369,6 +385,14 @@ func (a *taskActor) launch(ctx actor.Context, why string) {
 			msg = "Task cancelled before its restart"
 		}
 		a.set(ctx, StateCancelled, msg, "taskvisor is shutting down")
+		a.groupStarted(ctx)
+		return
+	}
+	if a.gen == 0 && a.waitFor != "" {
+		a.wait = waitDeps
+		a.waitTok++
+		a.whyWait = a.waitFor
+		a.set(ctx, StateWaiting, a.waitFor, "after: "+strings.Join(a.spec.After, ", "))
 		a.groupStarted(ctx)
 		return
 	}
@@ -510,8 +534,8 @@ func (a *taskActor) fail(ctx actor.Context, reason string) error {
 
 func (a *taskActor) restart(ctx actor.Context) error {
 	switch {
-	case a.wait == waitSlot:
-		// In line already: a restart would only send it to the back.
+	case a.wait == waitSlot || a.wait == waitDeps:
+		// In line already, or waiting for what it must not start before.
 		return &StateError{Op: OpRestart, ID: a.id, State: a.ev.State}
 	case a.proc != nil && a.ev.State != StateStopping:
 		a.stop = stopRestart
@@ -613,6 +637,8 @@ func (a *taskActor) endedWaiting(how, asked string) (msg, why string) {
 		msg = "Task " + how + " while queued, before it started"
 	case a.wait == waitSlot:
 		msg = "Task " + how + " while queued for its restart"
+	case a.wait == waitDeps:
+		msg = "Task " + how + " while waiting for its dependencies"
 	default:
 		msg = "Task " + how + " before its restart"
 	}

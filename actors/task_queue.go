@@ -73,3 +73,38 @@ func (a *taskActor) releaseSlot() {
 		a.env.slots.release(a.spec.Group)
 	}
 }
+
+// onDepsMet starts a task whose dependencies now hold, if it waits for
+// them; one still waiting for its group's turn starts at that turn.
+func (a *taskActor) onDepsMet(ctx actor.Context) {
+	a.waitFor = ""
+	if a.wait == waitDeps {
+		a.wait = waitNone
+		a.waitTok++
+		a.whyWait = ""
+		a.launch(ctx, "")
+	}
+}
+
+// onDepsWaiting says anew what a waiting task still waits for.
+func (a *taskActor) onDepsWaiting(ctx actor.Context, m depsWaiting) {
+	if a.waitFor == "" {
+		return
+	}
+	a.waitFor = m.message
+	if a.wait == waitDeps {
+		a.whyWait = m.message
+		a.set(ctx, StateWaiting, m.message, a.ev.Reason)
+	}
+}
+
+// skipTask ends a task that never started, because a dependency can no
+// longer hold.
+func (a *taskActor) skipTask(ctx actor.Context, reason string) {
+	if a.gen > 0 || a.ev.State.Ended() {
+		return
+	}
+	a.waitFor, a.skip = "", ""
+	a.endWait()
+	a.set(ctx, StateSkipped, "Skipped: "+reason, reason)
+}

@@ -335,9 +335,9 @@ type StateCount struct {
 
 // stateOrder is the order of the states in the header's counts.
 var stateOrder = [...]actors.State{
-	actors.StateQueued, actors.StateStarting, actors.StateRunning, actors.StateStalled, actors.StatePaused, actors.StateStopping,
+	actors.StateWaiting, actors.StateQueued, actors.StateStarting, actors.StateRunning, actors.StateStalled, actors.StatePaused, actors.StateStopping,
 	actors.StateBackoff, actors.StateCompleted, actors.StateCancelled, actors.StateKilled,
-	actors.StateFailed, actors.StateGaveUp,
+	actors.StateFailed, actors.StateGaveUp, actors.StateSkipped,
 }
 
 // needsClock reports whether what is shown changes with time alone: a

@@ -58,7 +58,9 @@ func NewTheme(mono, ascii bool) Theme {
 	}
 	// Monochrome: what needs attention is bold, what is over is dim.
 	t.states = map[actors.State]tcell.Style{
+		actors.StateWaiting:   base.Dim(true),
 		actors.StateQueued:    base.Dim(true),
+		actors.StateSkipped:   base.Dim(true).StrikeThrough(true),
 		actors.StateStarting:  base,
 		actors.StateRunning:   base,
 		actors.StateStalled:   base.Bold(true),
@@ -79,7 +81,9 @@ func NewTheme(mono, ascii bool) Theme {
 		t.Stderr = base.Foreground(tcell.ColorRed)
 		t.Help = base.Background(tcell.ColorNavy).Foreground(tcell.ColorWhite)
 		t.states = map[actors.State]tcell.Style{
+			actors.StateWaiting:   base.Foreground(tcell.ColorSilver),
 			actors.StateQueued:    base.Foreground(tcell.ColorSilver),
+			actors.StateSkipped:   base.Foreground(tcell.ColorGray),
 			actors.StateStarting:  base.Foreground(tcell.ColorTeal),
 			actors.StateRunning:   base.Foreground(tcell.ColorGreen),
 			actors.StateStalled:   base.Foreground(tcell.ColorYellow).Bold(true),
@@ -95,7 +99,7 @@ func NewTheme(mono, ascii bool) Theme {
 	}
 	if ascii {
 		t.symbols = map[actors.State]string{
-			actors.StateQueued: ":", actors.StateStarting: "+", actors.StateRunning: ">", actors.StateStalled: "!",
+			actors.StateWaiting: "?", actors.StateSkipped: "/", actors.StateQueued: ":", actors.StateStarting: "+", actors.StateRunning: ">", actors.StateStalled: "!",
 			actors.StatePaused: "=", actors.StateStopping: "~", actors.StateCancelled: "-", actors.StateKilled: "X",
 			actors.StateCompleted: "=", actors.StateFailed: "x", actors.StateBackoff: "@",
 			actors.StateGaveUp: "#",
@@ -103,7 +107,7 @@ func NewTheme(mono, ascii bool) Theme {
 		t.barFull, t.barEmpty, t.stderrMark, t.stdoutMark, t.sep, t.ellipsis = "#", ".", "E|", " |", "-", "~"
 	} else {
 		t.symbols = map[actors.State]string{
-			actors.StateQueued: "…", actors.StateStarting: "◌", actors.StateRunning: "●", actors.StateStalled: "‖",
+			actors.StateWaiting: "⋯", actors.StateSkipped: "»", actors.StateQueued: "…", actors.StateStarting: "◌", actors.StateRunning: "●", actors.StateStalled: "‖",
 			actors.StatePaused: "∥", actors.StateStopping: "◐", actors.StateCancelled: "○", actors.StateKilled: "✕",
 			actors.StateCompleted: "✓", actors.StateFailed: "✗", actors.StateBackoff: "↻",
 			actors.StateGaveUp: "⊘",

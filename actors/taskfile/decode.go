@@ -39,6 +39,7 @@ type entry struct {
 	// where some values were, for the checks across fields and entries
 	nameAt, keyAt, groupAt, parentAt, argvAt, commandAt, backoffMaxAt, dirAt pos
 	hasName                                                                  bool
+	afterAt                                                                  []pos // of each entry of after
 }
 
 // label names the entry in errors.
@@ -420,6 +421,40 @@ func (l *loader) argv(e *entry, field string, v value) {
 		argv[0] = l.opts.Self
 	}
 	e.task.Argv, e.argvAt = argv, v.at
+}
+
+// after reads a task's dependencies: an array of "name" or
+// "name:condition"; the names are checked against the file's tasks once
+// all are read (checkAfter).
+func (l *loader) after(e *entry, field string, v value) {
+	if v.n.Kind != unstable.Array {
+		l.typeProblem(e, field, v, `an array of task names (like ["fetch", "build:started"])`)
+		return
+	}
+	i := 0
+	for it := v.n.Children(); it.Next(); i++ {
+		n := it.Node()
+		if n.Kind == unstable.Comment {
+			i--
+			continue
+		}
+		ev := value{n: n, at: l.at(int(n.Raw.Offset))}
+		name := fmt.Sprintf("%s[%d]", field, i)
+		s, ok := l.str(e, name, ev)
+		if !ok {
+			continue
+		}
+		d, err := actors.ParseDependency(s)
+		switch {
+		case err != nil:
+			l.problem(e, ev.at, name, "%v", err)
+		case d.ID > 0:
+			l.problem(e, ev.at, name, "%q: a task file names tasks; an id (%d) is for tasks started by hand", s, d.ID)
+		default:
+			e.task.After = append(e.task.After, s)
+			e.afterAt = append(e.afterAt, ev.at)
+		}
+	}
 }
 
 // str returns a string value, or reports what else it is.

@@ -97,6 +97,7 @@ var taskFields = []field{
 	durationField("timeout", 0, func(e *entry) *time.Duration { return &e.task.Timeout }),
 	enumField("timeout_action", func(e *entry) *actors.TimeoutAction { return &e.task.TimeoutAction },
 		actors.TimeoutCancel, actors.TimeoutKill, actors.TimeoutRestart),
+	{key: "after", doc: "none", set: (*loader).after},
 	{key: "activity", doc: "see below", set: func(l *loader, e *entry, name string, v value) {
 		e.task.Activity = actors.ActivityMode(l.enum(e, name, v, string(actors.ActivityNotify), string(actors.ActivityOutput), string(actors.ActivityBoth)))
 	}},

@@ -2,10 +2,14 @@ package taskfile
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
+
+	"github.com/taskvisor/taskvisor/actors"
 )
 
 // resolve checks what concerns more than one field or entry, then labels
@@ -23,6 +27,63 @@ func (l *loader) resolve() Errors {
 		errs = append(errs, p.err)
 	}
 	return errs
+}
+
+// checkAfter checks that each task's after names a task of the file, and
+// that no chain of them comes back to where it began.
+func (l *loader) checkAfter(names map[string]*entry) {
+	for _, e := range l.tasks {
+		for i, a := range e.task.After {
+			d, _ := actors.ParseDependency(a)
+			if _, ok := names[d.Name]; !ok {
+				hint := ""
+				if near := nearest(d.Name, keysOfEntries(names)); near != "" {
+					hint = fmt.Sprintf(" (did you mean %q?)", near)
+				}
+				l.problem(e, e.afterAt[i], fmt.Sprintf("after[%d]", i), "%q is not the name of a task in this file%s", d.Name, hint)
+			}
+		}
+	}
+	// A walk along after from each task: a task met again on the walk's
+	// own path closes a cycle, reported once, at the entry that closes it.
+	state := map[*entry]int{} // 0 unseen, 1 on the path, 2 done
+	var path []string
+	var walk func(e *entry)
+	walk = func(e *entry) {
+		state[e] = 1
+		path = append(path, e.task.Name)
+		for i, a := range e.task.After {
+			d, _ := actors.ParseDependency(a)
+			next, ok := names[d.Name]
+			if !ok {
+				continue
+			}
+			switch state[next] {
+			case 1:
+				start := slices.Index(path, next.task.Name)
+				cyc := append(slices.Clone(path[start:]), next.task.Name)
+				l.problem(e, e.afterAt[i], fmt.Sprintf("after[%d]", i), "%q closes a dependency cycle: %s", a, strings.Join(cyc, " -> "))
+			case 0:
+				walk(next)
+			}
+		}
+		path = path[:len(path)-1]
+		state[e] = 2
+	}
+	for _, e := range l.tasks {
+		if state[e] == 0 {
+			walk(e)
+		}
+	}
+}
+
+func keysOfEntries(m map[string]*entry) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 func (l *loader) checkTasks() {
@@ -62,6 +123,7 @@ func (l *loader) checkTasks() {
 			}
 		}
 	}
+	l.checkAfter(names)
 }
 
 func (l *loader) checkGroups() {

@@ -49,6 +49,9 @@ func (f *File) writeLevel(w io.Writer, group string, depth int) {
 			if t.Autostart {
 				auto = ", autostart"
 			}
+			if len(t.After) > 0 {
+				auto += ", after " + strings.Join(t.After, ", ")
+			}
 			fmt.Fprintf(w, "%s[%s] task %s: %s\n", indent, key, t.Name, runs(t))
 			fmt.Fprintf(w, "%s      %s%s\n", indent, t.Policy(), auto)
 			continue

@@ -80,10 +80,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
   taskvisor doctor                   say what keeps tasks from outliving their stop on this machine
   taskvisor serve [flags]            a node without a terminal (see taskvisor serve --help)
   taskvisor attach [--node N]        the terminal UI of a running node
-  taskvisor ls|start|cancel|kill|restart|pause|resume|fail|max-parallel|logs|wait|events|shutdown
+  taskvisor ls|start|add|cancel|kill|restart|pause|resume|fail|max-parallel|logs|wait|events|shutdown
                                      control a running node (--help each)
 
-taskvisor and taskvisor --headless exit 0 after a clean quit, 1 when a task ended failed or gave-up
+taskvisor and taskvisor --headless exit 0 after a clean quit, 1 when a task ended failed, gave-up or skipped
 (or on an error), 2 for bad usage.
 
 Flags:
@@ -206,7 +206,7 @@ func writeWithin(w io.Writer, line string, bound time.Duration) {
 func failedTasks(final []actors.TaskEvent) string {
 	var bad []string
 	for _, ev := range final {
-		if ev.State == actors.StateFailed || ev.State == actors.StateGaveUp {
+		if ev.State == actors.StateFailed || ev.State == actors.StateGaveUp || ev.State == actors.StateSkipped {
 			bad = append(bad, fmt.Sprintf("task %d %q %s", ev.ID, ev.Name, ev.State))
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,7 +17,9 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/taskvisor/taskvisor/actors"
 	pb "github.com/taskvisor/taskvisor/api/taskvisor/v1"
 	"github.com/taskvisor/taskvisor/internal/termtext"
 	"github.com/taskvisor/taskvisor/node"
@@ -40,7 +43,7 @@ const callTimeout = 30 * time.Second
 var nodeCommands = map[string]func(cl *cli, args []string) int{
 	"ls": cmdList, "start": cmdStart, "cancel": cmdCommand("cancel"), "kill": cmdCommand("kill"),
 	"restart": cmdCommand("restart"), "logs": cmdLogs, "wait": cmdWait, "events": cmdEvents, "shutdown": cmdShutdown,
-	"max-parallel": cmdMaxParallel, "fail": cmdFail, "pause": cmdPause(false), "resume": cmdPause(true),
+	"max-parallel": cmdMaxParallel, "fail": cmdFail, "add": cmdAdd, "pause": cmdPause(false), "resume": cmdPause(true),
 }
 
 // runNodeCommand runs subcommand name if it is one of the node's; ok is
@@ -245,6 +248,61 @@ func cmdStart(cl *cli, args []string) int {
 	ctx, cancel := timeout()
 	defer cancel()
 	res, err := cl.c.Start(ctx, req)
+	if err != nil {
+		return cl.fail(err)
+	}
+	if *cl.json {
+		cl.printJSON(res)
+	} else {
+		fmt.Fprintln(cl.stdout, res.GetId())
+	}
+	return exitOK
+}
+
+// cmdAdd starts an ad-hoc task: the arguments after --, in a group, after
+// other tasks, under a name (default: the program's).
+func cmdAdd(cl *cli, args []string) int {
+	fs := cl.flags("[--json] [--group G] [--after TASK[:COND]]... [--name N] [--shell] [--restart MODE] [--timeout D] -- COMMAND [ARG...]", true)
+	group := fs.String("group", "", "the `GROUP` the task belongs to (default: the top level)")
+	var after []string
+	fs.Func("after", "start once `TASK[:COND]` holds (an id or a name; COND: started, ready, completed (default), ended); repeatable", func(s string) error {
+		if _, err := actors.ParseDependency(s); err != nil {
+			return err
+		}
+		after = append(after, s)
+		return nil
+	})
+	name := fs.String("name", "", "the task's `NAME` (default: the program's base name)")
+	shell := fs.Bool("shell", false, "run the one argument by /bin/sh -c")
+	restart := fs.String("restart", "", "never, on-failure or always")
+	limit := fs.Duration("timeout", 0, "the run-time limit of each process (0: none)")
+	if code, ok := cl.parse(args, -1); !ok {
+		return code
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintf(cl.stderr, "taskvisor add: give the command after --\n")
+		fs.Usage()
+		return exitUsage
+	}
+	spec := &pb.TaskSpec{Name: *name, Group: *group, Restart: *restart, After: after}
+	if *limit > 0 {
+		spec.Timeout = durationpb.New(*limit)
+	}
+	if *shell {
+		spec.Command = strings.Join(fs.Args(), " ")
+	} else {
+		spec.Argv = fs.Args()
+	}
+	if spec.Name == "" {
+		spec.Name = filepath.Base(strings.Fields(fs.Arg(0) + " x")[0])
+	}
+	if code, ok := cl.dial(); !ok {
+		return code
+	}
+	defer cl.c.Close()
+	ctx, cancel := timeout()
+	defer cancel()
+	res, err := cl.c.Start(ctx, &pb.StartRequest{What: &pb.StartRequest_Spec{Spec: spec}})
 	if err != nil {
 		return cl.fail(err)
 	}

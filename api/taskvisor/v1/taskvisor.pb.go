@@ -2212,6 +2212,9 @@ type TaskSpec struct {
 	// timeout_action: "cancel" (the default), "kill" or "restart".
 	Timeout       *durationpb.Duration `protobuf:"bytes,22,opt,name=timeout,proto3" json:"timeout,omitempty"`
 	TimeoutAction string               `protobuf:"bytes,23,opt,name=timeout_action,json=timeoutAction,proto3" json:"timeout_action,omitempty"`
+	// The tasks to wait for before the first start: "fetch",
+	// "build:started", "7:ready" (a task id of the node's current run).
+	After         []string `protobuf:"bytes,24,rep,name=after,proto3" json:"after,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2407,6 +2410,13 @@ func (x *TaskSpec) GetTimeoutAction() string {
 	return ""
 }
 
+func (x *TaskSpec) GetAfter() []string {
+	if x != nil {
+		return x.After
+	}
+	return nil
+}
+
 var File_taskvisor_proto protoreflect.FileDescriptor
 
 const file_taskvisor_proto_rawDesc = "" +
@@ -2553,7 +2563,7 @@ const file_taskvisor_proto_rawDesc = "" +
 	"\amessage\x18\t \x01(\tR\amessage\x12\x16\n" +
 	"\x06reason\x18\n" +
 	" \x01(\tR\x06reason\x12.\n" +
-	"\x04time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\x9b\a\n" +
+	"\x04time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xb1\a\n" +
 	"\bTaskSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12 \n" +
@@ -2581,7 +2591,8 @@ const file_taskvisor_proto_rawDesc = "" +
 	"\tautostart\x18\x14 \x01(\bR\tautostart\x12\x1a\n" +
 	"\bactivity\x18\x15 \x01(\tR\bactivity\x123\n" +
 	"\atimeout\x18\x16 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12%\n" +
-	"\x0etimeout_action\x18\x17 \x01(\tR\rtimeoutAction\x1a6\n" +
+	"\x0etimeout_action\x18\x17 \x01(\tR\rtimeoutAction\x12\x14\n" +
+	"\x05after\x18\x18 \x03(\tR\x05after\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xaa\b\n" +
