@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gdamore/tcell/v2"
+
 	"github.com/taskvisor/taskvisor/actors"
 )
 
@@ -50,5 +52,35 @@ func TestQueuedRowsAndLimitKeys(t *testing.T) {
 	m.ApplyReply(actors.Reply{Op: actors.OpSetMaxParallel, Limit: 3}, t0)
 	if !strings.Contains(m.Notice.Text, "max-parallel: 3 at once") {
 		t.Errorf("notice after the reply: %q", m.Notice.Text)
+	}
+}
+
+// ! opens a prompt whose line Enter starts as an ad-hoc shell task; Esc
+// closes it and starts nothing.
+func TestCommandPrompt(t *testing.T) {
+	m := modelOf(80, 12)
+	m.Key(keyRune('!'), t0)
+	for _, r := range "make -j4 test" {
+		m.Key(keyRune(r), t0)
+	}
+	rows := render(newScreen(t, 80, 12), m, NewTheme(false, false))
+	if !shows(rows, "$ make -j4 test") {
+		t.Errorf("the prompt is not shown:\n%s", strings.Join(rows, "\n"))
+	}
+	cmds := m.Key(tcell.NewEventKey(tcell.KeyEnter, 0, 0), t0)
+	if len(cmds) != 1 {
+		t.Fatalf("Enter gave %v", cmds)
+	}
+	st, ok := cmds[0].(actors.Start)
+	if !ok || st.Spec == nil || st.Spec.Name != "make" || st.Spec.Command != "make -j4 test" {
+		t.Errorf("Enter gave %#v", cmds[0])
+	}
+	if m.Picker.Open {
+		t.Error("the prompt stayed open")
+	}
+	m.Key(keyRune('!'), t0)
+	m.Key(keyRune('x'), t0)
+	if cmds := m.Key(tcell.NewEventKey(tcell.KeyEscape, 0, 0), t0); len(cmds) != 0 || m.Picker.Open {
+		t.Errorf("Esc gave %v, open %v", cmds, m.Picker.Open)
 	}
 }

@@ -807,6 +807,7 @@ func renderHelp(s tcell.Screen, m *Model, th Theme, w, h int) {
 		"",
 		"1-9          start the catalogue's task on that key",
 		"n :          pick any template to start, filtered as you type",
+		"!            run a command line as an ad-hoc task",
 		up + " " + down + "          select a task (mouse: click selects)",
 		"PgUp PgDn    scroll a page; Home End: first, last",
 		"Enter o      the task's output, full screen: PgUp PgDn Home",

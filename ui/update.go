@@ -144,6 +144,8 @@ func (m *Model) runeKey(r rune, now time.Time) []any {
 		return m.openView()
 	case 'n', ':':
 		m.openPicker()
+	case '!':
+		m.openPrompt()
 	case 'q':
 		return m.quit(false, now)
 	case 'Q':
