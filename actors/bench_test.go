@@ -283,7 +283,11 @@ func waitReady(b *testing.B, events chan actors.TaskEvent, id, gen int) {
 }
 
 func benchRuntime(b *testing.B) (*actors.Runtime, chan actors.TaskEvent) {
-	rt, err := actors.New(actors.Config{Subreaper: true})
+	return benchRuntimeWith(b, actors.Config{Subreaper: true})
+}
+
+func benchRuntimeWith(b *testing.B, cfg actors.Config) (*actors.Runtime, chan actors.TaskEvent) {
+	rt, err := actors.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -102,10 +102,14 @@ type (
 		// event, for a top-level task it spawns itself (the same actor);
 		// nil when a group spawns it.
 		last *TaskEvent
-		// place is the task's place under the parallelism limits, taken
-		// when the Start was handled, so that the queue is in the order
-		// of the Starts.
-		place *slotPlace
+		// slot: the task holds a slot under the parallelism limits, taken
+		// for it by the runtime supervisor (which keeps a task queued at
+		// its Start until its slot comes, see lazy.go).
+		slot bool
+		// restarts is how many Restart commands were routed to the task
+		// before it had an actor (taskRef.restarts), the actor's count to
+		// go on from.
+		restarts int
 		// waitFor says what the task waits for before its first start
 		// (its dependencies); empty for nothing. skip, when set, is why
 		// it ends skipped at once.

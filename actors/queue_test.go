@@ -137,6 +137,18 @@ func TestCancelOfAQueuedTask(t *testing.T) {
 	if ev, err := h.rt.Wait(h.ctx(), last); err != nil || ev.State != actors.StateCompleted {
 		t.Fatalf("last: %v, %v", ev.State, err)
 	}
+	// A task cancelled while queued starts when restarted, as any ended
+	// task does.
+	if err := h.rt.Restart(h.ctx(), cancelled); err != nil {
+		t.Fatal(err)
+	}
+	h.waitState(cancelled, actors.StateRunning)
+	if err := h.rt.Kill(h.ctx(), cancelled); err != nil {
+		t.Fatal(err)
+	}
+	if ev, err := h.rt.Wait(h.ctx(), cancelled); err != nil || ev.State != actors.StateKilled {
+		t.Fatalf("restarted, then killed: %v, %v", ev.State, err)
+	}
 }
 
 // waitState waits until List says task id is in state.

@@ -37,9 +37,7 @@ type slots struct {
 type slotWaiter struct {
 	ticket uint64
 	group  string
-	// grant is called, with the lock held, once the waiter has its slot;
-	// nil until the task's actor has attached it (a place reserved by the
-	// Start).
+	// grant is called, with the lock held, once the waiter has its slot.
 	grant func(w *slotWaiter)
 	elem  *list.Element // nil once out of the queue
 }
@@ -102,47 +100,6 @@ func (s *slots) acquire(group string, grant func(*slotWaiter)) (w *slotWaiter, a
 	ahead = s.queue.Len()
 	w.elem = s.queue.PushBack(w)
 	return w, ahead, false
-}
-
-// slotPlace is what reserve took: a slot (w nil), or a place in the queue
-// with ahead tasks before it.
-type slotPlace struct {
-	w     *slotWaiter
-	ahead int
-}
-
-// reserve is acquire for a task whose actor does not exist yet: the
-// runtime supervisor takes the new task's place when it handles the Start,
-// so that the queue is in the order of the Starts; the actor attaches to it
-// when it first launches. Nil for a nil s.
-func (s *slots) reserve(group string) *slotPlace {
-	if s == nil {
-		return nil
-	}
-	w, ahead, _ := s.acquire(group, nil)
-	return &slotPlace{w: w, ahead: ahead}
-}
-
-// attach gives a reserved waiter its grant, and reports true when it was
-// granted its slot already (grant is then not called).
-func (s *slots) attach(w *slotWaiter, grant func(*slotWaiter)) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if w.elem == nil {
-		return true
-	}
-	w.grant = grant
-	return false
-}
-
-// drop gives back what reserve took for a task that never launched.
-func (s *slots) drop(p *slotPlace, group string) {
-	if s == nil || p == nil {
-		return
-	}
-	if p.w == nil || !s.leave(p.w) {
-		s.release(group)
-	}
 }
 
 // leave takes a waiter out of the queue. It reports false when the waiter
@@ -218,9 +175,7 @@ func (s *slots) grantWaiting() {
 			s.take(w.group)
 			s.queue.Remove(e)
 			w.elem = nil
-			if w.grant != nil {
-				w.grant(w)
-			}
+			w.grant(w)
 		}
 		e = next
 	}

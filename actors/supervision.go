@@ -109,7 +109,7 @@ func (s *supervision) spawnTask(ctx actor.Context, m spawnTask) {
 	deferred := !s.top
 	props := env.props(func() actor.Actor {
 		a := newTaskActor(env, id, spec, out)
-		a.place, a.waitFor, a.skip = m.place, m.waitFor, m.skip
+		a.slot, a.waitFor, a.skip, a.restarts = m.slot, m.waitFor, m.skip, m.restarts
 		if deferred {
 			a.wait = waitGroup // its first start is a step of the group's plan
 		}
@@ -127,7 +127,9 @@ func (s *supervision) spawnTask(ctx actor.Context, m spawnTask) {
 		// IDs are unique, so this is a bug; the task ends failed rather than
 		// leaving its caller waiting.
 		c.gone = true
-		env.slots.drop(m.place, spec.Group)
+		if m.slot {
+			env.slots.release(spec.Group)
+		}
 		*c.last = c.last.failedInternally(s.env.clock.Now(), err.Error())
 		s.tasks[id] = c
 		s.children = append(s.children, c)

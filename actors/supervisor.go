@@ -98,6 +98,11 @@ type taskRef struct {
 	restarts int
 	// waiters are the senders of Wait, answered once the task has ended.
 	waiters []*actor.PID
+	// spawn is the task's spawn message while it has no actor: queued at
+	// its Start, or ended there (lazy.go); nil once it has one. waiter is
+	// its place in the queue while queued.
+	spawn  *spawnTask
+	waiter *slotWaiter
 }
 
 // open reports whether the task holds up the end of a shutdown: it has not
@@ -142,6 +147,9 @@ type runtimeSupervisor struct {
 
 	// deps are the tasks waiting for their dependencies (TaskSpec.After).
 	deps depTracker
+	// lazy holds the tasks queued at their Start, which have no actor
+	// yet, by their tickets in the queue (lazy.go).
+	lazy map[uint64]int
 
 	// ended lists the IDs of the ended top-level tasks, oldest first, of
 	// which the registry keeps at most keep (all when keep < 0).
@@ -160,6 +168,7 @@ func newRuntimeSupervisor(env *runtimeEnv) *runtimeSupervisor {
 		keep:        keep,
 		ended:       list.New(),
 		deps:        newDepTracker(),
+		lazy:        map[uint64]int{},
 	}
 }
 
@@ -189,6 +198,8 @@ func (s *runtimeSupervisor) Receive(ctx actor.Context) {
 		respond(ctx, s.pauseGroup(ctx, m))
 	case Restart:
 		s.restart(ctx, m)
+	case slotGranted:
+		s.lazyGranted(ctx, m.w)
 	case SetMaxParallel:
 		n, err := s.setMaxParallel(m)
 		respond(ctx, Reply{Op: OpSetMaxParallel, Err: err, Limit: n})
@@ -451,6 +462,7 @@ func (s *runtimeSupervisor) groupGone(ctx actor.Context, m groupGone) {
 		if t.gone || !gone[t.last.Group] {
 			continue
 		}
+		s.leaveQueue(t) // queued without an actor: it will never be spawned
 		last := t.last
 		if !last.State.Ended() {
 			last = last.failedInternally(s.env.clock.Now(), m.reason)
@@ -510,18 +522,23 @@ func (s *runtimeSupervisor) start(ctx actor.Context, m Start) (int, error) {
 			msg.waitFor = w.waitingFor()
 		}
 	}
-	if msg.waitFor == "" && msg.skip == "" {
-		// In the queue in the order of the Starts; a task that waits for
-		// its dependencies queues once they hold.
-		msg.place = s.env.slots.reserve(spec.Group)
+	if msg.waitFor != "" || msg.skip != "" {
+		s.spawn(ctx, msg) // it queues, if it must, once its dependencies hold
+		return id, nil
 	}
-	if spec.Group == "" {
-		msg.last = &s.all[id].last // this actor's own: shared, never across actors
-		s.spawnTask(ctx, msg)
-	} else {
-		s.toGroup(ctx, spec.Group, msg, nil)
-	}
+	s.startOrQueue(ctx, s.all[id], msg)
 	return id, nil
+}
+
+// spawn has a new task's actor spawned: by this supervisor for a top-level
+// task, else by its group.
+func (s *runtimeSupervisor) spawn(ctx actor.Context, msg spawnTask) {
+	if msg.spec.Group == "" {
+		msg.last = &s.all[msg.id].last // this actor's own: shared, never across actors
+		s.spawnTask(ctx, msg)
+		return
+	}
+	s.toGroup(ctx, msg.spec.Group, msg, nil)
 }
 
 // route sends a command to the task's actor, through its groups, and the
@@ -530,6 +547,8 @@ func (s *runtimeSupervisor) start(ctx actor.Context, m Start) (int, error) {
 func (s *runtimeSupervisor) route(ctx actor.Context, id int, msg any, op Op) {
 	t, ok := s.all[id]
 	switch {
+	case ok && t.spawn != nil:
+		respond(ctx, Reply{Op: op, ID: id, Err: s.lazyCommand(ctx, t, op)})
 	case !ok:
 		respond(ctx, Reply{Op: op, ID: id, Err: fmt.Errorf("%s task %d: %w", op, id, ErrUnknownTask)})
 	case t.gone:
@@ -588,6 +607,7 @@ func (s *runtimeSupervisor) shutdownAll(ctx actor.Context, m Shutdown) {
 	if first || (m.Kill && !s.killAll) {
 		s.killAll = s.killAll || m.Kill
 		s.queued, s.current = nil, nil
+		s.lazyShutdown(ctx)
 		// Top-level tasks stop all at once; each group stops its own children
 		// in reverse order.
 		for _, c := range s.children {

@@ -124,9 +124,6 @@ type taskActor struct {
 	slot      bool
 	waiter    *slotWaiter
 	queuedWhy string
-	// place is the slot or the place in the queue that the Start took for
-	// the first launch, until that launch takes it up.
-	place *slotPlace
 	// waitFor says what the task waits for before its first launch (its
 	// dependencies), empty once they hold; skip is why it ends skipped at
 	// its start instead.
@@ -365,7 +362,6 @@ func (a *taskActor) stopping() {
 	a.stopOutputWatch()
 	a.disarmTimeout()
 	a.endWait()
-	a.dropPlace()
 	a.releaseSlot()
 }
 
@@ -736,8 +732,8 @@ func (a *taskActor) set(ctx actor.Context, state State, message, reason string) 
 
 // setErr is set with the ending's cause as an error (TaskEvent.Err).
 func (a *taskActor) setErr(ctx actor.Context, state State, message, reason string, err error) {
-	if state.Ended() {
-		a.dropPlace() // ended before its first launch took it up
+	if state.Ended() && a.proc == nil {
+		a.releaseSlot() // one taken for it, and it ended before its launch
 	}
 	a.ev.State, a.ev.Message, a.ev.Reason, a.ev.Err = state, message, reason, err
 	a.ev.Time = a.env.clock.Now()

@@ -17,17 +17,7 @@ import (
 func (a *taskActor) acquireSlot(ctx actor.Context, why string) bool {
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	grant := func(w *slotWaiter) { root.Send(self, slotGranted{w: w}) }
-	var (
-		w     *slotWaiter
-		ahead int
-		ok    bool
-	)
-	if p := a.place; p != nil {
-		a.place = nil
-		w, ahead, ok = p.w, p.ahead, p.w == nil || a.env.slots.attach(p.w, grant)
-	} else {
-		w, ahead, ok = a.env.slots.acquire(a.spec.Group, grant)
-	}
+	w, ahead, ok := a.env.slots.acquire(a.spec.Group, grant)
 	if ok {
 		a.slot = true
 		return true
@@ -55,15 +45,6 @@ func (a *taskActor) onSlotGranted(ctx actor.Context, m slotGranted) {
 	a.waitTok++
 	a.slot = true
 	a.launch(ctx, a.queuedWhy)
-}
-
-// dropPlace gives back the place the Start reserved, if the task still has
-// it.
-func (a *taskActor) dropPlace() {
-	if a.place != nil {
-		a.env.slots.drop(a.place, a.spec.Group)
-		a.place = nil
-	}
 }
 
 // releaseSlot gives the task's slot back, if it holds one.
