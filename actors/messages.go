@@ -66,8 +66,8 @@ type Resume struct {
 // can be paused, or with Resume resumes those that are paused. Reply:
 // Reply, once each task has been told.
 type PauseGroup struct {
-	Group  string
-	Resume bool // resume instead
+	Group  string // the group's name
+	Resume bool   // resume instead
 }
 
 // SetMaxParallel sets a parallelism limit at run time: Group's (empty: the
@@ -77,9 +77,9 @@ type PauseGroup struct {
 // Raised, it starts queued tasks at once; lowered, it stops no process.
 // Reply: Reply, whose Limit is the limit now in force.
 type SetMaxParallel struct {
-	Group  string
-	Limit  int
-	Adjust int
+	Group  string // the group whose limit it is; empty: the whole runtime's
+	Limit  int    // the new limit; 0: none
+	Adjust int    // move the limit by this much instead of setting it
 }
 
 // List asks for the latest event of every task. Reply: TaskList.
