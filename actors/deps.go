@@ -103,10 +103,11 @@ func (s *runtimeSupervisor) addDeps(id int, spec TaskSpec) (w *depWait, skip str
 		d := &depOn{Dependency: dep}
 		switch {
 		case dep.ID > 0:
-			if _, ok := s.all[dep.ID]; !ok || dep.ID == id {
+			t, ok := s.all[dep.ID]
+			if !ok || dep.ID == id {
 				return nil, fmt.Sprintf("after %s: no task %d", a, dep.ID)
 			}
-			d.bound = dep.ID
+			d.bound, d.Name = dep.ID, t.last.Name // the name, for the messages
 		default:
 			d.bound = s.latestNamed(dep.Name, id)
 		}

@@ -295,7 +295,7 @@ func renderRow(s tcell.Screen, th Theme, cols []column, y int, t *Task, selected
 			renderBar(s, th, c.x, y, c.w, ev, stateStyle, base)
 		case colPct:
 			if hasProgress(ev) {
-				pct := strconv.AppendInt(num[:0], int64(ev.Progress*100+0.5), 10)
+				pct := strconv.AppendInt(num[:0], int64(shownProgress(ev)*100+0.5), 10)
 				putRight(s, c.x, y, c.w, string(append(pct, '%')), base, "")
 			}
 		case colSteps:
@@ -354,14 +354,19 @@ func hasProgress(ev *actors.TaskEvent) bool {
 	return ev.Steps > 0 || ev.Progress > 0 || ev.State == actors.StateCompleted
 }
 
+// shownProgress is the fraction the bar and the % column show: a task
+// that completed without reporting any counts as done.
+func shownProgress(ev *actors.TaskEvent) float64 {
+	if ev.State == actors.StateCompleted && ev.Progress == 0 {
+		return 1
+	}
+	return ev.Progress
+}
+
 func renderBar(s tcell.Screen, th Theme, x, y, w int, ev *actors.TaskEvent, full, empty tcell.Style) {
 	n := 0
 	if hasProgress(ev) {
-		p := ev.Progress
-		if ev.State == actors.StateCompleted && p == 0 {
-			p = 1
-		}
-		n = int(p*float64(w) + 0.5)
+		n = int(shownProgress(ev)*float64(w) + 0.5)
 		n = min(max(n, 0), w)
 	}
 	for i := 0; i < w; i++ {
