@@ -59,7 +59,23 @@ type (
 	ReadyMode = actors.ReadyMode
 	// Strategy is how a group restarts its children.
 	Strategy = actors.Strategy
+	// ActivityMode says what counts as progress for the watchdog.
+	ActivityMode = actors.ActivityMode
+	// TimeoutAction is what is done to a task that ran for its Timeout.
+	TimeoutAction = actors.TimeoutAction
+	// DepCondition is what a task's dependency must reach (TaskSpec.After).
+	DepCondition = actors.DepCondition
+	// Dependency is an entry of TaskSpec.After, parsed (ParseDependency).
+	Dependency = actors.Dependency
 )
+
+// ParseDependency reads an entry of TaskSpec.After: "fetch",
+// "build:started", "7:ready".
+func ParseDependency(s string) (Dependency, error) { return actors.ParseDependency(s) }
+
+// NoStallGrace as TaskSpec.StallGrace: the stall action comes with the
+// stall.
+const NoStallGrace = actors.NoStallGrace
 
 // The restart modes, stall actions, readiness modes and strategies.
 const (
@@ -78,6 +94,19 @@ const (
 	OneForOne  = actors.OneForOne
 	OneForAll  = actors.OneForAll
 	RestForOne = actors.RestForOne
+
+	ActivityNotify = actors.ActivityNotify
+	ActivityOutput = actors.ActivityOutput
+	ActivityBoth   = actors.ActivityBoth
+
+	TimeoutCancel  = actors.TimeoutCancel
+	TimeoutKill    = actors.TimeoutKill
+	TimeoutRestart = actors.TimeoutRestart
+
+	DepStarted   = actors.DepStarted
+	DepReady     = actors.DepReady
+	DepCompleted = actors.DepCompleted
+	DepEnded     = actors.DepEnded
 )
 
 // What happens to them.
@@ -102,9 +131,12 @@ type (
 
 // The task states; State.Ended says which are ends.
 const (
+	StateWaiting   = actors.StateWaiting
+	StateQueued    = actors.StateQueued
 	StateStarting  = actors.StateStarting
 	StateRunning   = actors.StateRunning
 	StateStalled   = actors.StateStalled
+	StatePaused    = actors.StatePaused
 	StateStopping  = actors.StateStopping
 	StateCancelled = actors.StateCancelled
 	StateKilled    = actors.StateKilled
@@ -112,6 +144,7 @@ const (
 	StateFailed    = actors.StateFailed
 	StateBackoff   = actors.StateBackoff
 	StateGaveUp    = actors.StateGaveUp
+	StateSkipped   = actors.StateSkipped
 )
 
 // Why a command was refused, or how a task ended: test with errors.Is and
