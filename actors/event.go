@@ -1,8 +1,10 @@
 package actors
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"syscall"
 	"time"
 
@@ -103,6 +105,24 @@ type TaskEvent struct {
 	// event that keeps the task's state and message if nothing else
 	// changed: at most one such event per 30 ms.
 	NotifyDropped uint64
+}
+
+// QueuePositions numbers the queued tasks of tasks 1, 2, 3 ... in the order
+// they will start (their QueueTicket's), by ID: the live place in line,
+// where a queued event's message says the place it took.
+func QueuePositions(tasks []TaskEvent) map[int]int {
+	var queued []TaskEvent
+	for _, t := range tasks {
+		if t.State == StateQueued {
+			queued = append(queued, t)
+		}
+	}
+	slices.SortFunc(queued, func(a, b TaskEvent) int { return cmp.Compare(a.QueueTicket, b.QueueTicket) })
+	pos := make(map[int]int, len(queued))
+	for i, t := range queued {
+		pos[t.ID] = i + 1
+	}
+	return pos
 }
 
 // failedInternally is ev ended failed at now because taskvisor itself

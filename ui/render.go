@@ -413,7 +413,7 @@ func describe(t *Task, now time.Time, short bool) (text string, emphasised bool)
 	}
 	switch ev.State {
 	case actors.StateQueued:
-		text = "queued, " + ordinal(t.queuePos) + " in line"
+		text = "queued, " + termtext.Ordinal(t.queuePos) + " in line"
 		if t.reason != "" && !short {
 			text += ": " + strings.TrimPrefix(t.reason, "waiting for a slot: ")
 		}

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"strconv"
 	"time"
 )
 
@@ -46,22 +45,4 @@ func countdown(deadline, now time.Time) string {
 	}
 	left = (left + 99*time.Millisecond).Truncate(100 * time.Millisecond)
 	return shortDuration(left)
-}
-
-// ordinal writes n as "1st", "2nd", "3rd", "4th", "11th", "22nd".
-func ordinal(n int) string {
-	suffix := "th"
-	switch n % 100 {
-	case 11, 12, 13:
-	default:
-		switch n % 10 {
-		case 1:
-			suffix = "st"
-		case 2:
-			suffix = "nd"
-		case 3:
-			suffix = "rd"
-		}
-	}
-	return strconv.Itoa(n) + suffix
 }

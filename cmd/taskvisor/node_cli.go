@@ -188,6 +188,7 @@ func cmdList(cl *cli, args []string) int {
 	}
 	tw := tabwriter.NewWriter(cl.stdout, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tSTATE\tPID\tRESTARTS\tPROGRESS\tMESSAGE")
+	pos := queuePositions(res.Tasks)
 	for _, t := range res.Tasks {
 		id := strconv.FormatInt(t.GetId(), 10)
 		if t.GetHistory() {
@@ -198,6 +199,9 @@ func cmdList(cl *cli, args []string) int {
 			pid = strconv.FormatInt(t.GetPid(), 10)
 		}
 		msg := t.GetMessage()
+		if n, ok := pos[t.GetId()]; ok && !t.GetHistory() {
+			msg = "Queued: " + termtext.Ordinal(n) + " in line"
+		}
 		if actorsEnded(t.GetState()) && t.GetReason() != "" && !strings.Contains(msg, t.GetReason()) {
 			msg += ": " + t.GetReason()
 		}
@@ -208,13 +212,22 @@ func cmdList(cl *cli, args []string) int {
 	return exitOK
 }
 
-func actorsEnded(state string) bool {
-	switch state {
-	case "cancelled", "killed", "completed", "failed", "gave-up":
-		return true
+// queuePositions is actors.QueuePositions of the current run's tasks.
+func queuePositions(tasks []*pb.TaskEvent) map[int64]int {
+	var evs []actors.TaskEvent
+	for _, t := range tasks {
+		if !t.GetHistory() {
+			evs = append(evs, actors.TaskEvent{ID: int(t.GetId()), State: actors.State(t.GetState()), QueueTicket: t.GetQueueTicket()})
+		}
 	}
-	return false
+	out := map[int64]int{}
+	for id, n := range actors.QueuePositions(evs) {
+		out[int64(id)] = n
+	}
+	return out
 }
+
+func actorsEnded(state string) bool { return actors.State(state).Ended() }
 
 func cmdStart(cl *cli, args []string) int {
 	fs := cl.flags("[--json] TEMPLATE  |  taskvisor start [--json] --name NAME [--restart MODE] -- COMMAND [ARG...]", true)

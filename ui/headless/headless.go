@@ -673,7 +673,11 @@ func (p *printer) list(tasks []actors.TaskEvent) {
 	if len(tasks) == 0 {
 		p.writeLine([]byte("no tasks"))
 	}
+	pos := actors.QueuePositions(tasks)
 	for _, ev := range tasks {
+		if n, ok := pos[ev.ID]; ok {
+			ev.Message = "Queued: " + termtext.Ordinal(n) + " in line"
+		}
 		line := fmt.Sprintf("[Task %d] %s: %s", ev.ID, termtext.Escape(ev.Name), ev.State)
 		if ev.PID != 0 {
 			line += fmt.Sprintf(", pid %d", ev.PID)

@@ -510,3 +510,20 @@ func TestRunAndMaxParallel(t *testing.T) {
 	s.err.waitFor(t, "run: give a command line")
 	s.finish(t)
 }
+
+// list says each queued task's live place in line, counted from the
+// tickets, not the place its queued event took.
+func TestListSaysThePlaceInLine(t *testing.T) {
+	s := start(t, false)
+	s.send(t, "max-parallel 1")
+	s.send(t, "run sleep 30")
+	s.out.waitFor(t, "[Task 1] Started (pid")
+	s.send(t, "run sleep 31")
+	s.send(t, "run sleep 32")
+	s.out.waitFor(t, "[Task 3] Queued: 1 ahead of it")
+	s.send(t, "cancel 2")
+	s.out.waitFor(t, "[Task 2] Task cancelled while queued, before it started")
+	s.send(t, "list")
+	s.out.waitFor(t, "[Task 3] sleep: queued - Queued: 1st in line")
+	s.finish(t)
+}
