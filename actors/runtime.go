@@ -76,6 +76,10 @@ type Config struct {
 	// immediate restart (Restart of a running task, the stall action
 	// restart) keeps its slot. Zero: no limit. SetMaxParallel changes it.
 	MaxParallel int
+	// UsageInterval is how often the tasks' CPU, memory and process counts
+	// are sampled while something subscribes to them (SubscribeUsage).
+	// Zero: DefaultUsageInterval (1s).
+	UsageInterval time.Duration
 
 	// groupMiddleware wraps every group actor's Receive; the package's tests
 	// set it to inject failures (groups are spawned by New).
@@ -110,6 +114,9 @@ type Runtime struct {
 	streams       map[*eventStream]struct{}
 	streamsClosed bool
 
+	// usage is the usage sampler (SubscribeUsage).
+	usage usageSampler
+
 	shutdownOnce sync.Once
 	final        []TaskEvent
 	shutdownErr  error
@@ -133,6 +140,7 @@ func New(cfg Config) (*Runtime, error) {
 		}
 	}
 	r := &Runtime{system: cfg.System, done: make(chan struct{})}
+	r.usage.interval = cfg.UsageInterval
 	if r.system == nil {
 		r.system, r.ownSystem = NewSystem(cfg.LogOutput), true
 	}
@@ -526,6 +534,7 @@ func (r *Runtime) shutdown(ctx context.Context) ([]TaskEvent, error) {
 	// First of the deferred: the channels of Events get every event up to
 	// here while the system still runs.
 	defer r.closeStreams()
+	defer r.closeUsage()
 
 	select {
 	case <-r.done:

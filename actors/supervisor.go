@@ -60,6 +60,8 @@ type runtimeEnv struct {
 	dispatcher *pooledDispatcher
 	// slots are the parallelism limits and the queue (MaxParallel).
 	slots *slots
+	// live holds the tasks' current processes, for the usage sampler.
+	live liveSet
 	// progress delivers the progress the tasks' notify gates hold back;
 	// nil: every datagram reaches its task actor at once.
 	progress *notifyFlusher

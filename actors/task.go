@@ -361,6 +361,7 @@ func (a *taskActor) stopping() {
 	}
 	a.stopOutputWatch()
 	a.disarmTimeout()
+	a.env.live.drop(a.id, a.gen)
 	a.endWait()
 	a.releaseSlot()
 }
@@ -447,6 +448,7 @@ func (a *taskActor) launch(ctx actor.Context, why string) {
 		return
 	}
 	a.proc = p
+	a.env.live.set(a.id, a.gen, p)
 	a.watchOutput(ctx)
 	now := a.env.clock.Now()
 	a.ev.PID, a.ev.Started, a.ev.LastActivity = p.Pid(), now, now
@@ -654,6 +656,7 @@ func (a *taskActor) exited(ctx actor.Context, e proc.Exit) {
 	a.stopTimer()
 	a.stopOutputWatch()
 	a.disarmTimeout()
+	a.env.live.drop(a.id, a.gen)
 	if a.stop != stopRestart && a.stop != stopWatchdogRestart {
 		a.releaseSlot() // an immediate restart keeps it
 	}

@@ -1,0 +1,249 @@
+package actors
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/taskvisor/taskvisor/proc"
+)
+
+// DefaultUsageInterval is how often the tasks' usage is sampled while
+// something subscribes to it (Config.UsageInterval).
+const DefaultUsageInterval = time.Second
+
+// UsageEvent is one sample of the usage of every task that has a process:
+// one message for all of them, not an event per task, published to the
+// subscribers of Runtime.SubscribeUsage once per interval.
+type UsageEvent struct {
+	// Runtime names the runtime (Config.Name).
+	Runtime string
+	// Time is when the sample was taken, Interval how long since the one
+	// before (the CPU figures are over it).
+	Time     time.Time
+	Interval time.Duration
+	// Tasks holds one entry per task with a process, by ID.
+	Tasks []TaskUsage
+}
+
+// TaskUsage is what one task's run uses: its process group and, where
+// cgroups are in force, every process of its run cgroup, escapees included.
+type TaskUsage struct {
+	// ID and Generation name the task and its process.
+	ID, Generation int
+	// CPU is the CPU used over the last interval, in cores: 1 is one core
+	// busy the whole time. HasCPU is false in a process's first sample,
+	// which has no interval to measure over.
+	CPU    float64
+	HasCPU bool
+	// Memory is the memory resident now and MemoryPeak the most seen in
+	// this process's samples, in bytes.
+	Memory, MemoryPeak uint64
+	// Procs is how many processes the run has now.
+	Procs int
+	// FromCgroup: the figures are the run cgroup's (else from /proc).
+	FromCgroup bool
+}
+
+// liveProc is a task's current process, for the sampler.
+type liveProc struct {
+	id, gen int
+	p       *proc.Process
+}
+
+// liveSet is the runtime's tasks with a process, kept by the task actors
+// and read by the usage sampler.
+type liveSet struct {
+	mu    sync.Mutex
+	procs map[int]liveProc
+}
+
+func (l *liveSet) set(id, gen int, p *proc.Process) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.procs == nil {
+		l.procs = map[int]liveProc{}
+	}
+	l.procs[id] = liveProc{id: id, gen: gen, p: p}
+}
+
+func (l *liveSet) drop(id, gen int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if lp, ok := l.procs[id]; ok && lp.gen == gen {
+		delete(l.procs, id)
+	}
+}
+
+// snapshot returns the live processes by task ID, reusing into.
+func (l *liveSet) snapshot(into []liveProc) []liveProc {
+	l.mu.Lock()
+	into = into[:0]
+	for _, lp := range l.procs {
+		into = append(into, lp)
+	}
+	l.mu.Unlock()
+	slices.SortFunc(into, func(a, b liveProc) int { return cmp.Compare(a.id, b.id) })
+	return into
+}
+
+// usageSampler is the runtime's sampling loop, running only while it has
+// subscribers.
+type usageSampler struct {
+	mu       sync.Mutex
+	subs     map[*func(UsageEvent)]struct{}
+	stop     chan struct{}
+	done     chan struct{}
+	closed   bool
+	interval time.Duration
+}
+
+// SubscribeUsage calls handler with each usage sample of the runtime's
+// tasks (UsageEvent), once per Config.UsageInterval, until unsubscribe is
+// called; the first sample comes at once. Sampling runs only while
+// something subscribes, so an idle runtime spends nothing on it. handler
+// runs on the sampler's goroutine and must not block. Shutdown ends every
+// subscription.
+func (r *Runtime) SubscribeUsage(handler func(UsageEvent)) (unsubscribe func()) {
+	u := &r.usage
+	key := &handler
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.closed {
+		return func() {}
+	}
+	if u.subs == nil {
+		u.subs = map[*func(UsageEvent)]struct{}{}
+	}
+	u.subs[key] = struct{}{}
+	if len(u.subs) == 1 {
+		u.stop, u.done = make(chan struct{}), make(chan struct{})
+		go r.sampleLoop(u.stop, u.done)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			u.mu.Lock()
+			delete(u.subs, key)
+			var stop, done chan struct{}
+			if len(u.subs) == 0 && u.stop != nil {
+				stop, done = u.stop, u.done
+				u.stop, u.done = nil, nil
+			}
+			u.mu.Unlock()
+			if stop != nil {
+				close(stop)
+				<-done
+			}
+		})
+	}
+}
+
+// SubscribeUsagePID sends each usage sample to the actor pid as a
+// UsageEvent message, until unsubscribe is called.
+func (r *Runtime) SubscribeUsagePID(pid *actor.PID) (unsubscribe func()) {
+	root := r.system.Root
+	return r.SubscribeUsage(func(ev UsageEvent) { root.Send(pid, ev) })
+}
+
+// closeUsage ends the sampling for good, at Shutdown.
+func (r *Runtime) closeUsage() {
+	u := &r.usage
+	u.mu.Lock()
+	u.closed = true
+	u.subs = nil
+	stop, done := u.stop, u.done
+	u.stop, u.done = nil, nil
+	u.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
+}
+
+// sampleLoop samples at once, then once per interval, until stop closes.
+func (r *Runtime) sampleLoop(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	interval := cmp.Or(r.usage.interval, DefaultUsageInterval)
+	st := newUsageState()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		ev := st.sample(r.env, time.Now())
+		r.usage.mu.Lock()
+		handlers := make([]func(UsageEvent), 0, len(r.usage.subs))
+		for h := range r.usage.subs {
+			handlers = append(handlers, *h)
+		}
+		r.usage.mu.Unlock()
+		for _, h := range handlers {
+			h(ev)
+		}
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// usageState is what the sampler keeps between samples: each process's
+// CPU time at the last one, and its peak memory.
+type usageState struct {
+	s     *proc.Sampler
+	live  []liveProc
+	last  map[int]usageMark
+	prevT time.Time
+}
+
+type usageMark struct {
+	gen  int
+	cpu  time.Duration
+	at   time.Time
+	peak uint64
+}
+
+func newUsageState() *usageState {
+	return &usageState{s: proc.NewSampler(), last: map[int]usageMark{}}
+}
+
+// sample reads every live task's usage at now.
+func (st *usageState) sample(env *runtimeEnv, now time.Time) UsageEvent {
+	st.s.Round()
+	st.live = env.live.snapshot(st.live)
+	ev := UsageEvent{Runtime: env.name, Time: now, Tasks: make([]TaskUsage, 0, len(st.live))}
+	if !st.prevT.IsZero() {
+		ev.Interval = now.Sub(st.prevT)
+	}
+	st.prevT = now
+	seen := make(map[int]bool, len(st.live))
+	for _, lp := range st.live {
+		u, ok := st.s.Usage(lp.p)
+		if !ok {
+			continue
+		}
+		seen[lp.id] = true
+		tu := TaskUsage{ID: lp.id, Generation: lp.gen, Memory: u.Memory, Procs: u.Procs, FromCgroup: u.FromCgroup}
+		mark, had := st.last[lp.id]
+		if had && mark.gen == lp.gen {
+			if dt := now.Sub(mark.at); dt > 0 {
+				tu.CPU, tu.HasCPU = max(0, float64(u.CPU-mark.cpu)/float64(dt)), true
+			}
+		} else {
+			mark = usageMark{gen: lp.gen}
+		}
+		mark.cpu, mark.at, mark.peak = u.CPU, now, max(mark.peak, u.Memory)
+		tu.MemoryPeak = mark.peak
+		st.last[lp.id] = mark
+		ev.Tasks = append(ev.Tasks, tu)
+	}
+	for id := range st.last {
+		if !seen[id] {
+			delete(st.last, id)
+		}
+	}
+	return ev
+}
