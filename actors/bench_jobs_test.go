@@ -5,6 +5,7 @@ package actors_test
 import (
 	"context"
 	"runtime"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -173,5 +174,53 @@ func waitGroupState(b *testing.B, pgid int, ok func(byte) bool) {
 		if time.Now().After(deadline) {
 			b.Fatalf("group %d did not reach the state", pgid)
 		}
+	}
+}
+
+// BenchmarkUsageSample1000: the CPU time (of this process: the sampler
+// and the runtime) that sampling 1,000 sleeping tasks costs per sample,
+// over two seconds of samples every 100 ms, against the same runtime idle
+// for the same two seconds (idle-ms); pct-core-at-1s is what one sample a
+// second costs.
+func BenchmarkUsageSample1000(b *testing.B) {
+	const n = 1000
+	rt, events := benchRuntimeWith(b, actors.Config{Subreaper: true, UsageInterval: 100 * time.Millisecond})
+	ctx := context.Background()
+	var last int
+	for range n {
+		id, err := rt.StartSpec(ctx, actors.TaskSpec{Name: "sleeper", Command: "exec sleep 1000"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		last = id
+	}
+	waitState(b, events, last, actors.StateRunning)
+	time.Sleep(time.Second) // the starts' work is over
+	for b.Loop() {
+		c0 := proctest.CPUTime()
+		time.Sleep(2 * time.Second)
+		idle := proctest.CPUTime() - c0
+
+		var mu sync.Mutex
+		samples, tasks := 0, 0
+		c1 := proctest.CPUTime()
+		stop := rt.SubscribeUsage(func(ev actors.UsageEvent) {
+			mu.Lock()
+			samples++
+			tasks = len(ev.Tasks)
+			mu.Unlock()
+		})
+		time.Sleep(2 * time.Second)
+		stop()
+		busy := proctest.CPUTime() - c1
+		mu.Lock()
+		if tasks != n {
+			b.Fatalf("a sample held %d tasks, want %d", tasks, n)
+		}
+		per := float64((busy - idle).Nanoseconds()) / float64(samples)
+		mu.Unlock()
+		b.ReportMetric(per/1e6, "ms-cpu/sample")
+		b.ReportMetric(float64(idle.Nanoseconds())/1e6, "idle-ms-per-2s")
+		b.ReportMetric(per/1e9*100, "pct-core-at-1s")
 	}
 }

@@ -169,6 +169,7 @@ func (r *Runtime) sampleLoop(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	interval := cmp.Or(r.usage.interval, DefaultUsageInterval)
 	st := newUsageState()
+	defer st.s.Close()
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {

@@ -32,14 +32,27 @@ type Sampler struct {
 	// /proc per round, made only when a run without a cgroup is sampled.
 	groups  map[int][]int
 	scanned bool
+	// noMemory, noPids: the run cgroups have no memory.current, no
+	// pids.current (those controllers are off in the tree).
+	noMemory, noPids bool
+	// files are the files kept open between rounds (Linux).
+	files map[fileKey]*cachedFile
 }
 
 // NewSampler returns a Sampler.
 func NewSampler() *Sampler { return &Sampler{buf: make([]byte, 0, 4096), path: make([]byte, 0, 64)} }
 
 // Round starts a sampling round: what the Sampler knows of /proc is read
-// afresh when next needed.
-func (s *Sampler) Round() { s.scanned = false }
+// afresh when next needed, and the files of runs the last round did not
+// see are closed.
+func (s *Sampler) Round() {
+	s.scanned = false
+	s.closeUnused()
+}
+
+// Close closes the files the Sampler keeps open. It can be used again
+// after.
+func (s *Sampler) Close() { s.closeAll() }
 
 // Usage returns the usage of p's run; false once its leader has been
 // reaped. It holds p's lock while it reads the run's cgroup files (a few

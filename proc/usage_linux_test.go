@@ -12,6 +12,7 @@ func TestSamplerUsage(t *testing.T) {
 	for _, noCgroup := range []bool{false, true} {
 		p := startT(t, Spec{Shell: "sh -c 'while :; do :; done' & sleep 60", noCgroup: noCgroup})
 		s := NewSampler()
+		defer s.Close()
 		var first Usage
 		deadline := time.Now().Add(10 * time.Second)
 		for {
@@ -47,6 +48,7 @@ func TestSamplerUsage(t *testing.T) {
 func TestSamplerAllocations(t *testing.T) {
 	p := startT(t, Spec{Shell: "exec sleep 60"})
 	s := NewSampler()
+	defer s.Close()
 	s.Usage(p)
 	allocs := testing.AllocsPerRun(100, func() { s.Round(); s.Usage(p) })
 	if allocs > 0 {
