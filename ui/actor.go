@@ -41,8 +41,9 @@ type Config struct {
 	// Supervisor receives the commands (actors.Start, Cancel, Kill, Restart,
 	// GetOutput, List) and answers them. Required.
 	Supervisor *actor.PID
-	// Subscribe sends the runtime's events (actors.TaskEvent, GroupEvent) to
-	// the UI actor, self, until unsubscribe is called: Runtime.SubscribePID,
+	// Subscribe sends the runtime's events (actors.TaskEvent, GroupEvent,
+	// and the usage samples, actors.UsageEvent, which show the CPU and MEM
+	// columns) to the UI actor, self, until unsubscribe is called: Runtime.SubscribePID,
 	// which forwards only that runtime's events, so that a second runtime
 	// in the actor system does not mix its tasks in. The actor calls it when
 	// it starts, before it asks for the list of tasks, and unsubscribes
@@ -228,6 +229,8 @@ func (u *uiActor) update(msg any) (cmds []any, ok bool) {
 		u.m.ApplyGroup(msg)
 	case actors.NoticeEvent:
 		u.m.ApplyNotice(msg)
+	case actors.UsageEvent:
+		u.m.ApplyUsage(msg)
 	case actors.TaskList:
 		cmds = u.m.ApplyList(msg)
 	case Connection:

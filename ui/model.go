@@ -27,6 +27,10 @@ type Task struct {
 	// queuePos is its place in the queue while queued, 1 for the next to
 	// start (Model.queuePositions).
 	queuePos int
+	// usage is its process's latest usage sample; hasUsage is false when
+	// there is none (no process, or no sample yet).
+	usage    actors.TaskUsage
+	hasUsage bool
 }
 
 // OutputLine is one line of a task's output, escaped.
@@ -89,6 +93,10 @@ type Model struct {
 
 	// queueDirty: a task entered or left the queue since queuePositions.
 	queueDirty bool
+	// Usage is the latest usage sample's total over all tasks; HasUsage:
+	// a sample came (the CPU and MEM columns are shown from then on).
+	Usage    UsageTotal
+	HasUsage bool
 
 	// Node names the node the UI is attached to (taskvisor attach); empty
 	// when the UI runs in the runtime's own process. Attached, q detaches
@@ -225,6 +233,31 @@ func (m *Model) queuePositions() {
 	slices.SortFunc(queued, func(a, b *Task) int { return cmp.Compare(a.Event.QueueTicket, b.Event.QueueTicket) })
 	for i, t := range queued {
 		t.queuePos = i + 1
+	}
+}
+
+// UsageTotal sums a usage sample over its tasks.
+type UsageTotal struct {
+	CPU    float64 // in cores
+	Memory uint64  // bytes
+	Procs  int
+}
+
+// ApplyUsage takes a usage sample: each task's figures for its current
+// process, and their total.
+func (m *Model) ApplyUsage(ev actors.UsageEvent) {
+	m.HasUsage = true
+	m.Usage = UsageTotal{}
+	for _, t := range m.Tasks {
+		t.hasUsage = false
+	}
+	for _, u := range ev.Tasks {
+		m.Usage.CPU += u.CPU
+		m.Usage.Memory += u.Memory
+		m.Usage.Procs += u.Procs
+		if t := m.Task(u.ID); t != nil && t.Event.Generation == u.Generation && t.Event.State.HasProcess() {
+			t.usage, t.hasUsage = u, true
+		}
 	}
 }
 

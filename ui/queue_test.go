@@ -84,3 +84,37 @@ func TestCommandPrompt(t *testing.T) {
 		t.Errorf("Esc gave %v, open %v", cmds, m.Picker.Open)
 	}
 }
+
+// A usage sample shows the CPU and MEM columns, the total in the header and
+// the figures in the detail pane; a task whose process is not the sample's
+// shows none.
+func TestUsageColumns(t *testing.T) {
+	run := actors.TaskEvent{ID: 1, Name: "busy", State: actors.StateRunning, PID: 7, Generation: 2, ExitCode: -1, Time: t0, Started: t0}
+	old := actors.TaskEvent{ID: 2, Name: "old", State: actors.StateRunning, PID: 8, Generation: 3, ExitCode: -1, Time: t0, Started: t0}
+	m := modelOf(120, 14, run, old)
+	rows := render(newScreen(t, 120, 14), m, NewTheme(false, false))
+	if strings.Contains(rows[1], "CPU") {
+		t.Errorf("a CPU column before any sample: %q", rows[1])
+	}
+	m.ApplyUsage(actors.UsageEvent{Tasks: []actors.TaskUsage{
+		{ID: 1, Generation: 2, CPU: 0.97, HasCPU: true, Memory: 12 << 20, MemoryPeak: 20 << 20, Procs: 3, FromCgroup: true},
+		{ID: 2, Generation: 2, CPU: 0.5, HasCPU: true, Memory: 1 << 20, Procs: 1},
+	}})
+	m.Detail = true
+	rows = render(newScreen(t, 120, 14), m, NewTheme(false, false))
+	if !strings.Contains(rows[1], "CPU  MEM") {
+		t.Errorf("column heads: %q", rows[1])
+	}
+	if !strings.Contains(rows[2], " 97%   12M") {
+		t.Errorf("task 1's row: %q", rows[2])
+	}
+	if strings.Contains(rows[3], "50%") {
+		t.Errorf("task 2 shows the figures of another process: %q", rows[3])
+	}
+	if !strings.Contains(rows[0], "cpu 147% mem 13M") {
+		t.Errorf("header: %q", rows[0])
+	}
+	if !shows(rows, "usage   cpu 97%  mem 12M (peak 20M)  3 processes") {
+		t.Errorf("detail:\n%s", strings.Join(rows, "\n"))
+	}
+}

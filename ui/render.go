@@ -129,18 +129,20 @@ const (
 	colRestarts
 	colRun
 	colIdle
+	colCPU // shown once a usage sample came
+	colMem
 	colInfo // takes the rest of the width
 	numCols
 )
 
 var colTitles = [numCols]string{
 	colID: "ID", colState: "STATE", colName: "NAME", colBar: "PROGRESS", colPct: "%", colSteps: "STEP",
-	colPID: "PID", colRestarts: "RST", colRun: "RUN", colIdle: "IDLE", colInfo: "STATUS",
+	colPID: "PID", colRestarts: "RST", colRun: "RUN", colIdle: "IDLE", colCPU: "CPU", colMem: "MEM", colInfo: "STATUS",
 }
 
 // colDropOrder is the order in which columns are dropped when the screen
 // is too narrow: the first goes first. ID, state and status always stay.
-var colDropOrder = []colKind{colIdle, colPID, colSteps, colRun, colRestarts, colBar, colPct, colName}
+var colDropOrder = []colKind{colIdle, colPID, colSteps, colMem, colCPU, colRun, colRestarts, colBar, colPct, colName}
 
 // infoMinWidth is the narrowest the status column may get before other
 // columns are dropped: a third of the screen, from 15 cells (room for
@@ -170,10 +172,13 @@ func columnsFor(m *Model, w int) []column {
 	widths[colRestarts] = 3
 	widths[colRun] = 6
 	widths[colIdle] = 6
+	widths[colCPU] = 4
+	widths[colMem] = 5
 	var present [numCols]bool
 	for k := range present {
 		present[k] = true
 	}
+	present[colCPU], present[colMem] = m.HasUsage, m.HasUsage
 	fixed := func() int {
 		n := 0
 		for k := colKind(0); k < colInfo; k++ {
@@ -248,6 +253,9 @@ func renderHeader(s tcell.Screen, m *Model, th Theme, w, top, listH int) {
 			default:
 				fmt.Fprintf(&b, ", %d %s", c.N, c.State)
 			}
+		}
+		if m.HasUsage {
+			fmt.Fprintf(&b, "  cpu %s mem %s", cpuText(m.Usage.CPU), bytesText(m.Usage.Memory))
 		}
 		if textWidth(b.String()) <= w-rw {
 			break
@@ -326,6 +334,14 @@ func renderRow(s tcell.Screen, th Theme, cols []column, y int, t *Task, selected
 					st = stateStyle
 				}
 				putRight(s, c.x, y, c.w, wholeDuration(now.Sub(ev.LastActivity)), st, "")
+			}
+		case colCPU:
+			if t.hasUsage && t.usage.HasCPU {
+				putRight(s, c.x, y, c.w, cpuText(t.usage.CPU), base, "")
+			}
+		case colMem:
+			if t.hasUsage {
+				putRight(s, c.x, y, c.w, bytesText(t.usage.Memory), base, "")
 			}
 		case colInfo:
 			text, emphasised := describe(t, now, c.w < shortInfoWidth)
@@ -572,6 +588,20 @@ func detailInfo(m *Model, t *Task, now time.Time) []string {
 		fmt.Fprintf(&b, "  notify dropped %d", ev.NotifyDropped)
 	}
 	info := []string{b.String()}
+	if t.hasUsage {
+		u := t.usage
+		line := "mem " + bytesText(u.Memory) + " (peak " + bytesText(u.MemoryPeak) + ")  " + strconv.Itoa(u.Procs) + " process"
+		if u.Procs != 1 {
+			line += "es"
+		}
+		if u.HasCPU {
+			line = "cpu " + cpuText(u.CPU) + "  " + line
+		}
+		if !u.FromCgroup {
+			line += " (from /proc: escapees not seen)"
+		}
+		info = append(info, "usage   "+line)
+	}
 	labelled := func(label, text string) {
 		if text != "" {
 			info = append(info, label+text)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/gdamore/tcell/v2"
 
 	"github.com/taskvisor/taskvisor/actors"
@@ -63,8 +64,11 @@ func Run(ctx, force context.Context, rt *actors.Runtime, opts Options) (err erro
 		Screen:     screen,
 		Theme:      opts.Theme,
 		Supervisor: rt.PID(),
-		Subscribe:  rt.SubscribePID,
-		Catalogue:  rt.Catalogue(),
+		Subscribe: func(self *actor.PID) func() {
+			events, usage := rt.SubscribePID(self), rt.SubscribeUsagePID(self)
+			return func() { usage(); events() }
+		},
+		Catalogue: rt.Catalogue(),
 		Quit: func(kill bool) {
 			select {
 			case quits <- kill:
