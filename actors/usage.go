@@ -46,6 +46,8 @@ type TaskUsage struct {
 	Procs int
 	// FromCgroup: the figures are the run cgroup's (else from /proc).
 	FromCgroup bool
+	// CPUTime is the CPU time the run has used so far (proc.Usage.CPU).
+	CPUTime time.Duration
 }
 
 // liveProc is a task's current process, for the sampler.
@@ -99,11 +101,16 @@ type usageSampler struct {
 	done     chan struct{}
 	closed   bool
 	interval time.Duration
+	// last is the latest sample, for a subscriber that comes while the
+	// loop runs; hasLast says there is one.
+	last    UsageEvent
+	hasLast bool
 }
 
 // SubscribeUsage calls handler with each usage sample of the runtime's
 // tasks (UsageEvent), once per Config.UsageInterval, until unsubscribe is
-// called; the first sample comes at once. Sampling runs only while
+// called; the first sample comes at once (the latest one, if the sampling
+// runs already for another subscriber). Sampling runs only while
 // something subscribes, so an idle runtime spends nothing on it. handler
 // runs on the sampler's goroutine and must not block. Shutdown ends every
 // subscription.
@@ -118,8 +125,14 @@ func (r *Runtime) SubscribeUsage(handler func(UsageEvent)) (unsubscribe func()) 
 	if u.subs == nil {
 		u.subs = map[*func(UsageEvent)]struct{}{}
 	}
+	if len(u.subs) > 0 && u.hasLast {
+		// Under the lock, before it is added: the loop cannot call it at
+		// the same time.
+		handler(u.last)
+	}
 	u.subs[key] = struct{}{}
 	if len(u.subs) == 1 {
+		u.hasLast = false
 		u.stop, u.done = make(chan struct{}), make(chan struct{})
 		go r.sampleLoop(u.stop, u.done)
 	}
@@ -175,6 +188,7 @@ func (r *Runtime) sampleLoop(stop <-chan struct{}, done chan<- struct{}) {
 	for {
 		ev := st.sample(r.env, time.Now())
 		r.usage.mu.Lock()
+		r.usage.last, r.usage.hasLast = ev, true
 		handlers := make([]func(UsageEvent), 0, len(r.usage.subs))
 		for h := range r.usage.subs {
 			handlers = append(handlers, *h)
@@ -227,7 +241,7 @@ func (st *usageState) sample(env *runtimeEnv, now time.Time) UsageEvent {
 			continue
 		}
 		seen[lp.id] = true
-		tu := TaskUsage{ID: lp.id, Generation: lp.gen, Memory: u.Memory, Procs: u.Procs, FromCgroup: u.FromCgroup}
+		tu := TaskUsage{ID: lp.id, Generation: lp.gen, Memory: u.Memory, Procs: u.Procs, FromCgroup: u.FromCgroup, CPUTime: u.CPU}
 		mark, had := st.last[lp.id]
 		if had && mark.gen == lp.gen {
 			if dt := now.Sub(mark.at); dt > 0 {

@@ -195,3 +195,28 @@ func ParseSignal(s string) (syscall.Signal, error) {
 	}
 	return 0, fmt.Errorf("%q is not a signal name", s)
 }
+
+// UsageToProto converts a usage sample into the API's form.
+func UsageToProto(ev actors.UsageEvent) *pb.UsageResponse {
+	m := &pb.UsageResponse{Time: ts(ev.Time), Tasks: make([]*pb.TaskUsage, len(ev.Tasks))}
+	if ev.Interval > 0 {
+		m.Interval = durationpb.New(ev.Interval)
+	}
+	for i, t := range ev.Tasks {
+		m.Tasks[i] = &pb.TaskUsage{Id: int64(t.ID), Generation: int64(t.Generation), Cpu: t.CPU, HasCpu: t.HasCPU,
+			Memory: t.Memory, MemoryPeak: t.MemoryPeak, Procs: int32(t.Procs), FromCgroup: t.FromCgroup,
+			CpuTime: durationpb.New(t.CPUTime)}
+	}
+	return m
+}
+
+// UsageFromProto converts a usage sample from the API's form.
+func UsageFromProto(m *pb.UsageResponse) actors.UsageEvent {
+	ev := actors.UsageEvent{Time: fromTS(m.GetTime()), Interval: m.GetInterval().AsDuration(), Tasks: make([]actors.TaskUsage, len(m.GetTasks()))}
+	for i, t := range m.GetTasks() {
+		ev.Tasks[i] = actors.TaskUsage{ID: int(t.GetId()), Generation: int(t.GetGeneration()), CPU: t.GetCpu(), HasCPU: t.GetHasCpu(),
+			Memory: t.GetMemory(), MemoryPeak: t.GetMemoryPeak(), Procs: int(t.GetProcs()), FromCgroup: t.GetFromCgroup(),
+			CPUTime: t.GetCpuTime().AsDuration()}
+	}
+	return ev
+}

@@ -83,6 +83,8 @@ type Node struct {
 	grpc    *grpc.Server
 	lis     net.Listener
 	served  chan struct{}
+	// closing is closed as Close begins: the usage streams end with it.
+	closing chan struct{}
 
 	unsubscribe func()
 	logs        *taskLogs
@@ -101,7 +103,7 @@ func Open(cfg Config) (*Node, error) {
 		return nil, errors.New("node: Config.Runtime is required")
 	}
 	n := &Node{cfg: cfg, rt: cfg.Runtime, name: cfg.Name, log: cfg.Logger, started: time.Now(),
-		served: make(chan struct{}), shutdown: make(chan struct{})}
+		served: make(chan struct{}), shutdown: make(chan struct{}), closing: make(chan struct{})}
 	if n.name == "" {
 		n.name = DefaultName
 	}
@@ -261,6 +263,7 @@ const closeGrace = 2 * time.Second
 // lines are kept. Calling it again returns the same result.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
+		close(n.closing)
 		n.unsubscribe()
 		n.logs.close()
 		n.journal.Close()

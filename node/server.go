@@ -200,8 +200,16 @@ func (s *server) List(ctx context.Context, req *pb.ListRequest) (*pb.ListRespons
 	}
 	res := &pb.ListResponse{LastSeq: last, Tasks: make([]*pb.TaskEvent, 0, len(tasks))}
 	live := make(map[int64]bool, len(tasks))
+	var usage map[int64]*pb.TaskUsage
+	if req.GetUsage() {
+		usage = s.usageNow(tasks)
+	}
 	for _, t := range tasks {
-		res.Tasks = append(res.Tasks, TaskEventToProto(s.n.name, s.n.run, t))
+		m := TaskEventToProto(s.n.name, s.n.run, t)
+		if u, ok := usage[int64(t.ID)]; ok && int(u.GetGeneration()) == t.Generation {
+			m.Usage = u
+		}
+		res.Tasks = append(res.Tasks, m)
 		live[int64(t.ID)] = true
 	}
 	if req.GetHistory() {
@@ -411,6 +419,83 @@ func (s *server) Events(req *pb.EventsRequest, stream grpc.ServerStreamingServer
 		}
 	}
 }
+
+// Usage streams the runtime's usage samples (follow) or answers one.
+// Without follow, a sample's CPU is the interval's when the node was
+// sampling already (a UI or another stream asks for it), else the average
+// over each process's run so far, as ps shows it.
+func (s *server) Usage(req *pb.UsageRequest, stream grpc.ServerStreamingServer[pb.UsageResponse]) error {
+	samples := make(chan actors.UsageEvent, 4)
+	unsubscribe := s.n.rt.SubscribeUsage(func(ev actors.UsageEvent) {
+		select {
+		case samples <- ev:
+		default: // a slow client misses samples, never holds the sampler up
+		}
+	})
+	defer unsubscribe()
+	ctx := stream.Context()
+	for {
+		select {
+		case ev := <-samples:
+			m := UsageToProto(ev)
+			if !req.GetFollow() {
+				if tasks, err := s.n.rt.List(ctx); err == nil {
+					averageCPU(m, tasks, ev.Time)
+				}
+			}
+			if err := stream.Send(m); err != nil || !req.GetFollow() {
+				return err
+			}
+		case <-s.n.closing:
+			return nil
+		case <-ctx.Done():
+			return status.FromContextError(ctx.Err()).Err()
+		}
+	}
+}
+
+// usageNow is one usage sample, by task ID, with averageCPU's figures
+// where the sample has none of its own.
+func (s *server) usageNow(tasks []actors.TaskEvent) map[int64]*pb.TaskUsage {
+	got := make(chan actors.UsageEvent, 1)
+	unsubscribe := s.n.rt.SubscribeUsage(func(ev actors.UsageEvent) {
+		select {
+		case got <- ev:
+		default:
+		}
+	})
+	defer unsubscribe()
+	var ev actors.UsageEvent
+	select {
+	case ev = <-got: // the first sample comes at once
+	case <-time.After(callBound):
+		return nil // the runtime has stopped sampling: shutting down
+	}
+	m := UsageToProto(ev)
+	averageCPU(m, tasks, ev.Time)
+	out := make(map[int64]*pb.TaskUsage, len(m.Tasks))
+	for _, u := range m.Tasks {
+		out[u.GetId()] = u
+	}
+	return out
+}
+
+// averageCPU gives the tasks of a sample without an interval figure their
+// CPU averaged over their processes' runs so far (tasks: their events).
+func averageCPU(m *pb.UsageResponse, tasks []actors.TaskEvent, now time.Time) {
+	started := make(map[int64]time.Time, len(tasks))
+	for _, ev := range tasks {
+		started[int64(ev.ID)] = ev.Started
+	}
+	for _, t := range m.Tasks {
+		if st, ok := started[t.GetId()]; ok && !t.GetHasCpu() && !st.IsZero() && now.After(st) {
+			t.Cpu, t.HasCpu = float64(t.GetCpuTime().AsDuration())/float64(now.Sub(st)), true
+		}
+	}
+}
+
+// callBound bounds the wait for a usage sample in a List.
+const callBound = 5 * time.Second
 
 // streamCoalesce is how long a live stream gathers events after the first
 // before it sends them.

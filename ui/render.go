@@ -255,7 +255,7 @@ func renderHeader(s tcell.Screen, m *Model, th Theme, w, top, listH int) {
 			}
 		}
 		if m.HasUsage {
-			fmt.Fprintf(&b, "  cpu %s mem %s", cpuText(m.Usage.CPU), bytesText(m.Usage.Memory))
+			fmt.Fprintf(&b, "  cpu %s mem %s", cpuText(m.Usage.CPU), termtext.Bytes(m.Usage.Memory))
 		}
 		if textWidth(b.String()) <= w-rw {
 			break
@@ -341,7 +341,7 @@ func renderRow(s tcell.Screen, th Theme, cols []column, y int, t *Task, selected
 			}
 		case colMem:
 			if t.hasUsage {
-				putRight(s, c.x, y, c.w, bytesText(t.usage.Memory), base, "")
+				putRight(s, c.x, y, c.w, termtext.Bytes(t.usage.Memory), base, "")
 			}
 		case colInfo:
 			text, emphasised := describe(t, now, c.w < shortInfoWidth)
@@ -590,7 +590,7 @@ func detailInfo(m *Model, t *Task, now time.Time) []string {
 	info := []string{b.String()}
 	if t.hasUsage {
 		u := t.usage
-		line := "mem " + bytesText(u.Memory) + " (peak " + bytesText(u.MemoryPeak) + ")  " + strconv.Itoa(u.Procs) + " process"
+		line := "mem " + termtext.Bytes(u.Memory) + " (peak " + termtext.Bytes(u.MemoryPeak) + ")  " + strconv.Itoa(u.Procs) + " process"
 		if u.Procs != 1 {
 			line += "es"
 		}

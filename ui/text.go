@@ -53,20 +53,3 @@ func countdown(deadline, now time.Time) string {
 func cpuText(cores float64) string {
 	return strconv.Itoa(int(cores*100+0.5)) + "%"
 }
-
-// bytesText writes a size in at most 5 cells: "0", "812K", "12M", "1.2G",
-// "512G".
-func bytesText(n uint64) string {
-	const k = 1024
-	switch {
-	case n < k:
-		return strconv.FormatUint(n, 10)
-	case n < k*k:
-		return strconv.FormatUint(n/k, 10) + "K"
-	case n < 10*k*k*k && n >= k*k*k:
-		return strconv.FormatFloat(float64(n)/(k*k*k), 'f', 1, 64) + "G"
-	case n < k*k*k:
-		return strconv.FormatUint(n/(k*k), 10) + "M"
-	}
-	return strconv.FormatUint(n/(k*k*k), 10) + "G"
-}

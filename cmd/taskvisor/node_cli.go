@@ -170,15 +170,16 @@ func interruptible() (context.Context, context.CancelFunc) {
 }
 
 func cmdList(cl *cli, args []string) int {
-	fs := cl.flags("[--all] [--json]", true)
+	fs := cl.flags("[--all] [--usage] [--json]", true)
 	all := fs.Bool("all", false, "also the tasks of the node's earlier runs")
+	withUsage := fs.Bool("usage", false, "with CPU (of one core; over the last second while the node samples for a UI, else averaged since the process started), memory and processes")
 	if code, ok := cl.prep(args, 0); !ok {
 		return code
 	}
 	defer cl.c.Close()
 	ctx, cancel := timeout()
 	defer cancel()
-	res, err := cl.c.List(ctx, &pb.ListRequest{History: *all})
+	res, err := cl.c.List(ctx, &pb.ListRequest{History: *all, Usage: *withUsage})
 	if err != nil {
 		return cl.fail(err)
 	}
@@ -187,7 +188,11 @@ func cmdList(cl *cli, args []string) int {
 		return exitOK
 	}
 	tw := tabwriter.NewWriter(cl.stdout, 2, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tSTATE\tPID\tRESTARTS\tPROGRESS\tMESSAGE")
+	if *withUsage {
+		fmt.Fprintln(tw, "ID\tNAME\tSTATE\tPID\tRESTARTS\tPROGRESS\tCPU\tMEM\tPROCS\tMESSAGE")
+	} else {
+		fmt.Fprintln(tw, "ID\tNAME\tSTATE\tPID\tRESTARTS\tPROGRESS\tMESSAGE")
+	}
 	pos := queuePositions(res.Tasks)
 	for _, t := range res.Tasks {
 		id := strconv.FormatInt(t.GetId(), 10)
@@ -205,11 +210,28 @@ func cmdList(cl *cli, args []string) int {
 		if actorsEnded(t.GetState()) && t.GetReason() != "" && !strings.Contains(msg, t.GetReason()) {
 			msg += ": " + t.GetReason()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%3.0f%%\t%s\n", id, termtext.Escape(t.GetName()), t.GetState(), pid,
-			t.GetRestarts(), 100*t.GetProgress(), termtext.Escape(msg))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%3.0f%%\t", id, termtext.Escape(t.GetName()), t.GetState(), pid,
+			t.GetRestarts(), 100*t.GetProgress())
+		if *withUsage {
+			fmt.Fprint(tw, usageColumns(t.GetUsage()))
+		}
+		fmt.Fprintf(tw, "%s\n", termtext.Escape(msg))
 	}
 	tw.Flush()
 	return exitOK
+}
+
+// usageColumns is ls's CPU, MEM and PROCS of a task: dashes without a
+// sample.
+func usageColumns(u *pb.TaskUsage) string {
+	if u == nil {
+		return "-\t-\t-\t"
+	}
+	cpu := "-"
+	if u.GetHasCpu() {
+		cpu = fmt.Sprintf("%.0f%%", 100*u.GetCpu())
+	}
+	return fmt.Sprintf("%s\t%s\t%d\t", cpu, termtext.Bytes(u.GetMemory()), u.GetProcs())
 }
 
 // queuePositions is actors.QueuePositions of the current run's tasks.

@@ -268,5 +268,28 @@ func (a *Adapter) Subscribe(self *actor.PID) (unsubscribe func()) {
 			}
 		})
 	}()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.followUsage(ctx, self)
+	}()
 	return cancel
+}
+
+// followUsage sends the node's usage samples to self as actors.UsageEvent
+// messages until ctx ends, streaming again a second after a stream broke.
+func (a *Adapter) followUsage(ctx context.Context, self *actor.PID) {
+	for ctx.Err() == nil {
+		stream, err := a.c.Usage(ctx, &pb.UsageRequest{Follow: true})
+		for err == nil {
+			var m *pb.UsageResponse
+			if m, err = stream.Recv(); err == nil {
+				a.system.Root.Send(self, node.UsageFromProto(m))
+			}
+		}
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+		}
+	}
 }

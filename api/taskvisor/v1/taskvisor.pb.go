@@ -173,7 +173,10 @@ func (x *InfoResponse) GetStarted() *timestamppb.Timestamp {
 type ListRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Also the tasks of the node's earlier runs, from its store.
-	History       bool `protobuf:"varint,1,opt,name=history,proto3" json:"history,omitempty"`
+	History bool `protobuf:"varint,1,opt,name=history,proto3" json:"history,omitempty"`
+	// With each running task's usage (TaskEvent.usage): a sample of every
+	// task, about 12 µs a task here.
+	Usage         bool `protobuf:"varint,2,opt,name=usage,proto3" json:"usage,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -211,6 +214,13 @@ func (*ListRequest) Descriptor() ([]byte, []int) {
 func (x *ListRequest) GetHistory() bool {
 	if x != nil {
 		return x.History
+	}
+	return false
+}
+
+func (x *ListRequest) GetUsage() bool {
+	if x != nil {
+		return x.Usage
 	}
 	return false
 }
@@ -909,6 +919,226 @@ func (*PauseResponse) Descriptor() ([]byte, []int) {
 	return file_taskvisor_proto_rawDescGZIP(), []int{17}
 }
 
+type UsageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One sample each interval (the node's, 1s by default) until the call
+	// ends; false: one sample now, whose CPU is averaged over each process's
+	// run so far unless the node was sampling already.
+	Follow        bool `protobuf:"varint,1,opt,name=follow,proto3" json:"follow,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UsageRequest) Reset() {
+	*x = UsageRequest{}
+	mi := &file_taskvisor_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UsageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UsageRequest) ProtoMessage() {}
+
+func (x *UsageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskvisor_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UsageRequest.ProtoReflect.Descriptor instead.
+func (*UsageRequest) Descriptor() ([]byte, []int) {
+	return file_taskvisor_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *UsageRequest) GetFollow() bool {
+	if x != nil {
+		return x.Follow
+	}
+	return false
+}
+
+type UsageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Time  *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
+	// Since the sample before; unset for the first.
+	Interval      *durationpb.Duration `protobuf:"bytes,2,opt,name=interval,proto3" json:"interval,omitempty"`
+	Tasks         []*TaskUsage         `protobuf:"bytes,3,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UsageResponse) Reset() {
+	*x = UsageResponse{}
+	mi := &file_taskvisor_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UsageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UsageResponse) ProtoMessage() {}
+
+func (x *UsageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_taskvisor_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UsageResponse.ProtoReflect.Descriptor instead.
+func (*UsageResponse) Descriptor() ([]byte, []int) {
+	return file_taskvisor_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *UsageResponse) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *UsageResponse) GetInterval() *durationpb.Duration {
+	if x != nil {
+		return x.Interval
+	}
+	return nil
+}
+
+func (x *UsageResponse) GetTasks() []*TaskUsage {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
+// TaskUsage is what one task's run uses: its process group and, where
+// cgroups are in force, every process of its run cgroup.
+type TaskUsage struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Id         int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Generation int64                  `protobuf:"varint,2,opt,name=generation,proto3" json:"generation,omitempty"`
+	// In cores over the interval (1: one core busy); set only when has_cpu.
+	Cpu        float64 `protobuf:"fixed64,3,opt,name=cpu,proto3" json:"cpu,omitempty"`
+	HasCpu     bool    `protobuf:"varint,4,opt,name=has_cpu,json=hasCpu,proto3" json:"has_cpu,omitempty"`
+	Memory     uint64  `protobuf:"varint,5,opt,name=memory,proto3" json:"memory,omitempty"`
+	MemoryPeak uint64  `protobuf:"varint,6,opt,name=memory_peak,json=memoryPeak,proto3" json:"memory_peak,omitempty"`
+	Procs      int32   `protobuf:"varint,7,opt,name=procs,proto3" json:"procs,omitempty"`
+	FromCgroup bool    `protobuf:"varint,8,opt,name=from_cgroup,json=fromCgroup,proto3" json:"from_cgroup,omitempty"`
+	// The CPU time the run has used so far.
+	CpuTime       *durationpb.Duration `protobuf:"bytes,9,opt,name=cpu_time,json=cpuTime,proto3" json:"cpu_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskUsage) Reset() {
+	*x = TaskUsage{}
+	mi := &file_taskvisor_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskUsage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskUsage) ProtoMessage() {}
+
+func (x *TaskUsage) ProtoReflect() protoreflect.Message {
+	mi := &file_taskvisor_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskUsage.ProtoReflect.Descriptor instead.
+func (*TaskUsage) Descriptor() ([]byte, []int) {
+	return file_taskvisor_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *TaskUsage) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *TaskUsage) GetGeneration() int64 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+func (x *TaskUsage) GetCpu() float64 {
+	if x != nil {
+		return x.Cpu
+	}
+	return 0
+}
+
+func (x *TaskUsage) GetHasCpu() bool {
+	if x != nil {
+		return x.HasCpu
+	}
+	return false
+}
+
+func (x *TaskUsage) GetMemory() uint64 {
+	if x != nil {
+		return x.Memory
+	}
+	return 0
+}
+
+func (x *TaskUsage) GetMemoryPeak() uint64 {
+	if x != nil {
+		return x.MemoryPeak
+	}
+	return 0
+}
+
+func (x *TaskUsage) GetProcs() int32 {
+	if x != nil {
+		return x.Procs
+	}
+	return 0
+}
+
+func (x *TaskUsage) GetFromCgroup() bool {
+	if x != nil {
+		return x.FromCgroup
+	}
+	return false
+}
+
+func (x *TaskUsage) GetCpuTime() *durationpb.Duration {
+	if x != nil {
+		return x.CpuTime
+	}
+	return nil
+}
+
 type SetMaxParallelRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The group whose limit it is; empty: the whole node's.
@@ -924,7 +1154,7 @@ type SetMaxParallelRequest struct {
 
 func (x *SetMaxParallelRequest) Reset() {
 	*x = SetMaxParallelRequest{}
-	mi := &file_taskvisor_proto_msgTypes[18]
+	mi := &file_taskvisor_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -936,7 +1166,7 @@ func (x *SetMaxParallelRequest) String() string {
 func (*SetMaxParallelRequest) ProtoMessage() {}
 
 func (x *SetMaxParallelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[18]
+	mi := &file_taskvisor_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -949,7 +1179,7 @@ func (x *SetMaxParallelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMaxParallelRequest.ProtoReflect.Descriptor instead.
 func (*SetMaxParallelRequest) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{18}
+	return file_taskvisor_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SetMaxParallelRequest) GetGroup() string {
@@ -983,7 +1213,7 @@ type SetMaxParallelResponse struct {
 
 func (x *SetMaxParallelResponse) Reset() {
 	*x = SetMaxParallelResponse{}
-	mi := &file_taskvisor_proto_msgTypes[19]
+	mi := &file_taskvisor_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -995,7 +1225,7 @@ func (x *SetMaxParallelResponse) String() string {
 func (*SetMaxParallelResponse) ProtoMessage() {}
 
 func (x *SetMaxParallelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[19]
+	mi := &file_taskvisor_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1008,7 +1238,7 @@ func (x *SetMaxParallelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMaxParallelResponse.ProtoReflect.Descriptor instead.
 func (*SetMaxParallelResponse) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{19}
+	return file_taskvisor_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SetMaxParallelResponse) GetLimit() int32 {
@@ -1032,7 +1262,7 @@ type OutputRequest struct {
 
 func (x *OutputRequest) Reset() {
 	*x = OutputRequest{}
-	mi := &file_taskvisor_proto_msgTypes[20]
+	mi := &file_taskvisor_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1044,7 +1274,7 @@ func (x *OutputRequest) String() string {
 func (*OutputRequest) ProtoMessage() {}
 
 func (x *OutputRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[20]
+	mi := &file_taskvisor_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1057,7 +1287,7 @@ func (x *OutputRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutputRequest.ProtoReflect.Descriptor instead.
 func (*OutputRequest) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{20}
+	return file_taskvisor_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *OutputRequest) GetTask() string {
@@ -1090,7 +1320,7 @@ type OutputResponse struct {
 
 func (x *OutputResponse) Reset() {
 	*x = OutputResponse{}
-	mi := &file_taskvisor_proto_msgTypes[21]
+	mi := &file_taskvisor_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1102,7 +1332,7 @@ func (x *OutputResponse) String() string {
 func (*OutputResponse) ProtoMessage() {}
 
 func (x *OutputResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[21]
+	mi := &file_taskvisor_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1115,7 +1345,7 @@ func (x *OutputResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutputResponse.ProtoReflect.Descriptor instead.
 func (*OutputResponse) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{21}
+	return file_taskvisor_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *OutputResponse) GetLines() []*OutputLine {
@@ -1142,7 +1372,7 @@ type OutputLine struct {
 
 func (x *OutputLine) Reset() {
 	*x = OutputLine{}
-	mi := &file_taskvisor_proto_msgTypes[22]
+	mi := &file_taskvisor_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1154,7 +1384,7 @@ func (x *OutputLine) String() string {
 func (*OutputLine) ProtoMessage() {}
 
 func (x *OutputLine) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[22]
+	mi := &file_taskvisor_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1167,7 +1397,7 @@ func (x *OutputLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutputLine.ProtoReflect.Descriptor instead.
 func (*OutputLine) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{22}
+	return file_taskvisor_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *OutputLine) GetStream() string {
@@ -1214,7 +1444,7 @@ type WaitRequest struct {
 
 func (x *WaitRequest) Reset() {
 	*x = WaitRequest{}
-	mi := &file_taskvisor_proto_msgTypes[23]
+	mi := &file_taskvisor_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1226,7 +1456,7 @@ func (x *WaitRequest) String() string {
 func (*WaitRequest) ProtoMessage() {}
 
 func (x *WaitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[23]
+	mi := &file_taskvisor_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1239,7 +1469,7 @@ func (x *WaitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitRequest.ProtoReflect.Descriptor instead.
 func (*WaitRequest) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{23}
+	return file_taskvisor_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *WaitRequest) GetTask() string {
@@ -1259,7 +1489,7 @@ type WaitResponse struct {
 
 func (x *WaitResponse) Reset() {
 	*x = WaitResponse{}
-	mi := &file_taskvisor_proto_msgTypes[24]
+	mi := &file_taskvisor_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1271,7 +1501,7 @@ func (x *WaitResponse) String() string {
 func (*WaitResponse) ProtoMessage() {}
 
 func (x *WaitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[24]
+	mi := &file_taskvisor_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1284,7 +1514,7 @@ func (x *WaitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitResponse.ProtoReflect.Descriptor instead.
 func (*WaitResponse) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{24}
+	return file_taskvisor_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *WaitResponse) GetTask() *TaskEvent {
@@ -1304,7 +1534,7 @@ type ShutdownRequest struct {
 
 func (x *ShutdownRequest) Reset() {
 	*x = ShutdownRequest{}
-	mi := &file_taskvisor_proto_msgTypes[25]
+	mi := &file_taskvisor_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1316,7 +1546,7 @@ func (x *ShutdownRequest) String() string {
 func (*ShutdownRequest) ProtoMessage() {}
 
 func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[25]
+	mi := &file_taskvisor_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1329,7 +1559,7 @@ func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownRequest.ProtoReflect.Descriptor instead.
 func (*ShutdownRequest) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{25}
+	return file_taskvisor_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ShutdownRequest) GetKill() bool {
@@ -1349,7 +1579,7 @@ type ShutdownResponse struct {
 
 func (x *ShutdownResponse) Reset() {
 	*x = ShutdownResponse{}
-	mi := &file_taskvisor_proto_msgTypes[26]
+	mi := &file_taskvisor_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1361,7 +1591,7 @@ func (x *ShutdownResponse) String() string {
 func (*ShutdownResponse) ProtoMessage() {}
 
 func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[26]
+	mi := &file_taskvisor_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1374,7 +1604,7 @@ func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownResponse.ProtoReflect.Descriptor instead.
 func (*ShutdownResponse) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{26}
+	return file_taskvisor_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ShutdownResponse) GetTasks() []*TaskEvent {
@@ -1398,7 +1628,7 @@ type EventsRequest struct {
 
 func (x *EventsRequest) Reset() {
 	*x = EventsRequest{}
-	mi := &file_taskvisor_proto_msgTypes[27]
+	mi := &file_taskvisor_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1410,7 +1640,7 @@ func (x *EventsRequest) String() string {
 func (*EventsRequest) ProtoMessage() {}
 
 func (x *EventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[27]
+	mi := &file_taskvisor_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1423,7 +1653,7 @@ func (x *EventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsRequest.ProtoReflect.Descriptor instead.
 func (*EventsRequest) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{27}
+	return file_taskvisor_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *EventsRequest) GetSince() uint64 {
@@ -1450,7 +1680,7 @@ type EventsResponse struct {
 
 func (x *EventsResponse) Reset() {
 	*x = EventsResponse{}
-	mi := &file_taskvisor_proto_msgTypes[28]
+	mi := &file_taskvisor_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1462,7 +1692,7 @@ func (x *EventsResponse) String() string {
 func (*EventsResponse) ProtoMessage() {}
 
 func (x *EventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[28]
+	mi := &file_taskvisor_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1475,7 +1705,7 @@ func (x *EventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsResponse.ProtoReflect.Descriptor instead.
 func (*EventsResponse) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{28}
+	return file_taskvisor_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *EventsResponse) GetEvents() []*Event {
@@ -1504,7 +1734,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_taskvisor_proto_msgTypes[29]
+	mi := &file_taskvisor_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1516,7 +1746,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[29]
+	mi := &file_taskvisor_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1529,7 +1759,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{29}
+	return file_taskvisor_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Event) GetSeq() uint64 {
@@ -1630,7 +1860,7 @@ type Notice struct {
 
 func (x *Notice) Reset() {
 	*x = Notice{}
-	mi := &file_taskvisor_proto_msgTypes[30]
+	mi := &file_taskvisor_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1642,7 +1872,7 @@ func (x *Notice) String() string {
 func (*Notice) ProtoMessage() {}
 
 func (x *Notice) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[30]
+	mi := &file_taskvisor_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1655,7 +1885,7 @@ func (x *Notice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Notice.ProtoReflect.Descriptor instead.
 func (*Notice) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{30}
+	return file_taskvisor_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Notice) GetNode() string {
@@ -1704,7 +1934,7 @@ type Gap struct {
 
 func (x *Gap) Reset() {
 	*x = Gap{}
-	mi := &file_taskvisor_proto_msgTypes[31]
+	mi := &file_taskvisor_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1716,7 +1946,7 @@ func (x *Gap) String() string {
 func (*Gap) ProtoMessage() {}
 
 func (x *Gap) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[31]
+	mi := &file_taskvisor_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1729,7 +1959,7 @@ func (x *Gap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Gap.ProtoReflect.Descriptor instead.
 func (*Gap) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{31}
+	return file_taskvisor_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Gap) GetFirst() uint64 {
@@ -1805,14 +2035,16 @@ type TaskEvent struct {
 	QueueTicket uint64 `protobuf:"varint,29,opt,name=queue_ticket,json=queueTicket,proto3" json:"queue_ticket,omitempty"`
 	// When the current process's run-time limit runs out; unset without
 	// one, while paused, and once it has run out.
-	TimeoutAt     *timestamppb.Timestamp `protobuf:"bytes,30,opt,name=timeout_at,json=timeoutAt,proto3" json:"timeout_at,omitempty"`
+	TimeoutAt *timestamppb.Timestamp `protobuf:"bytes,30,opt,name=timeout_at,json=timeoutAt,proto3" json:"timeout_at,omitempty"`
+	// The run's usage, in a List with usage asked for; unset otherwise.
+	Usage         *TaskUsage `protobuf:"bytes,31,opt,name=usage,proto3" json:"usage,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TaskEvent) Reset() {
 	*x = TaskEvent{}
-	mi := &file_taskvisor_proto_msgTypes[32]
+	mi := &file_taskvisor_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1824,7 +2056,7 @@ func (x *TaskEvent) String() string {
 func (*TaskEvent) ProtoMessage() {}
 
 func (x *TaskEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[32]
+	mi := &file_taskvisor_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1837,7 +2069,7 @@ func (x *TaskEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskEvent.ProtoReflect.Descriptor instead.
 func (*TaskEvent) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{32}
+	return file_taskvisor_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *TaskEvent) GetNode() string {
@@ -2050,6 +2282,13 @@ func (x *TaskEvent) GetTimeoutAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *TaskEvent) GetUsage() *TaskUsage {
+	if x != nil {
+		return x.Usage
+	}
+	return nil
+}
+
 // GroupEvent is a decision of a supervision group.
 type GroupEvent struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -2072,7 +2311,7 @@ type GroupEvent struct {
 
 func (x *GroupEvent) Reset() {
 	*x = GroupEvent{}
-	mi := &file_taskvisor_proto_msgTypes[33]
+	mi := &file_taskvisor_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2084,7 +2323,7 @@ func (x *GroupEvent) String() string {
 func (*GroupEvent) ProtoMessage() {}
 
 func (x *GroupEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[33]
+	mi := &file_taskvisor_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2097,7 +2336,7 @@ func (x *GroupEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupEvent.ProtoReflect.Descriptor instead.
 func (*GroupEvent) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{33}
+	return file_taskvisor_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GroupEvent) GetNode() string {
@@ -2221,7 +2460,7 @@ type TaskSpec struct {
 
 func (x *TaskSpec) Reset() {
 	*x = TaskSpec{}
-	mi := &file_taskvisor_proto_msgTypes[34]
+	mi := &file_taskvisor_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2233,7 +2472,7 @@ func (x *TaskSpec) String() string {
 func (*TaskSpec) ProtoMessage() {}
 
 func (x *TaskSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_taskvisor_proto_msgTypes[34]
+	mi := &file_taskvisor_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2246,7 +2485,7 @@ func (x *TaskSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskSpec.ProtoReflect.Descriptor instead.
 func (*TaskSpec) Descriptor() ([]byte, []int) {
-	return file_taskvisor_proto_rawDescGZIP(), []int{34}
+	return file_taskvisor_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *TaskSpec) GetName() string {
@@ -2430,9 +2669,10 @@ const file_taskvisor_proto_rawDesc = "" +
 	"\tstate_dir\x18\x04 \x01(\tR\bstateDir\x12\x19\n" +
 	"\blast_seq\x18\x05 \x01(\x04R\alastSeq\x12\x1b\n" +
 	"\tfirst_seq\x18\x06 \x01(\x04R\bfirstSeq\x124\n" +
-	"\astarted\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\astarted\"'\n" +
+	"\astarted\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\astarted\"=\n" +
 	"\vListRequest\x12\x18\n" +
-	"\ahistory\x18\x01 \x01(\bR\ahistory\"X\n" +
+	"\ahistory\x18\x01 \x01(\bR\ahistory\x12\x14\n" +
+	"\x05usage\x18\x02 \x01(\bR\x05usage\"X\n" +
 	"\fListResponse\x12-\n" +
 	"\x05tasks\x18\x01 \x03(\v2\x17.taskvisor.v1.TaskEventR\x05tasks\x12\x19\n" +
 	"\blast_seq\x18\x02 \x01(\x04R\alastSeq\"\x16\n" +
@@ -2462,7 +2702,27 @@ const file_taskvisor_proto_rawDesc = "" +
 	"\fPauseRequest\x12\x12\n" +
 	"\x04task\x18\x01 \x01(\tR\x04task\x12\x14\n" +
 	"\x05group\x18\x02 \x01(\tR\x05group\"\x0f\n" +
-	"\rPauseResponse\"[\n" +
+	"\rPauseResponse\"&\n" +
+	"\fUsageRequest\x12\x16\n" +
+	"\x06follow\x18\x01 \x01(\bR\x06follow\"\xa5\x01\n" +
+	"\rUsageResponse\x12.\n" +
+	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x125\n" +
+	"\binterval\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\binterval\x12-\n" +
+	"\x05tasks\x18\x03 \x03(\v2\x17.taskvisor.v1.TaskUsageR\x05tasks\"\x8c\x02\n" +
+	"\tTaskUsage\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x02 \x01(\x03R\n" +
+	"generation\x12\x10\n" +
+	"\x03cpu\x18\x03 \x01(\x01R\x03cpu\x12\x17\n" +
+	"\ahas_cpu\x18\x04 \x01(\bR\x06hasCpu\x12\x16\n" +
+	"\x06memory\x18\x05 \x01(\x04R\x06memory\x12\x1f\n" +
+	"\vmemory_peak\x18\x06 \x01(\x04R\n" +
+	"memoryPeak\x12\x14\n" +
+	"\x05procs\x18\a \x01(\x05R\x05procs\x12\x1f\n" +
+	"\vfrom_cgroup\x18\b \x01(\bR\n" +
+	"fromCgroup\x124\n" +
+	"\bcpu_time\x18\t \x01(\v2\x19.google.protobuf.DurationR\acpuTime\"[\n" +
 	"\x15SetMaxParallelRequest\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\x05R\x05limit\x12\x16\n" +
@@ -2510,7 +2770,7 @@ const file_taskvisor_proto_rawDesc = "" +
 	"\x04time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"/\n" +
 	"\x03Gap\x12\x14\n" +
 	"\x05first\x18\x01 \x01(\x04R\x05first\x12\x12\n" +
-	"\x04last\x18\x02 \x01(\x04R\x04last\"\xb8\a\n" +
+	"\x04last\x18\x02 \x01(\x04R\x04last\"\xe7\a\n" +
 	"\tTaskEvent\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12\x10\n" +
 	"\x03run\x18\x02 \x01(\x04R\x03run\x12\x0e\n" +
@@ -2547,7 +2807,8 @@ const file_taskvisor_proto_rawDesc = "" +
 	"\x05final\x18\x1c \x01(\bR\x05final\x12!\n" +
 	"\fqueue_ticket\x18\x1d \x01(\x04R\vqueueTicket\x129\n" +
 	"\n" +
-	"timeout_at\x18\x1e \x01(\v2\x1a.google.protobuf.TimestampR\ttimeoutAtB\f\n" +
+	"timeout_at\x18\x1e \x01(\v2\x1a.google.protobuf.TimestampR\ttimeoutAt\x12-\n" +
+	"\x05usage\x18\x1f \x01(\v2\x17.taskvisor.v1.TaskUsageR\x05usageB\f\n" +
 	"\n" +
 	"_exit_code\"\xa6\x02\n" +
 	"\n" +
@@ -2595,7 +2856,7 @@ const file_taskvisor_proto_rawDesc = "" +
 	"\x05after\x18\x18 \x03(\tR\x05after\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xaa\b\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xee\b\n" +
 	"\tTaskvisor\x12=\n" +
 	"\x04Info\x12\x19.taskvisor.v1.InfoRequest\x1a\x1a.taskvisor.v1.InfoResponse\x12=\n" +
 	"\x04List\x12\x19.taskvisor.v1.ListRequest\x1a\x1a.taskvisor.v1.ListResponse\x12X\n" +
@@ -2606,7 +2867,8 @@ const file_taskvisor_proto_rawDesc = "" +
 	"\aRestart\x12\x1c.taskvisor.v1.RestartRequest\x1a\x1d.taskvisor.v1.RestartResponse\x12=\n" +
 	"\x04Fail\x12\x19.taskvisor.v1.FailRequest\x1a\x1a.taskvisor.v1.FailResponse\x12@\n" +
 	"\x05Pause\x12\x1a.taskvisor.v1.PauseRequest\x1a\x1b.taskvisor.v1.PauseResponse\x12A\n" +
-	"\x06Resume\x12\x1a.taskvisor.v1.PauseRequest\x1a\x1b.taskvisor.v1.PauseResponse\x12[\n" +
+	"\x06Resume\x12\x1a.taskvisor.v1.PauseRequest\x1a\x1b.taskvisor.v1.PauseResponse\x12B\n" +
+	"\x05Usage\x12\x1a.taskvisor.v1.UsageRequest\x1a\x1b.taskvisor.v1.UsageResponse0\x01\x12[\n" +
 	"\x0eSetMaxParallel\x12#.taskvisor.v1.SetMaxParallelRequest\x1a$.taskvisor.v1.SetMaxParallelResponse\x12E\n" +
 	"\x06Output\x12\x1b.taskvisor.v1.OutputRequest\x1a\x1c.taskvisor.v1.OutputResponse0\x01\x12=\n" +
 	"\x04Wait\x12\x19.taskvisor.v1.WaitRequest\x1a\x1a.taskvisor.v1.WaitResponse\x12I\n" +
@@ -2625,7 +2887,7 @@ func file_taskvisor_proto_rawDescGZIP() []byte {
 	return file_taskvisor_proto_rawDescData
 }
 
-var file_taskvisor_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_taskvisor_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_taskvisor_proto_goTypes = []any{
 	(*InfoRequest)(nil),            // 0: taskvisor.v1.InfoRequest
 	(*InfoResponse)(nil),           // 1: taskvisor.v1.InfoResponse
@@ -2645,90 +2907,100 @@ var file_taskvisor_proto_goTypes = []any{
 	(*FailResponse)(nil),           // 15: taskvisor.v1.FailResponse
 	(*PauseRequest)(nil),           // 16: taskvisor.v1.PauseRequest
 	(*PauseResponse)(nil),          // 17: taskvisor.v1.PauseResponse
-	(*SetMaxParallelRequest)(nil),  // 18: taskvisor.v1.SetMaxParallelRequest
-	(*SetMaxParallelResponse)(nil), // 19: taskvisor.v1.SetMaxParallelResponse
-	(*OutputRequest)(nil),          // 20: taskvisor.v1.OutputRequest
-	(*OutputResponse)(nil),         // 21: taskvisor.v1.OutputResponse
-	(*OutputLine)(nil),             // 22: taskvisor.v1.OutputLine
-	(*WaitRequest)(nil),            // 23: taskvisor.v1.WaitRequest
-	(*WaitResponse)(nil),           // 24: taskvisor.v1.WaitResponse
-	(*ShutdownRequest)(nil),        // 25: taskvisor.v1.ShutdownRequest
-	(*ShutdownResponse)(nil),       // 26: taskvisor.v1.ShutdownResponse
-	(*EventsRequest)(nil),          // 27: taskvisor.v1.EventsRequest
-	(*EventsResponse)(nil),         // 28: taskvisor.v1.EventsResponse
-	(*Event)(nil),                  // 29: taskvisor.v1.Event
-	(*Notice)(nil),                 // 30: taskvisor.v1.Notice
-	(*Gap)(nil),                    // 31: taskvisor.v1.Gap
-	(*TaskEvent)(nil),              // 32: taskvisor.v1.TaskEvent
-	(*GroupEvent)(nil),             // 33: taskvisor.v1.GroupEvent
-	(*TaskSpec)(nil),               // 34: taskvisor.v1.TaskSpec
-	nil,                            // 35: taskvisor.v1.TaskSpec.EnvEntry
-	(*timestamppb.Timestamp)(nil),  // 36: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),    // 37: google.protobuf.Duration
+	(*UsageRequest)(nil),           // 18: taskvisor.v1.UsageRequest
+	(*UsageResponse)(nil),          // 19: taskvisor.v1.UsageResponse
+	(*TaskUsage)(nil),              // 20: taskvisor.v1.TaskUsage
+	(*SetMaxParallelRequest)(nil),  // 21: taskvisor.v1.SetMaxParallelRequest
+	(*SetMaxParallelResponse)(nil), // 22: taskvisor.v1.SetMaxParallelResponse
+	(*OutputRequest)(nil),          // 23: taskvisor.v1.OutputRequest
+	(*OutputResponse)(nil),         // 24: taskvisor.v1.OutputResponse
+	(*OutputLine)(nil),             // 25: taskvisor.v1.OutputLine
+	(*WaitRequest)(nil),            // 26: taskvisor.v1.WaitRequest
+	(*WaitResponse)(nil),           // 27: taskvisor.v1.WaitResponse
+	(*ShutdownRequest)(nil),        // 28: taskvisor.v1.ShutdownRequest
+	(*ShutdownResponse)(nil),       // 29: taskvisor.v1.ShutdownResponse
+	(*EventsRequest)(nil),          // 30: taskvisor.v1.EventsRequest
+	(*EventsResponse)(nil),         // 31: taskvisor.v1.EventsResponse
+	(*Event)(nil),                  // 32: taskvisor.v1.Event
+	(*Notice)(nil),                 // 33: taskvisor.v1.Notice
+	(*Gap)(nil),                    // 34: taskvisor.v1.Gap
+	(*TaskEvent)(nil),              // 35: taskvisor.v1.TaskEvent
+	(*GroupEvent)(nil),             // 36: taskvisor.v1.GroupEvent
+	(*TaskSpec)(nil),               // 37: taskvisor.v1.TaskSpec
+	nil,                            // 38: taskvisor.v1.TaskSpec.EnvEntry
+	(*timestamppb.Timestamp)(nil),  // 39: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),    // 40: google.protobuf.Duration
 }
 var file_taskvisor_proto_depIdxs = []int32{
-	36, // 0: taskvisor.v1.InfoResponse.started:type_name -> google.protobuf.Timestamp
-	32, // 1: taskvisor.v1.ListResponse.tasks:type_name -> taskvisor.v1.TaskEvent
-	34, // 2: taskvisor.v1.ListTemplatesResponse.templates:type_name -> taskvisor.v1.TaskSpec
-	34, // 3: taskvisor.v1.StartRequest.spec:type_name -> taskvisor.v1.TaskSpec
-	22, // 4: taskvisor.v1.OutputResponse.lines:type_name -> taskvisor.v1.OutputLine
-	36, // 5: taskvisor.v1.OutputLine.time:type_name -> google.protobuf.Timestamp
-	32, // 6: taskvisor.v1.WaitResponse.task:type_name -> taskvisor.v1.TaskEvent
-	32, // 7: taskvisor.v1.ShutdownResponse.tasks:type_name -> taskvisor.v1.TaskEvent
-	29, // 8: taskvisor.v1.EventsResponse.events:type_name -> taskvisor.v1.Event
-	32, // 9: taskvisor.v1.Event.task:type_name -> taskvisor.v1.TaskEvent
-	33, // 10: taskvisor.v1.Event.group:type_name -> taskvisor.v1.GroupEvent
-	31, // 11: taskvisor.v1.Event.gap:type_name -> taskvisor.v1.Gap
-	30, // 12: taskvisor.v1.Event.notice:type_name -> taskvisor.v1.Notice
-	36, // 13: taskvisor.v1.Notice.time:type_name -> google.protobuf.Timestamp
-	36, // 14: taskvisor.v1.TaskEvent.deadline:type_name -> google.protobuf.Timestamp
-	36, // 15: taskvisor.v1.TaskEvent.last_activity:type_name -> google.protobuf.Timestamp
-	36, // 16: taskvisor.v1.TaskEvent.started:type_name -> google.protobuf.Timestamp
-	36, // 17: taskvisor.v1.TaskEvent.time:type_name -> google.protobuf.Timestamp
-	36, // 18: taskvisor.v1.TaskEvent.timeout_at:type_name -> google.protobuf.Timestamp
-	36, // 19: taskvisor.v1.GroupEvent.time:type_name -> google.protobuf.Timestamp
-	35, // 20: taskvisor.v1.TaskSpec.env:type_name -> taskvisor.v1.TaskSpec.EnvEntry
-	37, // 21: taskvisor.v1.TaskSpec.stop_grace:type_name -> google.protobuf.Duration
-	37, // 22: taskvisor.v1.TaskSpec.restart_window:type_name -> google.protobuf.Duration
-	37, // 23: taskvisor.v1.TaskSpec.stall_timeout:type_name -> google.protobuf.Duration
-	37, // 24: taskvisor.v1.TaskSpec.stall_grace:type_name -> google.protobuf.Duration
-	37, // 25: taskvisor.v1.TaskSpec.start_timeout:type_name -> google.protobuf.Duration
-	37, // 26: taskvisor.v1.TaskSpec.timeout:type_name -> google.protobuf.Duration
-	0,  // 27: taskvisor.v1.Taskvisor.Info:input_type -> taskvisor.v1.InfoRequest
-	2,  // 28: taskvisor.v1.Taskvisor.List:input_type -> taskvisor.v1.ListRequest
-	4,  // 29: taskvisor.v1.Taskvisor.ListTemplates:input_type -> taskvisor.v1.ListTemplatesRequest
-	6,  // 30: taskvisor.v1.Taskvisor.Start:input_type -> taskvisor.v1.StartRequest
-	8,  // 31: taskvisor.v1.Taskvisor.Cancel:input_type -> taskvisor.v1.CancelRequest
-	10, // 32: taskvisor.v1.Taskvisor.Kill:input_type -> taskvisor.v1.KillRequest
-	12, // 33: taskvisor.v1.Taskvisor.Restart:input_type -> taskvisor.v1.RestartRequest
-	14, // 34: taskvisor.v1.Taskvisor.Fail:input_type -> taskvisor.v1.FailRequest
-	16, // 35: taskvisor.v1.Taskvisor.Pause:input_type -> taskvisor.v1.PauseRequest
-	16, // 36: taskvisor.v1.Taskvisor.Resume:input_type -> taskvisor.v1.PauseRequest
-	18, // 37: taskvisor.v1.Taskvisor.SetMaxParallel:input_type -> taskvisor.v1.SetMaxParallelRequest
-	20, // 38: taskvisor.v1.Taskvisor.Output:input_type -> taskvisor.v1.OutputRequest
-	23, // 39: taskvisor.v1.Taskvisor.Wait:input_type -> taskvisor.v1.WaitRequest
-	25, // 40: taskvisor.v1.Taskvisor.Shutdown:input_type -> taskvisor.v1.ShutdownRequest
-	27, // 41: taskvisor.v1.Taskvisor.Events:input_type -> taskvisor.v1.EventsRequest
-	1,  // 42: taskvisor.v1.Taskvisor.Info:output_type -> taskvisor.v1.InfoResponse
-	3,  // 43: taskvisor.v1.Taskvisor.List:output_type -> taskvisor.v1.ListResponse
-	5,  // 44: taskvisor.v1.Taskvisor.ListTemplates:output_type -> taskvisor.v1.ListTemplatesResponse
-	7,  // 45: taskvisor.v1.Taskvisor.Start:output_type -> taskvisor.v1.StartResponse
-	9,  // 46: taskvisor.v1.Taskvisor.Cancel:output_type -> taskvisor.v1.CancelResponse
-	11, // 47: taskvisor.v1.Taskvisor.Kill:output_type -> taskvisor.v1.KillResponse
-	13, // 48: taskvisor.v1.Taskvisor.Restart:output_type -> taskvisor.v1.RestartResponse
-	15, // 49: taskvisor.v1.Taskvisor.Fail:output_type -> taskvisor.v1.FailResponse
-	17, // 50: taskvisor.v1.Taskvisor.Pause:output_type -> taskvisor.v1.PauseResponse
-	17, // 51: taskvisor.v1.Taskvisor.Resume:output_type -> taskvisor.v1.PauseResponse
-	19, // 52: taskvisor.v1.Taskvisor.SetMaxParallel:output_type -> taskvisor.v1.SetMaxParallelResponse
-	21, // 53: taskvisor.v1.Taskvisor.Output:output_type -> taskvisor.v1.OutputResponse
-	24, // 54: taskvisor.v1.Taskvisor.Wait:output_type -> taskvisor.v1.WaitResponse
-	26, // 55: taskvisor.v1.Taskvisor.Shutdown:output_type -> taskvisor.v1.ShutdownResponse
-	28, // 56: taskvisor.v1.Taskvisor.Events:output_type -> taskvisor.v1.EventsResponse
-	42, // [42:57] is the sub-list for method output_type
-	27, // [27:42] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	39, // 0: taskvisor.v1.InfoResponse.started:type_name -> google.protobuf.Timestamp
+	35, // 1: taskvisor.v1.ListResponse.tasks:type_name -> taskvisor.v1.TaskEvent
+	37, // 2: taskvisor.v1.ListTemplatesResponse.templates:type_name -> taskvisor.v1.TaskSpec
+	37, // 3: taskvisor.v1.StartRequest.spec:type_name -> taskvisor.v1.TaskSpec
+	39, // 4: taskvisor.v1.UsageResponse.time:type_name -> google.protobuf.Timestamp
+	40, // 5: taskvisor.v1.UsageResponse.interval:type_name -> google.protobuf.Duration
+	20, // 6: taskvisor.v1.UsageResponse.tasks:type_name -> taskvisor.v1.TaskUsage
+	40, // 7: taskvisor.v1.TaskUsage.cpu_time:type_name -> google.protobuf.Duration
+	25, // 8: taskvisor.v1.OutputResponse.lines:type_name -> taskvisor.v1.OutputLine
+	39, // 9: taskvisor.v1.OutputLine.time:type_name -> google.protobuf.Timestamp
+	35, // 10: taskvisor.v1.WaitResponse.task:type_name -> taskvisor.v1.TaskEvent
+	35, // 11: taskvisor.v1.ShutdownResponse.tasks:type_name -> taskvisor.v1.TaskEvent
+	32, // 12: taskvisor.v1.EventsResponse.events:type_name -> taskvisor.v1.Event
+	35, // 13: taskvisor.v1.Event.task:type_name -> taskvisor.v1.TaskEvent
+	36, // 14: taskvisor.v1.Event.group:type_name -> taskvisor.v1.GroupEvent
+	34, // 15: taskvisor.v1.Event.gap:type_name -> taskvisor.v1.Gap
+	33, // 16: taskvisor.v1.Event.notice:type_name -> taskvisor.v1.Notice
+	39, // 17: taskvisor.v1.Notice.time:type_name -> google.protobuf.Timestamp
+	39, // 18: taskvisor.v1.TaskEvent.deadline:type_name -> google.protobuf.Timestamp
+	39, // 19: taskvisor.v1.TaskEvent.last_activity:type_name -> google.protobuf.Timestamp
+	39, // 20: taskvisor.v1.TaskEvent.started:type_name -> google.protobuf.Timestamp
+	39, // 21: taskvisor.v1.TaskEvent.time:type_name -> google.protobuf.Timestamp
+	39, // 22: taskvisor.v1.TaskEvent.timeout_at:type_name -> google.protobuf.Timestamp
+	20, // 23: taskvisor.v1.TaskEvent.usage:type_name -> taskvisor.v1.TaskUsage
+	39, // 24: taskvisor.v1.GroupEvent.time:type_name -> google.protobuf.Timestamp
+	38, // 25: taskvisor.v1.TaskSpec.env:type_name -> taskvisor.v1.TaskSpec.EnvEntry
+	40, // 26: taskvisor.v1.TaskSpec.stop_grace:type_name -> google.protobuf.Duration
+	40, // 27: taskvisor.v1.TaskSpec.restart_window:type_name -> google.protobuf.Duration
+	40, // 28: taskvisor.v1.TaskSpec.stall_timeout:type_name -> google.protobuf.Duration
+	40, // 29: taskvisor.v1.TaskSpec.stall_grace:type_name -> google.protobuf.Duration
+	40, // 30: taskvisor.v1.TaskSpec.start_timeout:type_name -> google.protobuf.Duration
+	40, // 31: taskvisor.v1.TaskSpec.timeout:type_name -> google.protobuf.Duration
+	0,  // 32: taskvisor.v1.Taskvisor.Info:input_type -> taskvisor.v1.InfoRequest
+	2,  // 33: taskvisor.v1.Taskvisor.List:input_type -> taskvisor.v1.ListRequest
+	4,  // 34: taskvisor.v1.Taskvisor.ListTemplates:input_type -> taskvisor.v1.ListTemplatesRequest
+	6,  // 35: taskvisor.v1.Taskvisor.Start:input_type -> taskvisor.v1.StartRequest
+	8,  // 36: taskvisor.v1.Taskvisor.Cancel:input_type -> taskvisor.v1.CancelRequest
+	10, // 37: taskvisor.v1.Taskvisor.Kill:input_type -> taskvisor.v1.KillRequest
+	12, // 38: taskvisor.v1.Taskvisor.Restart:input_type -> taskvisor.v1.RestartRequest
+	14, // 39: taskvisor.v1.Taskvisor.Fail:input_type -> taskvisor.v1.FailRequest
+	16, // 40: taskvisor.v1.Taskvisor.Pause:input_type -> taskvisor.v1.PauseRequest
+	16, // 41: taskvisor.v1.Taskvisor.Resume:input_type -> taskvisor.v1.PauseRequest
+	18, // 42: taskvisor.v1.Taskvisor.Usage:input_type -> taskvisor.v1.UsageRequest
+	21, // 43: taskvisor.v1.Taskvisor.SetMaxParallel:input_type -> taskvisor.v1.SetMaxParallelRequest
+	23, // 44: taskvisor.v1.Taskvisor.Output:input_type -> taskvisor.v1.OutputRequest
+	26, // 45: taskvisor.v1.Taskvisor.Wait:input_type -> taskvisor.v1.WaitRequest
+	28, // 46: taskvisor.v1.Taskvisor.Shutdown:input_type -> taskvisor.v1.ShutdownRequest
+	30, // 47: taskvisor.v1.Taskvisor.Events:input_type -> taskvisor.v1.EventsRequest
+	1,  // 48: taskvisor.v1.Taskvisor.Info:output_type -> taskvisor.v1.InfoResponse
+	3,  // 49: taskvisor.v1.Taskvisor.List:output_type -> taskvisor.v1.ListResponse
+	5,  // 50: taskvisor.v1.Taskvisor.ListTemplates:output_type -> taskvisor.v1.ListTemplatesResponse
+	7,  // 51: taskvisor.v1.Taskvisor.Start:output_type -> taskvisor.v1.StartResponse
+	9,  // 52: taskvisor.v1.Taskvisor.Cancel:output_type -> taskvisor.v1.CancelResponse
+	11, // 53: taskvisor.v1.Taskvisor.Kill:output_type -> taskvisor.v1.KillResponse
+	13, // 54: taskvisor.v1.Taskvisor.Restart:output_type -> taskvisor.v1.RestartResponse
+	15, // 55: taskvisor.v1.Taskvisor.Fail:output_type -> taskvisor.v1.FailResponse
+	17, // 56: taskvisor.v1.Taskvisor.Pause:output_type -> taskvisor.v1.PauseResponse
+	17, // 57: taskvisor.v1.Taskvisor.Resume:output_type -> taskvisor.v1.PauseResponse
+	19, // 58: taskvisor.v1.Taskvisor.Usage:output_type -> taskvisor.v1.UsageResponse
+	22, // 59: taskvisor.v1.Taskvisor.SetMaxParallel:output_type -> taskvisor.v1.SetMaxParallelResponse
+	24, // 60: taskvisor.v1.Taskvisor.Output:output_type -> taskvisor.v1.OutputResponse
+	27, // 61: taskvisor.v1.Taskvisor.Wait:output_type -> taskvisor.v1.WaitResponse
+	29, // 62: taskvisor.v1.Taskvisor.Shutdown:output_type -> taskvisor.v1.ShutdownResponse
+	31, // 63: taskvisor.v1.Taskvisor.Events:output_type -> taskvisor.v1.EventsResponse
+	48, // [48:64] is the sub-list for method output_type
+	32, // [32:48] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_taskvisor_proto_init() }
@@ -2740,20 +3012,20 @@ func file_taskvisor_proto_init() {
 		(*StartRequest_Template)(nil),
 		(*StartRequest_Spec)(nil),
 	}
-	file_taskvisor_proto_msgTypes[29].OneofWrappers = []any{
+	file_taskvisor_proto_msgTypes[32].OneofWrappers = []any{
 		(*Event_Task)(nil),
 		(*Event_Group)(nil),
 		(*Event_Gap)(nil),
 		(*Event_Notice)(nil),
 	}
-	file_taskvisor_proto_msgTypes[32].OneofWrappers = []any{}
+	file_taskvisor_proto_msgTypes[35].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_taskvisor_proto_rawDesc), len(file_taskvisor_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   36,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -41,6 +41,7 @@ const (
 	Taskvisor_Fail_FullMethodName           = "/taskvisor.v1.Taskvisor/Fail"
 	Taskvisor_Pause_FullMethodName          = "/taskvisor.v1.Taskvisor/Pause"
 	Taskvisor_Resume_FullMethodName         = "/taskvisor.v1.Taskvisor/Resume"
+	Taskvisor_Usage_FullMethodName          = "/taskvisor.v1.Taskvisor/Usage"
 	Taskvisor_SetMaxParallel_FullMethodName = "/taskvisor.v1.Taskvisor/SetMaxParallel"
 	Taskvisor_Output_FullMethodName         = "/taskvisor.v1.Taskvisor/Output"
 	Taskvisor_Wait_FullMethodName           = "/taskvisor.v1.Taskvisor/Wait"
@@ -79,6 +80,10 @@ type TaskvisorClient interface {
 	Pause(ctx context.Context, in *PauseRequest, opts ...grpc.CallOption) (*PauseResponse, error)
 	// Resume continues what Pause stopped (SIGCONT).
 	Resume(ctx context.Context, in *PauseRequest, opts ...grpc.CallOption) (*PauseResponse, error)
+	// Usage streams samples of the CPU, memory and process count of every
+	// task with a process; without follow, one sample now. The node samples
+	// only while a stream asks for it.
+	Usage(ctx context.Context, in *UsageRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[UsageResponse], error)
 	// SetMaxParallel sets or moves a parallelism limit (the whole node's, or
 	// a group's) and answers the limit now in force.
 	SetMaxParallel(ctx context.Context, in *SetMaxParallelRequest, opts ...grpc.CallOption) (*SetMaxParallelResponse, error)
@@ -202,6 +207,25 @@ func (c *taskvisorClient) Resume(ctx context.Context, in *PauseRequest, opts ...
 	return out, nil
 }
 
+func (c *taskvisorClient) Usage(ctx context.Context, in *UsageRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[UsageResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Taskvisor_ServiceDesc.Streams[0], Taskvisor_Usage_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[UsageRequest, UsageResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Taskvisor_UsageClient = grpc.ServerStreamingClient[UsageResponse]
+
 func (c *taskvisorClient) SetMaxParallel(ctx context.Context, in *SetMaxParallelRequest, opts ...grpc.CallOption) (*SetMaxParallelResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SetMaxParallelResponse)
@@ -214,7 +238,7 @@ func (c *taskvisorClient) SetMaxParallel(ctx context.Context, in *SetMaxParallel
 
 func (c *taskvisorClient) Output(ctx context.Context, in *OutputRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[OutputResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &Taskvisor_ServiceDesc.Streams[0], Taskvisor_Output_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &Taskvisor_ServiceDesc.Streams[1], Taskvisor_Output_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +277,7 @@ func (c *taskvisorClient) Shutdown(ctx context.Context, in *ShutdownRequest, opt
 
 func (c *taskvisorClient) Events(ctx context.Context, in *EventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[EventsResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &Taskvisor_ServiceDesc.Streams[1], Taskvisor_Events_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &Taskvisor_ServiceDesc.Streams[2], Taskvisor_Events_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -301,6 +325,10 @@ type TaskvisorServer interface {
 	Pause(context.Context, *PauseRequest) (*PauseResponse, error)
 	// Resume continues what Pause stopped (SIGCONT).
 	Resume(context.Context, *PauseRequest) (*PauseResponse, error)
+	// Usage streams samples of the CPU, memory and process count of every
+	// task with a process; without follow, one sample now. The node samples
+	// only while a stream asks for it.
+	Usage(*UsageRequest, grpc.ServerStreamingServer[UsageResponse]) error
 	// SetMaxParallel sets or moves a parallelism limit (the whole node's, or
 	// a group's) and answers the limit now in force.
 	SetMaxParallel(context.Context, *SetMaxParallelRequest) (*SetMaxParallelResponse, error)
@@ -353,6 +381,9 @@ func (UnimplementedTaskvisorServer) Pause(context.Context, *PauseRequest) (*Paus
 }
 func (UnimplementedTaskvisorServer) Resume(context.Context, *PauseRequest) (*PauseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Resume not implemented")
+}
+func (UnimplementedTaskvisorServer) Usage(*UsageRequest, grpc.ServerStreamingServer[UsageResponse]) error {
+	return status.Error(codes.Unimplemented, "method Usage not implemented")
 }
 func (UnimplementedTaskvisorServer) SetMaxParallel(context.Context, *SetMaxParallelRequest) (*SetMaxParallelResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetMaxParallel not implemented")
@@ -570,6 +601,17 @@ func _Taskvisor_Resume_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Taskvisor_Usage_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(UsageRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(TaskvisorServer).Usage(m, &grpc.GenericServerStream[UsageRequest, UsageResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Taskvisor_UsageServer = grpc.ServerStreamingServer[UsageResponse]
+
 func _Taskvisor_SetMaxParallel_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(SetMaxParallelRequest)
 	if err := dec(in); err != nil {
@@ -707,6 +749,11 @@ var Taskvisor_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Usage",
+			Handler:       _Taskvisor_Usage_Handler,
+			ServerStreams: true,
+		},
 		{
 			StreamName:    "Output",
 			Handler:       _Taskvisor_Output_Handler,
