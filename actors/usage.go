@@ -2,12 +2,16 @@ package actors
 
 import (
 	"cmp"
+	"encoding/json"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/taskvisor/taskvisor/internal/termtext"
 	"github.com/taskvisor/taskvisor/proc"
 )
 
@@ -48,6 +52,60 @@ type TaskUsage struct {
 	FromCgroup bool
 	// CPUTime is the CPU time the run has used so far (proc.Usage.CPU).
 	CPUTime time.Duration
+}
+
+// MarshalJSON writes the sample as the headless --json protocol does:
+// {"time", "interval_ms", "usage": [{"task", "generation", "cpu", "memory",
+// "memory_peak", "procs", "from_cgroup"}]}, cpu in cores and null in a
+// process's first sample.
+func (ev UsageEvent) MarshalJSON() ([]byte, error) {
+	type task struct {
+		Task       int      `json:"task"`
+		Generation int      `json:"generation"`
+		CPU        *float64 `json:"cpu"`
+		Memory     uint64   `json:"memory"`
+		MemoryPeak uint64   `json:"memory_peak"`
+		Procs      int      `json:"procs"`
+		FromCgroup bool     `json:"from_cgroup"`
+	}
+	j := struct {
+		Time     time.Time `json:"time"`
+		Interval int64     `json:"interval_ms"`
+		Usage    []task    `json:"usage"`
+	}{Time: ev.Time, Interval: ev.Interval.Milliseconds(), Usage: make([]task, len(ev.Tasks))}
+	for i, t := range ev.Tasks {
+		j.Usage[i] = task{Task: t.ID, Generation: t.Generation, Memory: t.Memory, MemoryPeak: t.MemoryPeak,
+			Procs: t.Procs, FromCgroup: t.FromCgroup}
+		if t.HasCPU {
+			cpu := t.CPU
+			j.Usage[i].CPU = &cpu
+		}
+	}
+	return json.Marshal(j)
+}
+
+// String writes the sample on one line: "[Usage] task 1 97% 12M 3 procs,
+// task 2 0% 1.2G 1 proc".
+func (ev UsageEvent) String() string {
+	var b strings.Builder
+	b.WriteString("[Usage]")
+	if len(ev.Tasks) == 0 {
+		b.WriteString(" no task has a process")
+	}
+	for i, t := range ev.Tasks {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, " task %d", t.ID)
+		if t.HasCPU {
+			fmt.Fprintf(&b, " %.0f%%", 100*t.CPU)
+		}
+		fmt.Fprintf(&b, " %s %d proc", termtext.Bytes(t.Memory), t.Procs)
+		if t.Procs != 1 {
+			b.WriteByte('s')
+		}
+	}
+	return b.String()
 }
 
 // liveProc is a task's current process, for the sampler.

@@ -3,6 +3,9 @@ package proc
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -43,6 +46,8 @@ func Diagnose() []Mechanism {
 		ms = append(ms, Mechanism{"cgroup v2", true, "a cgroup per task run under " + t.dir + ", started into it by clone3 CLONE_INTO_CGROUP, ended by cgroup.kill"})
 	}
 
+	ms = append(ms, usageMechanism())
+
 	if fd, err := unix.PidfdOpen(os.Getpid(), 0); err != nil {
 		ms = append(ms, Mechanism{"pidfd", false, fmt.Sprintf("pidfd_open: %v", err)})
 	} else {
@@ -69,6 +74,26 @@ func Diagnose() []Mechanism {
 		ms = append(ms, Mechanism{"RLIMIT_NOFILE", ok, fmt.Sprintf("soft %d, hard %d (Go raises the soft limit to the hard one at start; tasks get the original back); a task holds %d descriptors: %d tasks fit", lim.Cur, lim.Max, descriptorsPerTask, (lim.Cur-64)/descriptorsPerTask)})
 	}
 	return ms
+}
+
+// usageMechanism says where a task's usage (Sampler) comes from here.
+func usageMechanism() Mechanism {
+	const fds = "; while sampled (a UI, a usage stream), 3 descriptors more a task"
+	t, err := taskCgroups()
+	if err != nil {
+		return Mechanism{"usage", false, "CPU, memory and processes from /proc, summed over each task's process group: escapees that left it are not counted" + fds}
+	}
+	b, _ := os.ReadFile(filepath.Join(t.dir, "cgroup.subtree_control"))
+	on := strings.Fields(string(b))
+	from := func(ctl, file, instead string) string {
+		if slices.Contains(on, ctl) {
+			return file
+		}
+		return instead + " (the " + ctl + " controller is not enabled here)"
+	}
+	return Mechanism{"usage", true, "of each task's whole run, escapees included: CPU from its cgroup's cpu.stat, memory from " +
+		from("memory", "memory.current", "/proc, summed over the processes in its cgroup") +
+		", processes from " + from("pids", "pids.current", "cgroup.procs") + fds}
 }
 
 // RemoveCgroupTree removes this program's cgroup tree if Diagnose or a start

@@ -69,6 +69,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	procfile := fs.String("procfile", "", "load the catalogue from a `Procfile` (name: command per line)")
 	nodeName := fs.String("name", nodeNameDefault(), "serve the API as node `NAME` while running (taskvisor attach --node NAME)")
 	maxParallel := maxParallelFlag(fs)
+	usageFlag := fs.Bool("usage", false, "headless: print each task's CPU, memory and processes once a second")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `Usage:
   taskvisor [flags]                  the terminal UI (keys: 1-9 start, k cancel, K kill, r restart, p pause, q quit, ? help)
@@ -168,7 +169,7 @@ Flags:
 	if runHeadless {
 		output := *outputFlag && (!*jsonFlag || flagGiven(fs, "output"))
 		err = headless.Run(ctx, rt, headless.Options{In: stdin, Out: stdout, Err: stderr, JSON: *jsonFlag,
-			Output: output, Force: force, Ended: ended})
+			Output: output, Force: force, Ended: ended, Usage: *usageFlag})
 	}
 	// The last line waits for a stderr that nobody reads no longer than
 	// the headless mode's own output does.

@@ -82,6 +82,9 @@ type Options struct {
 	// Force, when it ends, turns a graceful shutdown into SIGKILL for every
 	// task still running (a second Ctrl-C). Nil: never.
 	Force context.Context
+	// Usage prints a usage sample of every task with a process once a
+	// second (actors.UsageEvent: its JSON, or "[Usage] task 1 97% ...").
+	Usage bool
 }
 
 // Run serves commands until quit, EOF on In, or the end of ctx; then it shuts
@@ -101,6 +104,9 @@ func Run(ctx context.Context, rt *actors.Runtime, opts Options) error {
 		p.follow = func(ctx context.Context, id int) (<-chan actors.OutputLine, error) { return rt.Follow(ctx, id) }
 	}
 	unsubscribe := rt.SubscribeAll(p.event)
+	if opts.Usage {
+		defer rt.SubscribeUsage(p.usage)()
+	}
 	if _, err := rt.Autostart(ctx); err != nil {
 		fmt.Fprintf(opts.Err, "error: %s\n", termtext.Escape(err.Error()))
 	}
@@ -500,6 +506,17 @@ func (p *printer) event(ev actors.Event) {
 		p.followers.Add(1)
 		go p.followTask(te.ID)
 	}
+}
+
+// usage prints a usage sample.
+func (p *printer) usage(ev actors.UsageEvent) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.json {
+		p.writeJSON(ev)
+		return
+	}
+	p.writeLine([]byte(ev.String()))
 }
 
 // awaitEvents waits, at most for bound, until every event that tasks (a
