@@ -40,6 +40,10 @@ type cgroupTree struct {
 	seq   atomic.Uint64
 	mu    sync.Mutex
 	spare []*runCgroup
+
+	// ctl holds the limit controllers its run cgroups have (v2Enabled).
+	ctlOnce sync.Once
+	ctl     map[string]bool
 }
 
 // runCgroup is one run cgroup, and an open descriptor of its directory for

@@ -27,6 +27,13 @@ type Exit struct {
 	// state D (uninterruptible sleep, in __refrigerator)". Code is then -1
 	// and Signal 0.
 	Unkillable string
+	// OOMKilled: the kernel's OOM killer ended a process of the run at its
+	// memory limit (Spec.Limits.MemoryMax); MemoryPeak is the run's peak
+	// memory where its cgroup kept one (else 0).
+	OOMKilled  bool
+	MemoryPeak uint64
+	// PidsLimited: a fork of the run failed at its Spec.Limits.PidsMax.
+	PidsLimited bool
 }
 
 // Success reports whether the process exited by itself with code 0.

@@ -5,6 +5,7 @@ package proc
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,6 +31,19 @@ func TestMain(m *testing.M) {
 		if os.Getenv(sleeperEnv) != "1" {
 			os.Exit(0)
 		}
+	}
+	if n, err := strconv.Atoi(os.Getenv(forksEnv)); err == nil {
+		// The test binary as a task that starts n sleepers, going on past
+		// the forks that fail, says how many it started, and sleeps.
+		started := 0
+		for range n {
+			if exec.Command("sleep", "30").Start() == nil {
+				started++
+			}
+		}
+		fmt.Printf("forked %d\n", started)
+		time.Sleep(time.Hour)
+		os.Exit(0)
 	}
 	if os.Getenv(sleeperEnv) == "1" {
 		// The test binary as a multi-threaded child that sleeps until killed.

@@ -97,6 +97,13 @@ func start(spec *Spec, name string) (_ *Process, err error) {
 	}
 	undo.add(pipes.abort)
 	run := prepareRun(spec, &undo)
+	prefix, err := run.applyLimits(spec.Limits, spec.noV1)
+	if err != nil {
+		return nil, err
+	}
+	if prefix != "" {
+		cmd = limitedCommand(spec, prefix)
+	}
 	configureCommand(cmd, spec, run, pipes, sock)
 	pid, err := forkLeader(cmd, spec.Dir)
 	if err != nil {
@@ -114,6 +121,15 @@ func start(spec *Spec, name string) (_ *Process, err error) {
 	// No goroutine of the process's own until its leader exits.
 	watchExit(w, func() { p.supervise(w, pipes) })
 	return p, nil
+}
+
+// limitedCommand is the command whose shell first runs prefix (joining
+// the run's cgroup v1 directories, setting rlimits), then the task.
+func limitedCommand(spec *Spec, prefix string) *exec.Cmd {
+	if spec.Shell != "" {
+		return exec.Command("/bin/sh", "-c", prefix+"\n"+spec.Shell)
+	}
+	return exec.Command("/bin/sh", append([]string{"-c", prefix + "\nexec \"$@\"", "sh"}, spec.Argv...)...)
 }
 
 // undoList is what a failed start closes again, in the order it was opened.
@@ -264,6 +280,7 @@ func (p *Process) supervise(w *waiter, pipes taskIO) {
 	var err error
 	leaders.reap(p.pid, func() { ws, err = w.reap() })
 	ended := time.Now()
+	oom, peak, pidsHit := p.run.limitEvents()
 	givenUp := p.givenUp
 	if !givenUp {
 		if err != nil {
@@ -272,6 +289,7 @@ func (p *Process) supervise(w *waiter, pipes taskIO) {
 			p.exit = exitFromStatus(ws, p.started, ended)
 		}
 	}
+	p.exit.OOMKilled, p.exit.MemoryPeak, p.exit.PidsLimited = oom, peak, pidsHit
 	p.reaped, p.ended = true, true
 	if p.killTime != nil {
 		p.killTime.Stop()

@@ -27,6 +27,10 @@ type taskRun struct {
 	tree   *cgroupTree // the run cgroup's tree; nil: the marker fallback
 	cgName string      // the run cgroup's name
 	want   []byte      // the marker as found in /proc/PID/environ: NUL, marker, NUL
+
+	// v1 holds the run's cgroup v1 directories by controller, made for its
+	// limits where cgroup v2 lacks the controller (applyLimits).
+	v1 map[string]string
 }
 
 func newRun(spec *Spec) *taskRun {
@@ -66,6 +70,7 @@ func (r *taskRun) sysProcAttr() *syscall.SysProcAttr {
 
 // startFailed gives the unused run cgroup back.
 func (r *taskRun) startFailed() {
+	r.removeV1(time.Now())
 	if r.cg != nil {
 		r.cg.release()
 		r.cg = nil
@@ -87,6 +92,7 @@ func (r *taskRun) killRest(pgid int) {
 // that is the cgroup emptying; without, the process group, then whatever of
 // ours carries the run's marker.
 func (r *taskRun) settle(leader, pgid int, deadline time.Time) bool {
+	defer r.removeV1(deadline)
 	if cg := r.cg; cg != nil {
 		r.cg = nil // settled: released, or left alone if it would not empty
 		return cg.settle(deadline)

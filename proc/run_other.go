@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -52,3 +53,27 @@ func GuardPid() (int, error) { return 0, errNoGuard }
 // RemoveAtExit is Linux only, like the guard; elsewhere it does nothing and
 // says so.
 func RemoveAtExit(dir string) error { return fmt.Errorf("remove at exit %s: %w", dir, errNoGuard) }
+
+// applyLimits has no cgroups to write outside Linux: a limit refuses the
+// start, or, best effort, is an rlimit set by the run's shell.
+func (r *taskRun) applyLimits(l Limits, _ bool) (string, error) {
+	var lines []string
+	if l.MemoryMax > 0 {
+		if !l.BestEffort {
+			return "", limitError("memory_max", "cgroups exist on Linux only")
+		}
+		lines = append(lines, "ulimit -v "+strconv.FormatUint(l.MemoryMax/1024, 10))
+	}
+	if l.PidsMax > 0 {
+		if !l.BestEffort {
+			return "", limitError("pids_max", "cgroups exist on Linux only")
+		}
+		lines = append(lines, "ulimit -u "+strconv.Itoa(l.PidsMax))
+	}
+	if l.CPUMax > 0 && !l.BestEffort {
+		return "", limitError("cpu_max", "cgroups exist on Linux only")
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+func (r *taskRun) limitEvents() (oom bool, peak uint64, pidsHit bool) { return false, 0, false }

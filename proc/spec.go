@@ -79,9 +79,17 @@ type Spec struct {
 	// (or negative): DefaultUnkillableAfter.
 	UnkillableAfter time.Duration
 
+	// Limits bound the run's memory, CPU and processes (see Limits). With
+	// a limit set through a cgroup v1 (a hybrid host), or an rlimit
+	// (BestEffort), the run's first process is a /bin/sh that joins the
+	// cgroups or sets the rlimits, then execs Argv (found in PATH by the
+	// shell: a program not found is exit code 127, not a start error).
+	Limits Limits
+
 	// noCgroup makes the run use the marker fallback even where cgroups
-	// work, for tests of the fallback.
-	noCgroup bool
+	// work, for tests of the fallback; noV1 keeps its limits out of cgroup
+	// v1 as well.
+	noCgroup, noV1 bool
 }
 
 // errArgvOrShell is returned by Start for a Spec with both or neither of Argv
