@@ -114,9 +114,6 @@ type Runtime struct {
 	streams       map[*eventStream]struct{}
 	streamsClosed bool
 
-	// usage is the usage sampler (SubscribeUsage).
-	usage usageSampler
-
 	shutdownOnce sync.Once
 	final        []TaskEvent
 	shutdownErr  error
@@ -140,7 +137,6 @@ func New(cfg Config) (*Runtime, error) {
 		}
 	}
 	r := &Runtime{system: cfg.System, done: make(chan struct{})}
-	r.usage.interval = cfg.UsageInterval
 	if r.system == nil {
 		r.system, r.ownSystem = NewSystem(cfg.LogOutput), true
 	}
@@ -160,6 +156,7 @@ func New(cfg Config) (*Runtime, error) {
 		r.env.parents[g.Name] = g.Parent
 	}
 	r.env.slots = newSlots(cfg.MaxParallel, r.env.groups, r.env.parents)
+	r.env.usage = &usageSampler{env: r.env, system: r.system, interval: cfg.UsageInterval}
 	if notify.Supported {
 		dir, err := notify.NewDir()
 		if err != nil {
@@ -534,7 +531,7 @@ func (r *Runtime) shutdown(ctx context.Context) ([]TaskEvent, error) {
 	// First of the deferred: the channels of Events get every event up to
 	// here while the system still runs.
 	defer r.closeStreams()
-	defer r.closeUsage()
+	defer r.env.usage.close()
 
 	select {
 	case <-r.done:

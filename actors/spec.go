@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/taskvisor/taskvisor/proc"
 )
 
 // Defaults applied to the zero values of TaskSpec.
@@ -94,6 +97,25 @@ type TaskSpec struct {
 	// hold (it failed for good, or ended without starting), the task ends
 	// skipped. A restart does not wait again.
 	After []string
+
+	// MemoryMax bounds the memory of the task's whole run, in bytes,
+	// through its cgroup; past it the kernel's OOM killer acts and the task
+	// ends failed, saying so (its restart policy applies). Zero: no limit.
+	MemoryMax uint64
+	// CPUMax bounds its CPU, in cores (1.5: one and a half). Zero: none.
+	CPUMax float64
+	// PidsMax bounds how many processes (threads count) it may have at
+	// once; a fork past it fails. Zero: none.
+	PidsMax int
+	// LimitsBestEffort: where a limit has no cgroup controller here, an
+	// rlimit stands in (RLIMIT_AS for MemoryMax, RLIMIT_NPROC for PidsMax,
+	// none for CPUMax) instead of the task failing to start.
+	LimitsBestEffort bool
+	// MemoryRestart restarts the task gracefully (its stop signal, its
+	// grace, then SIGKILL) once its memory has stayed above this many bytes
+	// for two usage samples in a row, as pm2's max_memory_restart does;
+	// counted as a restart. It keeps the task's usage sampled. Zero: never.
+	MemoryRestart uint64
 	// Ready says when the task counts as running. Zero: as soon as it started.
 	Ready ReadyMode
 	// StartTimeout is how long a ReadyNotify task has to send READY=1 before
@@ -142,6 +164,12 @@ func (s TaskSpec) Validate() error {
 	case "", StallWarn, StallCancel, StallKill, StallRestart:
 	default:
 		errs = append(errs, fmt.Errorf("StallAction: %q is not one of warn, cancel, kill, restart", s.StallAction))
+	}
+	if s.CPUMax < 0 {
+		errs = append(errs, fmt.Errorf("CPUMax: %v is negative", s.CPUMax))
+	}
+	if s.PidsMax < 0 {
+		errs = append(errs, fmt.Errorf("PidsMax: %d is negative", s.PidsMax))
 	}
 	for _, a := range s.After {
 		if _, err := ParseDependency(a); err != nil {
@@ -203,6 +231,11 @@ func (s TaskSpec) stallGrace() time.Duration {
 
 func (s TaskSpec) timeoutAction() TimeoutAction { return cmp.Or(s.TimeoutAction, TimeoutCancel) }
 
+// limits is the spec's resource limits, for proc.
+func (s TaskSpec) limits() proc.Limits {
+	return proc.Limits{MemoryMax: s.MemoryMax, CPUMax: s.CPUMax, PidsMax: s.PidsMax, BestEffort: s.LimitsBestEffort}
+}
+
 // activity is Activity with its default.
 func (s TaskSpec) activity() ActivityMode {
 	if s.Activity != "" {
@@ -241,6 +274,25 @@ func (s TaskSpec) Policy() string {
 	}
 	if s.Ready == ReadyNotify {
 		fmt.Fprintf(&b, "; ready on READY=1 within %s", s.startTimeout())
+	}
+	var lim []string
+	if s.MemoryMax > 0 {
+		lim = append(lim, "memory "+proc.FormatBytes(s.MemoryMax))
+	}
+	if s.CPUMax > 0 {
+		lim = append(lim, "cpu "+strconv.FormatFloat(s.CPUMax, 'g', -1, 64))
+	}
+	if s.PidsMax > 0 {
+		lim = append(lim, "pids "+strconv.Itoa(s.PidsMax))
+	}
+	if len(lim) > 0 {
+		b.WriteString("; limits " + strings.Join(lim, ", "))
+		if s.LimitsBestEffort {
+			b.WriteString(" (best effort)")
+		}
+	}
+	if s.MemoryRestart > 0 {
+		b.WriteString("; restart above " + proc.FormatBytes(s.MemoryRestart))
 	}
 	return b.String()
 }

@@ -62,6 +62,9 @@ type runtimeEnv struct {
 	slots *slots
 	// live holds the tasks' current processes, for the usage sampler.
 	live liveSet
+	// usage is the usage sampler (Runtime.SubscribeUsage); nil for an env
+	// made without a runtime (tests).
+	usage *usageSampler
 	// progress delivers the progress the tasks' notify gates hold back;
 	// nil: every datagram reaches its task actor at once.
 	progress *notifyFlusher

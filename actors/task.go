@@ -88,6 +88,8 @@ type taskActor struct {
 	// unwatchOutput ends the current process's watch of its output, for a
 	// task whose output counts as activity; nil when none.
 	unwatchOutput func()
+	// unholdUsage ends the usage sampling held for MemoryRestart.
+	unholdUsage   func()
 	outputPending *atomic.Bool // an outputSeen is on its way
 	ev            TaskEvent    // the latest published state
 	// generation is the state of the current process; each start begins
@@ -225,6 +227,8 @@ func (a *taskActor) receive(ctx actor.Context) {
 		a.onOutputSeen(ctx, m)
 	case timeoutDue:
 		a.onTimeoutDue(ctx, m)
+	case memoryOver:
+		a.onMemoryOver(ctx, m)
 	case stopDeadline:
 		a.onStopDeadline(ctx, m)
 	case backoffGo:
@@ -362,6 +366,7 @@ func (a *taskActor) stopping() {
 	a.stopOutputWatch()
 	a.disarmTimeout()
 	a.env.live.drop(a.id, a.gen)
+	a.releaseUsage()
 	a.endWait()
 	a.releaseSlot()
 }
@@ -432,6 +437,7 @@ func (a *taskActor) launch(ctx actor.Context, why string) {
 			root.Send(self, processExited{gen: gen, exit: e})
 		},
 		OnDone: a.env.procs.Done,
+		Limits: a.spec.limits(),
 	})
 	if err != nil {
 		a.env.procs.Done()
@@ -448,7 +454,11 @@ func (a *taskActor) launch(ctx actor.Context, why string) {
 		return
 	}
 	a.proc = p
-	a.env.live.set(a.id, a.gen, p)
+	a.env.live.set(liveProc{id: a.id, gen: a.gen, p: p, pid: ctx.Self(), memRestart: a.spec.MemoryRestart})
+	if a.spec.MemoryRestart > 0 && a.env.usage != nil {
+		// Its samples are needed whether anyone looks or not.
+		a.unholdUsage = a.env.usage.subscribe(func(UsageEvent) {}, false)
+	}
 	a.watchOutput(ctx)
 	now := a.env.clock.Now()
 	a.ev.PID, a.ev.Started, a.ev.LastActivity = p.Pid(), now, now
@@ -657,6 +667,7 @@ func (a *taskActor) exited(ctx actor.Context, e proc.Exit) {
 	a.stopOutputWatch()
 	a.disarmTimeout()
 	a.env.live.drop(a.id, a.gen)
+	a.releaseUsage()
 	if a.stop != stopRestart && a.stop != stopWatchdogRestart {
 		a.releaseSlot() // an immediate restart keeps it
 	}
@@ -715,13 +726,18 @@ func (a *taskActor) exited(ctx actor.Context, e proc.Exit) {
 	case stopGiveUp:
 		a.set(ctx, StateGaveUp, "Gave up: "+a.ev.Reason, a.ev.Reason+"; "+status)
 	default:
-		if e.Success() {
+		if e.Success() && !e.OOMKilled {
 			a.set(ctx, StateCompleted, "Task completed", status)
 			a.afterEnd(ctx, false, ran, "completed: "+status)
 		} else {
-			a.setErr(ctx, StateFailed, "Task failed: "+status, status,
+			why := a.limitsHit(e, status)
+			msg := "Task failed: " + status
+			if e.OOMKilled {
+				msg = "Task failed: killed by the kernel's OOM killer"
+			}
+			a.setErr(ctx, StateFailed, msg, why,
 				&ExitError{ID: a.id, Name: a.spec.Name, Code: e.Code, Signal: e.Signal, Status: status})
-			a.afterEnd(ctx, true, ran, status)
+			a.afterEnd(ctx, true, ran, why)
 		}
 	}
 }

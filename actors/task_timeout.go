@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/taskvisor/taskvisor/proc"
 )
 
 // A task's run-time limit (TaskSpec.Timeout): wall time since its process
@@ -54,5 +56,46 @@ func (a *taskActor) onTimeoutDue(ctx actor.Context, m timeoutDue) {
 	default:
 		a.stop = stopTimeout
 		a.beginStop(ctx, why)
+	}
+}
+
+// limitsHit is the reason of a failed ending, with the limits the run hit:
+// "killed by the kernel's OOM killer at its memory_max of 512MiB (peak
+// 511.9MiB); killed by SIGKILL".
+func (a *taskActor) limitsHit(e proc.Exit, status string) string {
+	why := status
+	if e.OOMKilled {
+		oom := "killed by the kernel's OOM killer"
+		if a.spec.MemoryMax > 0 {
+			oom += " at its memory_max of " + proc.FormatBytes(a.spec.MemoryMax)
+		}
+		if e.MemoryPeak > 0 {
+			oom += " (peak " + proc.FormatBytes(e.MemoryPeak) + ")"
+		}
+		why = oom + "; " + status
+	}
+	if e.PidsLimited && a.spec.PidsMax > 0 {
+		why += fmt.Sprintf("; it hit its pids_max of %d (a fork failed)", a.spec.PidsMax)
+	}
+	return why
+}
+
+// onMemoryOver restarts the task gracefully (MemoryRestart): its stop
+// signal, its grace, SIGKILL, and a new process, counted by its restart
+// limit as a watchdog restart is.
+func (a *taskActor) onMemoryOver(ctx actor.Context, m memoryOver) {
+	if !a.current(m.gen) || a.stop != stopNone || (a.ev.State != StateRunning && a.ev.State != StateStalled) {
+		return
+	}
+	a.stop = stopWatchdogRestart
+	a.beginStop(ctx, fmt.Sprintf("memory %s stayed above its memory_restart of %s for 2 samples",
+		proc.FormatBytes(m.memory), proc.FormatBytes(a.spec.MemoryRestart)))
+}
+
+// releaseUsage ends the sampling held for the task's MemoryRestart.
+func (a *taskActor) releaseUsage() {
+	if a.unholdUsage != nil {
+		a.unholdUsage()
+		a.unholdUsage = nil
 	}
 }

@@ -108,10 +108,21 @@ func (ev UsageEvent) String() string {
 	return b.String()
 }
 
+// memoryOver tells a task with a MemoryRestart that generation gen's
+// memory stayed above it for two samples.
+type memoryOver struct {
+	gen    int
+	memory uint64
+}
+
 // liveProc is a task's current process, for the sampler.
 type liveProc struct {
 	id, gen int
 	p       *proc.Process
+	// pid is the task's actor and memRestart its MemoryRestart, told
+	// memoryOver when its memory stayed above it for two samples.
+	pid        *actor.PID
+	memRestart uint64
 }
 
 // liveSet is the runtime's tasks with a process, kept by the task actors
@@ -121,13 +132,13 @@ type liveSet struct {
 	procs map[int]liveProc
 }
 
-func (l *liveSet) set(id, gen int, p *proc.Process) {
+func (l *liveSet) set(lp liveProc) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.procs == nil {
 		l.procs = map[int]liveProc{}
 	}
-	l.procs[id] = liveProc{id: id, gen: gen, p: p}
+	l.procs[lp.id] = lp
 }
 
 func (l *liveSet) drop(id, gen int) {
@@ -151,18 +162,25 @@ func (l *liveSet) snapshot(into []liveProc) []liveProc {
 }
 
 // usageSampler is the runtime's sampling loop, running only while it has
-// subscribers.
+// subscribers: programs (SubscribeUsage) and running tasks with a
+// MemoryRestart, which need their samples.
 type usageSampler struct {
-	mu       sync.Mutex
-	subs     map[*func(UsageEvent)]struct{}
-	stop     chan struct{}
-	done     chan struct{}
-	closed   bool
+	env      *runtimeEnv
+	system   *actor.ActorSystem
 	interval time.Duration
+
+	mu     sync.Mutex
+	subs   map[*func(UsageEvent)]struct{}
+	stop   chan struct{} // closes the running loop; nil when none runs
+	closed bool
+	// loops counts the loops not ended yet: one, and briefly a second
+	// after a stop that did not wait (release).
+	loops sync.WaitGroup
 	// last is the latest sample, for a subscriber that comes while the
 	// loop runs; hasLast says there is one.
-	last    UsageEvent
-	hasLast bool
+	last     UsageEvent
+	hasLast  bool
+	lastDone chan struct{} // the running loop's done
 }
 
 // SubscribeUsage calls handler with each usage sample of the runtime's
@@ -173,7 +191,12 @@ type usageSampler struct {
 // runs on the sampler's goroutine and must not block. Shutdown ends every
 // subscription.
 func (r *Runtime) SubscribeUsage(handler func(UsageEvent)) (unsubscribe func()) {
-	u := &r.usage
+	return r.env.usage.subscribe(handler, true)
+}
+
+// subscribe adds handler; unsubscribe, when wait is set, returns once the
+// loop it stopped (the last subscriber's) has ended.
+func (u *usageSampler) subscribe(handler func(UsageEvent), wait bool) (unsubscribe func()) {
 	key := &handler
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -191,8 +214,14 @@ func (r *Runtime) SubscribeUsage(handler func(UsageEvent)) (unsubscribe func()) 
 	u.subs[key] = struct{}{}
 	if len(u.subs) == 1 {
 		u.hasLast = false
-		u.stop, u.done = make(chan struct{}), make(chan struct{})
-		go r.sampleLoop(u.stop, u.done)
+		u.stop = make(chan struct{})
+		done := make(chan struct{})
+		u.loops.Add(1)
+		go func() {
+			defer u.loops.Done()
+			u.loop(u.stop, done)
+		}()
+		u.lastDone = done
 	}
 	var once sync.Once
 	return func() {
@@ -201,13 +230,15 @@ func (r *Runtime) SubscribeUsage(handler func(UsageEvent)) (unsubscribe func()) 
 			delete(u.subs, key)
 			var stop, done chan struct{}
 			if len(u.subs) == 0 && u.stop != nil {
-				stop, done = u.stop, u.done
-				u.stop, u.done = nil, nil
+				stop, done = u.stop, u.lastDone
+				u.stop, u.lastDone = nil, nil
 			}
 			u.mu.Unlock()
 			if stop != nil {
 				close(stop)
-				<-done
+				if wait {
+					<-done
+				}
 			}
 		})
 	}
@@ -220,38 +251,37 @@ func (r *Runtime) SubscribeUsagePID(pid *actor.PID) (unsubscribe func()) {
 	return r.SubscribeUsage(func(ev UsageEvent) { root.Send(pid, ev) })
 }
 
-// closeUsage ends the sampling for good, at Shutdown.
-func (r *Runtime) closeUsage() {
-	u := &r.usage
+// close ends the sampling for good, at Shutdown, once every loop has.
+func (u *usageSampler) close() {
 	u.mu.Lock()
 	u.closed = true
 	u.subs = nil
-	stop, done := u.stop, u.done
-	u.stop, u.done = nil, nil
+	stop := u.stop
+	u.stop, u.lastDone = nil, nil
 	u.mu.Unlock()
 	if stop != nil {
 		close(stop)
-		<-done
 	}
+	u.loops.Wait()
 }
 
-// sampleLoop samples at once, then once per interval, until stop closes.
-func (r *Runtime) sampleLoop(stop <-chan struct{}, done chan<- struct{}) {
+// loop samples at once, then once per interval, until stop closes.
+func (u *usageSampler) loop(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
-	interval := cmp.Or(r.usage.interval, DefaultUsageInterval)
+	interval := cmp.Or(u.interval, DefaultUsageInterval)
 	st := newUsageState()
 	defer st.s.Close()
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
-		ev := st.sample(r.env, time.Now())
-		r.usage.mu.Lock()
-		r.usage.last, r.usage.hasLast = ev, true
-		handlers := make([]func(UsageEvent), 0, len(r.usage.subs))
-		for h := range r.usage.subs {
+		ev := st.sample(u.env, u.system, time.Now())
+		u.mu.Lock()
+		u.last, u.hasLast = ev, true
+		handlers := make([]func(UsageEvent), 0, len(u.subs))
+		for h := range u.subs {
 			handlers = append(handlers, *h)
 		}
-		r.usage.mu.Unlock()
+		u.mu.Unlock()
 		for _, h := range handlers {
 			h(ev)
 		}
@@ -277,6 +307,7 @@ type usageMark struct {
 	cpu  time.Duration
 	at   time.Time
 	peak uint64
+	over int // samples in a row above the task's MemoryRestart
 }
 
 func newUsageState() *usageState {
@@ -284,7 +315,7 @@ func newUsageState() *usageState {
 }
 
 // sample reads every live task's usage at now.
-func (st *usageState) sample(env *runtimeEnv, now time.Time) UsageEvent {
+func (st *usageState) sample(env *runtimeEnv, system *actor.ActorSystem, now time.Time) UsageEvent {
 	st.s.Round()
 	st.live = env.live.snapshot(st.live)
 	ev := UsageEvent{Runtime: env.name, Time: now, Tasks: make([]TaskUsage, 0, len(st.live))}
@@ -310,6 +341,13 @@ func (st *usageState) sample(env *runtimeEnv, now time.Time) UsageEvent {
 		}
 		mark.cpu, mark.at, mark.peak = u.CPU, now, max(mark.peak, u.Memory)
 		tu.MemoryPeak = mark.peak
+		if lp.memRestart > 0 && u.Memory > lp.memRestart {
+			if mark.over++; mark.over == 2 && system != nil {
+				system.Root.Send(lp.pid, memoryOver{gen: lp.gen, memory: u.Memory})
+			}
+		} else {
+			mark.over = 0
+		}
 		st.last[lp.id] = mark
 		ev.Tasks = append(ev.Tasks, tu)
 	}

@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/taskvisor/taskvisor/actors"
 	"github.com/taskvisor/taskvisor/actors/probe"
+	"github.com/taskvisor/taskvisor/internal/proctest"
 )
 
 // allocEnv makes the test binary an allocator (see init): it allocates
@@ -81,41 +83,52 @@ func usageHarness(t *testing.T) (*harness, *usageRecorder) {
 	return h, rec
 }
 
-// A busy loop reads about one core, a sleeping task next to none, and a
-// setsid escapee's CPU counts in its task's figures.
+// A busy loop's figures are its process's CPU time as the kernel counts
+// it in /proc; a sleeping task reads next to none; and a setsid escapee's
+// CPU counts in its task's figures. The figures are checked against /proc,
+// not against a share of a core, which a loaded machine does not give.
 func TestUsageCPU(t *testing.T) {
 	h, rec := usageHarness(t)
 	busy := h.startSpec(shell("busy", "while :; do :; done"))
 	idle := h.startSpec(shell("idle", "exec sleep 60"))
-	escapes := h.startSpec(shell("escapes", `setsid sh -c 'while :; do :; done' & exec sleep 60`))
-	for _, id := range []int{busy, idle, escapes} {
-		h.waitState(id, actors.StateRunning)
+	escapes := h.startSpec(shell("escapes", `setsid sh -c 'while :; do :; done' & echo $!; exec sleep 60`))
+	busyPID := h.expect(busy, actors.StateRunning).PID
+	h.waitState(idle, actors.StateRunning)
+	escapee, err := strconv.Atoi(h.firstLine(escapes))
+	if err != nil {
+		t.Fatal(err)
 	}
 	from := rec.count() + 2 // the processes are under way
 	eventually(t, "five samples of each", func() bool { return len(rec.of(escapes, from)) >= 5 })
-	mean := func(id int) (float64, int) {
-		sum, n, procs := 0.0, 0, 0
-		for _, u := range rec.of(id, from) {
-			if u.HasCPU {
-				sum += u.CPU
-				n++
-			}
-			procs = max(procs, u.Procs)
+	cpuOf := func(pid int) time.Duration {
+		st, _ := proctest.ReadStat(pid)
+		return time.Duration(st.UTime+st.STime) * 10 * time.Millisecond
+	}
+	last := func(id int) actors.TaskUsage { u := rec.of(id, from); return u[len(u)-1] }
+	// The last sample, then /proc: the kernel's count is a little later.
+	b, e := last(busy), last(escapes)
+	kb, ke := cpuOf(busyPID), cpuOf(escapee)
+	t.Logf("busy: %v sampled, %v in /proc; escapee: %v sampled for its task, %v in /proc; last CPU %.2f, %.2f cores",
+		b.CPUTime, kb, e.CPUTime, ke, b.CPU, e.CPU)
+	// /proc's count is made of clock ticks, the cgroup's of nanoseconds.
+	near := func(sampled, kernel time.Duration) bool {
+		return sampled <= kernel*12/10+100*time.Millisecond && sampled >= kernel*8/10-100*time.Millisecond
+	}
+	if !near(b.CPUTime, kb) {
+		t.Errorf("busy loop: %v of CPU sampled, %v in /proc", b.CPUTime, kb)
+	}
+	if !near(e.CPUTime, ke) || e.Procs < 2 {
+		t.Errorf("task with a busy escapee: %v of CPU sampled, the escapee's %v in /proc, %d processes", e.CPUTime, ke, e.Procs)
+	}
+	for _, u := range rec.of(busy, from) {
+		if u.HasCPU && u.CPU < 0.05 {
+			t.Errorf("busy loop read %.2f cores in a sample", u.CPU)
 		}
-		return sum / float64(max(n, 1)), procs
 	}
-	cb, _ := mean(busy)
-	ci, _ := mean(idle)
-	ce, pe := mean(escapes)
-	t.Logf("busy %.2f cores, idle %.3f, with an escapee %.2f (%d processes)", cb, ci, ce, pe)
-	if c, _ := mean(busy); c < 0.5 || c > 1.2 {
-		t.Errorf("busy loop: %.2f cores, want about 1 (0.5-1.2 on a shared machine)", c)
-	}
-	if c, _ := mean(idle); c > 0.05 {
-		t.Errorf("sleeping task: %.2f cores, want under 0.05", c)
-	}
-	if c, procs := mean(escapes); c < 0.4 || procs < 2 {
-		t.Errorf("task with a busy escapee: %.2f cores, %d processes; want its escapee counted", c, procs)
+	for _, u := range rec.of(idle, from) {
+		if u.HasCPU && u.CPU > 0.05 {
+			t.Errorf("sleeping task read %.2f cores in a sample, want under 0.05", u.CPU)
+		}
 	}
 }
 
@@ -161,5 +174,47 @@ func TestUsageOnlyWhileSubscribed(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	if rec.count() != n {
 		t.Errorf("%d samples after the end of the subscription", rec.count()-n)
+	}
+}
+
+// A task that allocates past its memory_max is ended by the kernel's OOM
+// killer: it fails with the reason, and restarts under on-failure.
+func TestMemoryMaxOOMRestarts(t *testing.T) {
+	h, _ := usageHarness(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := h.startSpec(actors.TaskSpec{Name: "alloc", Argv: []string{exe}, Env: map[string]string{allocEnv: "4"},
+		MemoryMax: 100 << 20, Restart: actors.RestartOnFailure, MaxRestarts: -1, Backoff: actors.Backoff{Initial: time.Hour}})
+	ev := h.expect(id, actors.StateFailed)
+	if ev.PID == 0 {
+		t.Skipf("no memory controller here: %s", ev.Reason)
+	}
+	if !strings.HasPrefix(ev.Reason, "killed by the kernel's OOM killer at its memory_max of 100MiB (peak ") {
+		t.Errorf("failed: %q", ev.Reason)
+	}
+	if b := h.expect(id, actors.StateBackoff); !strings.Contains(b.Reason, "OOM killer") {
+		t.Errorf("backoff: %q", b.Reason)
+	}
+}
+
+// memory_restart: a task whose memory stays above it for two samples is
+// restarted, gracefully, with the reason.
+func TestMemoryRestart(t *testing.T) {
+	h := newHarnessWith(t, probe.NewSystem(t), actors.Config{UsageInterval: 100 * time.Millisecond})
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := h.startSpec(actors.TaskSpec{Name: "alloc", Argv: []string{exe}, Env: map[string]string{allocEnv: "2"},
+		MemoryRestart: 60 << 20, MaxRestarts: -1})
+	ev := h.expect(id, actors.StateStopping)
+	if !strings.Contains(ev.Reason, "stayed above its memory_restart of 60MiB for 2 samples") {
+		t.Errorf("stopping: %q", ev.Reason)
+	}
+	ev = h.expectWhere(id, func(e actors.TaskEvent) bool { return e.State == actors.StateStarting && e.Generation == 2 })
+	if ev.Restarts != 1 || !strings.Contains(ev.Reason, "memory_restart") {
+		t.Errorf("restarted: restarts %d, %q", ev.Restarts, ev.Reason)
 	}
 }

@@ -124,7 +124,8 @@ func SpecToProto(s actors.TaskSpec) *pb.TaskSpec {
 		StallTimeout: dur(s.StallTimeout), StallAction: string(s.StallAction), StallGrace: dur(s.StallGrace),
 		Ready: string(s.Ready), StartTimeout: dur(s.StartTimeout), Autostart: s.Autostart,
 		Activity: string(s.Activity), Timeout: dur(s.Timeout), TimeoutAction: string(s.TimeoutAction),
-		After: s.After,
+		After: s.After, MemoryMax: s.MemoryMax, CpuMax: s.CPUMax, PidsMax: int32(s.PidsMax),
+		LimitsBestEffort: s.LimitsBestEffort, MemoryRestart: s.MemoryRestart,
 	}
 	if s.StopSignal != 0 {
 		m.StopSignal = actors.SignalName(s.StopSignal)
@@ -160,7 +161,8 @@ func SpecFromProto(m *pb.TaskSpec) (actors.TaskSpec, error) {
 		Ready: actors.ReadyMode(m.GetReady()), StartTimeout: d("start_timeout", m.GetStartTimeout()),
 		Autostart: m.GetAutostart(), Activity: actors.ActivityMode(m.GetActivity()),
 		Timeout: d("timeout", m.GetTimeout()), TimeoutAction: actors.TimeoutAction(m.GetTimeoutAction()),
-		After: m.GetAfter(),
+		After: m.GetAfter(), MemoryMax: m.GetMemoryMax(), CPUMax: m.GetCpuMax(), PidsMax: int(m.GetPidsMax()),
+		LimitsBestEffort: m.GetLimitsBestEffort(), MemoryRestart: m.GetMemoryRestart(),
 	}
 	if m.GetStopSignal() != "" {
 		sig, err := ParseSignal(m.GetStopSignal())

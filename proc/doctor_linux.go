@@ -46,7 +46,7 @@ func Diagnose() []Mechanism {
 		ms = append(ms, Mechanism{"cgroup v2", true, "a cgroup per task run under " + t.dir + ", started into it by clone3 CLONE_INTO_CGROUP, ended by cgroup.kill"})
 	}
 
-	ms = append(ms, usageMechanism())
+	ms = append(ms, usageMechanism(), limitsMechanism())
 
 	if fd, err := unix.PidfdOpen(os.Getpid(), 0); err != nil {
 		ms = append(ms, Mechanism{"pidfd", false, fmt.Sprintf("pidfd_open: %v", err)})
@@ -94,6 +94,32 @@ func usageMechanism() Mechanism {
 	return Mechanism{"usage", true, "of each task's whole run, escapees included: CPU from its cgroup's cpu.stat, memory from " +
 		from("memory", "memory.current", "/proc, summed over the processes in its cgroup") +
 		", processes from " + from("pids", "pids.current", "cgroup.procs") + fds}
+}
+
+// limitsMechanism says how memory_max, cpu_max and pids_max are enforced
+// here: by cgroup v2, by cgroup v1 directories of each run's own (a hybrid
+// host), or not at all (strict limits then refuse to start).
+func limitsMechanism() Mechanism {
+	t, v2err := taskCgroups()
+	var parts []string
+	all := true
+	for _, ctl := range []string{"memory", "cpu", "pids"} {
+		switch {
+		case v2err == nil && t.v2Enabled(ctl):
+			parts = append(parts, ctl+": cgroup v2")
+		default:
+			if mount, err := v1Mount(ctl); err == nil && os.Getenv(CgroupsEnv) != "off" {
+				own, err := ownV1Cgroup(ctl)
+				if err == nil && unix.Access(filepath.Join(mount, own), unix.W_OK) == nil {
+					parts = append(parts, ctl+": cgroup v1 under "+filepath.Join(mount, own))
+					continue
+				}
+			}
+			all = false
+			parts = append(parts, ctl+": none (strict limits refuse to start; best-effort ones use rlimits)")
+		}
+	}
+	return Mechanism{"limits", all, strings.Join(parts, "; ")}
 }
 
 // RemoveCgroupTree removes this program's cgroup tree if Diagnose or a start

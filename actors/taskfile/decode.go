@@ -693,3 +693,43 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// size reads a size in bytes: "512MiB", "1.5GiB", "300KiB", or a plain
+// integer of bytes.
+func (l *loader) size(e *entry, field string, v value) uint64 {
+	const like = `(like "512MiB", "2GiB", "300KiB", or a number of bytes)`
+	switch v.n.Kind {
+	case unstable.Integer:
+		n, err := strconv.ParseInt(string(v.n.Data), 0, 64)
+		if err != nil || n <= 0 {
+			l.problem(e, v.at, field, "expected a size above 0 %s, got %s", like, v.n.Data)
+			return 0
+		}
+		return uint64(n)
+	case unstable.String:
+	default:
+		l.typeProblem(e, field, v, "a size "+like)
+		return 0
+	}
+	s := string(v.n.Data)
+	for _, u := range []struct {
+		suffix string
+		mult   float64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}} {
+		num, ok := strings.CutSuffix(s, u.suffix)
+		if !ok {
+			continue
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+		if err != nil || f <= 0 || math.IsInf(f, 0) || f*u.mult > math.MaxInt64 {
+			break
+		}
+		return uint64(f * u.mult)
+	}
+	hint := ""
+	if strings.HasSuffix(s, "B") || strings.HasSuffix(s, "M") || strings.HasSuffix(s, "G") || strings.HasSuffix(s, "K") {
+		hint = " (the units are KiB, MiB, GiB and TiB: powers of 1024)"
+	}
+	l.problem(e, v.at, field, "%q is not a size %s%s", s, like, hint)
+	return 0
+}

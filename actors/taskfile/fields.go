@@ -98,6 +98,29 @@ var taskFields = []field{
 	enumField("timeout_action", func(e *entry) *actors.TimeoutAction { return &e.task.TimeoutAction },
 		actors.TimeoutCancel, actors.TimeoutKill, actors.TimeoutRestart),
 	{key: "after", doc: "none", set: (*loader).after},
+	{key: "memory_max", doc: "none", set: func(l *loader, e *entry, name string, v value) {
+		e.task.MemoryMax = l.size(e, name, v)
+	}},
+	{key: "cpu_max", doc: "none", set: func(l *loader, e *entry, name string, v value) {
+		if f, ok := l.float(e, name, v); ok {
+			if f <= 0 || math.IsInf(f, 0) || f > 4096 {
+				l.problem(e, v.at, name, "expected a number of cores above 0 (like 1.5), got %v", f)
+				return
+			}
+			e.task.CPUMax = f
+		}
+	}},
+	{key: "pids_max", doc: "none", set: func(l *loader, e *entry, name string, v value) {
+		if n, ok := l.integer(e, name, v, 1, math.MaxInt32, "no limit"); ok {
+			e.task.PidsMax = n
+		}
+	}},
+	{key: "limits", doc: quoted("strict"), set: func(l *loader, e *entry, name string, v value) {
+		e.task.LimitsBestEffort = l.enum(e, name, v, "strict", "best-effort") == "best-effort"
+	}},
+	{key: "memory_restart", doc: "none", set: func(l *loader, e *entry, name string, v value) {
+		e.task.MemoryRestart = l.size(e, name, v)
+	}},
 	{key: "activity", doc: "see below", set: func(l *loader, e *entry, name string, v value) {
 		e.task.Activity = actors.ActivityMode(l.enum(e, name, v, string(actors.ActivityNotify), string(actors.ActivityOutput), string(actors.ActivityBoth)))
 	}},

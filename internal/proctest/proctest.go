@@ -17,8 +17,9 @@ type Stat struct {
 	PID, PPID, PGID int // the process, its parent, its process group
 	// State is R, S, D, T, Z (zombie) ...
 	State byte
-	// UTime is the CPU time spent in user mode, in clock ticks.
-	UTime uint64
+	// UTime and STime are the CPU time spent in user and in kernel mode,
+	// in clock ticks (USER_HZ, 100 a second).
+	UTime, STime uint64
 }
 
 // Zombie reports whether the process has exited and waits to be reaped.
@@ -41,11 +42,12 @@ func ReadStat(pid int) (Stat, bool) {
 	}
 	ppid, _ := strconv.Atoi(string(f[1]))
 	pgid, _ := strconv.Atoi(string(f[2]))
-	var utime uint64
-	if len(f) > 11 {
+	var utime, stime uint64
+	if len(f) > 12 {
 		utime, _ = strconv.ParseUint(string(f[11]), 10, 64)
+		stime, _ = strconv.ParseUint(string(f[12]), 10, 64)
 	}
-	return Stat{PID: pid, PPID: ppid, PGID: pgid, State: f[0][0], UTime: utime}, true
+	return Stat{PID: pid, PPID: ppid, PGID: pgid, State: f[0][0], UTime: utime, STime: stime}, true
 }
 
 // All returns the stat of every process in /proc.

@@ -2453,7 +2453,15 @@ type TaskSpec struct {
 	TimeoutAction string               `protobuf:"bytes,23,opt,name=timeout_action,json=timeoutAction,proto3" json:"timeout_action,omitempty"`
 	// The tasks to wait for before the first start: "fetch",
 	// "build:started", "7:ready" (a task id of the node's current run).
-	After         []string `protobuf:"bytes,24,rep,name=after,proto3" json:"after,omitempty"`
+	After []string `protobuf:"bytes,24,rep,name=after,proto3" json:"after,omitempty"`
+	// Resource limits of the whole run, through its cgroup: bytes, cores,
+	// processes (0: none); best effort: rlimits where no controller is.
+	MemoryMax        uint64  `protobuf:"varint,25,opt,name=memory_max,json=memoryMax,proto3" json:"memory_max,omitempty"`
+	CpuMax           float64 `protobuf:"fixed64,26,opt,name=cpu_max,json=cpuMax,proto3" json:"cpu_max,omitempty"`
+	PidsMax          int32   `protobuf:"varint,27,opt,name=pids_max,json=pidsMax,proto3" json:"pids_max,omitempty"`
+	LimitsBestEffort bool    `protobuf:"varint,28,opt,name=limits_best_effort,json=limitsBestEffort,proto3" json:"limits_best_effort,omitempty"`
+	// Restart gracefully once memory stayed above this for two samples.
+	MemoryRestart uint64 `protobuf:"varint,29,opt,name=memory_restart,json=memoryRestart,proto3" json:"memory_restart,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2656,6 +2664,41 @@ func (x *TaskSpec) GetAfter() []string {
 	return nil
 }
 
+func (x *TaskSpec) GetMemoryMax() uint64 {
+	if x != nil {
+		return x.MemoryMax
+	}
+	return 0
+}
+
+func (x *TaskSpec) GetCpuMax() float64 {
+	if x != nil {
+		return x.CpuMax
+	}
+	return 0
+}
+
+func (x *TaskSpec) GetPidsMax() int32 {
+	if x != nil {
+		return x.PidsMax
+	}
+	return 0
+}
+
+func (x *TaskSpec) GetLimitsBestEffort() bool {
+	if x != nil {
+		return x.LimitsBestEffort
+	}
+	return false
+}
+
+func (x *TaskSpec) GetMemoryRestart() uint64 {
+	if x != nil {
+		return x.MemoryRestart
+	}
+	return 0
+}
+
 var File_taskvisor_proto protoreflect.FileDescriptor
 
 const file_taskvisor_proto_rawDesc = "" +
@@ -2824,7 +2867,7 @@ const file_taskvisor_proto_rawDesc = "" +
 	"\amessage\x18\t \x01(\tR\amessage\x12\x16\n" +
 	"\x06reason\x18\n" +
 	" \x01(\tR\x06reason\x12.\n" +
-	"\x04time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xb1\a\n" +
+	"\x04time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xd9\b\n" +
 	"\bTaskSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12 \n" +
@@ -2853,7 +2896,13 @@ const file_taskvisor_proto_rawDesc = "" +
 	"\bactivity\x18\x15 \x01(\tR\bactivity\x123\n" +
 	"\atimeout\x18\x16 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12%\n" +
 	"\x0etimeout_action\x18\x17 \x01(\tR\rtimeoutAction\x12\x14\n" +
-	"\x05after\x18\x18 \x03(\tR\x05after\x1a6\n" +
+	"\x05after\x18\x18 \x03(\tR\x05after\x12\x1d\n" +
+	"\n" +
+	"memory_max\x18\x19 \x01(\x04R\tmemoryMax\x12\x17\n" +
+	"\acpu_max\x18\x1a \x01(\x01R\x06cpuMax\x12\x19\n" +
+	"\bpids_max\x18\x1b \x01(\x05R\apidsMax\x12,\n" +
+	"\x12limits_best_effort\x18\x1c \x01(\bR\x10limitsBestEffort\x12%\n" +
+	"\x0ememory_restart\x18\x1d \x01(\x04R\rmemoryRestart\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xee\b\n" +
