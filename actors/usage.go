@@ -214,14 +214,13 @@ func (u *usageSampler) subscribe(handler func(UsageEvent), wait bool) (unsubscri
 	u.subs[key] = struct{}{}
 	if len(u.subs) == 1 {
 		u.hasLast = false
-		u.stop = make(chan struct{})
-		done := make(chan struct{})
+		stop, done := make(chan struct{}), make(chan struct{})
+		u.stop, u.lastDone = stop, done
 		u.loops.Add(1)
-		go func() {
+		go func() { // its own channels: u.stop changes with the next loop
 			defer u.loops.Done()
-			u.loop(u.stop, done)
+			u.loop(stop, done)
 		}()
-		u.lastDone = done
 	}
 	var once sync.Once
 	return func() {
