@@ -90,6 +90,9 @@ func makeV1Tree(ctl string) (string, error) {
 	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return "", fmt.Errorf("create cgroup v1 %s: %w", ctl, err)
 	}
+	// The guard removes it (os.RemoveAll takes a cgroup v1 tree whose
+	// processes are gone) once this program has ended, however it ended.
+	_ = RemoveAtExit(dir)
 	return dir, nil
 }
 
