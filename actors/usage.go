@@ -25,9 +25,10 @@ const DefaultUsageInterval = time.Second
 type UsageEvent struct {
 	// Runtime names the runtime (Config.Name).
 	Runtime string
-	// Time is when the sample was taken, Interval how long since the one
-	// before (the CPU figures are over it).
-	Time     time.Time
+	// Time is when the sample was taken.
+	Time time.Time
+	// Interval is how long since the sample before (the CPU figures are
+	// over it); zero for the first.
 	Interval time.Duration
 	// Tasks holds one entry per task with a process, by ID.
 	Tasks []TaskUsage
@@ -39,9 +40,10 @@ type TaskUsage struct {
 	// ID and Generation name the task and its process.
 	ID, Generation int
 	// CPU is the CPU used over the last interval, in cores: 1 is one core
-	// busy the whole time. HasCPU is false in a process's first sample,
-	// which has no interval to measure over.
-	CPU    float64
+	// busy the whole time.
+	CPU float64
+	// HasCPU is false in a process's first sample, which has no interval
+	// to measure over.
 	HasCPU bool
 	// Memory is the memory resident now and MemoryPeak the most seen in
 	// this process's samples, in bytes.

@@ -28,9 +28,10 @@ type Exit struct {
 	// and Signal 0.
 	Unkillable string
 	// OOMKilled: the kernel's OOM killer ended a process of the run at its
-	// memory limit (Spec.Limits.MemoryMax); MemoryPeak is the run's peak
-	// memory where its cgroup kept one (else 0).
-	OOMKilled  bool
+	// memory limit (Spec.Limits.MemoryMax).
+	OOMKilled bool
+	// MemoryPeak is the run's peak memory where its cgroup kept one (else
+	// 0), in bytes.
 	MemoryPeak uint64
 	// PidsLimited: a fork of the run failed at its Spec.Limits.PidsMax.
 	PidsLimited bool

@@ -154,7 +154,7 @@ func TestUIEndToEnd(t *testing.T) {
 		t.Errorf("%d lines on a 10-line screen:\n%s", len(lines), small[0])
 	}
 	u.tmux("resize-window", "-t", "ui", "-x", "120", "-y", "30")
-	u.waitFor("the 120x30 layout again", regexp.MustCompile(`ID STATE +NAME +PROGRESS +% STEP +PID RST +RUN +IDLE STATUS`), nil)
+	u.waitFor("the 120x30 layout again", regexp.MustCompile(`ID STATE +NAME +PROGRESS +% STEP +PID RST +RUN +IDLE (CPU +MEM +)?STATUS`), nil)
 	u.waitFor("the keys in full", regexp.MustCompile(`1-9 start n pick ↑↓ select k cancel K kill r restart p pause ⏎ output Tab detail \? help q quit`), nil)
 
 	// The output view of task 1, a search in it, and back.
@@ -209,7 +209,7 @@ func TestUIQuitWaitsThenKills(t *testing.T) {
 	// Running once started, it ignores SIGTERM only once it has set its
 	// signal handling, after which it says Ready or its first step: a
 	// Ctrl-C sooner would end it at the first SIGTERM.
-	m := u.waitFor("the stubborn task running and ready", regexp.MustCompile(`(?m)^ *1 \S+ running +stubborn +.* (\d+) +\d+s +\S+ (?:Ready: |Processing step )`), nil)
+	m := u.waitFor("the stubborn task running and ready", regexp.MustCompile(`(?m)^ *1 \S+ running +stubborn +.* (\d+) +\d+s .*(?:Ready: |Processing step )`), nil)
 	pid, _ := strconv.Atoi(m[1])
 	u.keys("C-c")
 	u.waitFor("the quit held up by task 1", regexp.MustCompile(`Quitting: waiting for 1 task \(q again or Q: kill now\): 1 stubborn \(SIGKILL in \d+\.\ds\)`), nil)

@@ -93,9 +93,10 @@ type Model struct {
 
 	// queueDirty: a task entered or left the queue since queuePositions.
 	queueDirty bool
-	// Usage is the latest usage sample's total over all tasks; HasUsage:
-	// a sample came (the CPU and MEM columns are shown from then on).
-	Usage    UsageTotal
+	// Usage is the latest usage sample's total over all tasks.
+	Usage UsageTotal
+	// HasUsage: a sample came (the CPU and MEM columns are shown from
+	// then on).
 	HasUsage bool
 
 	// Node names the node the UI is attached to (taskvisor attach); empty
@@ -240,7 +241,7 @@ func (m *Model) queuePositions() {
 type UsageTotal struct {
 	CPU    float64 // in cores
 	Memory uint64  // bytes
-	Procs  int
+	Procs  int     // processes
 }
 
 // ApplyUsage takes a usage sample: each task's figures for its current
