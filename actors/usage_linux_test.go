@@ -218,3 +218,29 @@ func TestMemoryRestart(t *testing.T) {
 		t.Errorf("restarted: restarts %d, %q", ev.Restarts, ev.Reason)
 	}
 }
+
+// cpu_max 1 holds a task with three busy grandchildren to about one core,
+// where they would take both of this machine's.
+func TestCPUMaxHoldsTheWholeRun(t *testing.T) {
+	h, rec := usageHarness(t)
+	busy := `sh -c 'while :; do :; done' &`
+	id := h.startSpec(actors.TaskSpec{Name: "three", Command: busy + busy + busy + " wait", CPUMax: 1})
+	ev := h.expectWhere(id, func(e actors.TaskEvent) bool { return e.State == actors.StateRunning || e.State.Ended() })
+	if ev.State.Ended() {
+		t.Skipf("no cpu controller here: %s", ev.Reason)
+	}
+	from := rec.count() + 2
+	eventually(t, "five samples", func() bool { return len(rec.of(id, from)) >= 5 })
+	sum, n := 0.0, 0
+	for _, u := range rec.of(id, from) {
+		if u.HasCPU {
+			sum += u.CPU
+			n++
+		}
+	}
+	mean := sum / float64(max(n, 1))
+	t.Logf("three busy grandchildren under cpu_max 1: %.2f cores", mean)
+	if mean > 1.15 {
+		t.Errorf("%.2f cores under cpu_max 1", mean)
+	}
+}
