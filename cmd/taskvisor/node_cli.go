@@ -24,6 +24,7 @@ import (
 	"github.com/taskvisor/taskvisor/internal/termtext"
 	"github.com/taskvisor/taskvisor/node"
 	"github.com/taskvisor/taskvisor/node/client"
+	"github.com/taskvisor/taskvisor/ui/headless"
 )
 
 // Exit codes of the control commands.
@@ -276,6 +277,12 @@ func cmdStart(cl *cli, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
+	return cl.start(req)
+}
+
+// start makes the Start call of start and add, and prints the new task's
+// id (or, with --json, the answer).
+func (cl *cli) start(req *pb.StartRequest) int {
 	if code, ok := cl.dial(); !ok {
 		return code
 	}
@@ -331,22 +338,7 @@ func cmdAdd(cl *cli, args []string) int {
 	if spec.Name == "" {
 		spec.Name = filepath.Base(strings.Fields(fs.Arg(0) + " x")[0])
 	}
-	if code, ok := cl.dial(); !ok {
-		return code
-	}
-	defer cl.c.Close()
-	ctx, cancel := timeout()
-	defer cancel()
-	res, err := cl.c.Start(ctx, &pb.StartRequest{What: &pb.StartRequest_Spec{Spec: spec}})
-	if err != nil {
-		return cl.fail(err)
-	}
-	if *cl.json {
-		cl.printJSON(res)
-	} else {
-		fmt.Fprintln(cl.stdout, res.GetId())
-	}
-	return exitOK
+	return cl.start(&pb.StartRequest{What: &pb.StartRequest_Spec{Spec: spec}})
 }
 
 // cmdCommand is cancel, kill or restart of one or more tasks.
@@ -536,14 +528,13 @@ func cmdMaxParallel(cl *cli, args []string) int {
 	if code, ok := cl.parse(args, 1); !ok {
 		return code
 	}
-	arg := cl.fs.Arg(0)
-	n, err := strconv.Atoi(arg)
-	if err != nil || (n < 0 && !strings.HasPrefix(arg, "-")) {
-		fmt.Fprintf(cl.stderr, "taskvisor %s: want a count (0: no limit), +N or -N, got %q\n", cl.name, arg)
+	n, relative, err := headless.ParseMaxParallel(cl.fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(cl.stderr, "taskvisor %s: %v\n", cl.name, err)
 		return exitUsage
 	}
 	req := &pb.SetMaxParallelRequest{Group: *group, Limit: int32(n)}
-	if strings.HasPrefix(arg, "+") || strings.HasPrefix(arg, "-") {
+	if relative {
 		req = &pb.SetMaxParallelRequest{Group: *group, Adjust: int32(n)}
 	}
 	if code, ok := cl.dial(); !ok {

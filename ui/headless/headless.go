@@ -342,12 +342,12 @@ func maxParallel(ctx context.Context, rt *actors.Runtime, p *printer, args []str
 	if len(args) == 2 {
 		group = args[0]
 	}
-	n, err := strconv.Atoi(arg)
-	if err != nil || (n < 0 && !strings.HasPrefix(arg, "-")) {
-		return fmt.Errorf("max-parallel: want a count (0: no limit), +N or -N, got %q", arg)
+	n, relative, err := ParseMaxParallel(arg)
+	if err != nil {
+		return fmt.Errorf("max-parallel: %w", err)
 	}
 	limit := n
-	if strings.HasPrefix(arg, "+") || strings.HasPrefix(arg, "-") {
+	if relative {
 		limit, err = rt.AdjustMaxParallel(ctx, group, n)
 	} else {
 		err = rt.SetMaxParallel(ctx, group, n)
@@ -357,6 +357,17 @@ func maxParallel(ctx context.Context, rt *actors.Runtime, p *printer, args []str
 	}
 	p.limit(group, limit)
 	return nil
+}
+
+// ParseMaxParallel reads a max-parallel argument: N (a limit; 0 for none),
+// or +N or -N (a move of the limit, relative).
+func ParseMaxParallel(arg string) (n int, relative bool, err error) {
+	n, err = strconv.Atoi(arg)
+	relative = strings.HasPrefix(arg, "+") || strings.HasPrefix(arg, "-")
+	if err != nil || (n < 0 && !relative) {
+		return 0, false, fmt.Errorf("want a count (0: no limit), +N or -N, got %q", arg)
+	}
+	return n, relative, nil
 }
 
 // taskID reads a task command's argument: an id, or the name of a task
