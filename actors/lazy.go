@@ -26,7 +26,7 @@ func (s *runtimeSupervisor) startOrQueue(ctx actor.Context, t *taskRef, msg spaw
 	t.spawn, t.waiter = &msg, w
 	s.lazy[w.ticket] = msg.id
 	ev := t.last
-	ev.State, ev.QueueTicket, ev.Time = StateQueued, w.ticket, s.env.clock.Now()
+	ev.State, ev.QueueTicket, ev.Time, ev.Final = StateQueued, w.ticket, s.env.clock.Now(), false
 	ev.Message = fmt.Sprintf("Queued: %d ahead of it", ahead)
 	if ahead == 0 {
 		ev.Message = "Queued: next in line"
