@@ -286,6 +286,15 @@ type GroupSpec struct {
 	// paused or stopping); a start beyond it is queued (StateQueued). Zero:
 	// no limit of the group's own.
 	MaxParallel int
+	// MemoryMax, CPUMax and PidsMax bound the group's tasks together (and
+	// those of the groups below it), as TaskSpec's do one task: a cgroup
+	// of the group's own above its tasks' run cgroups. It needs a cgroup v1
+	// hierarchy of the controller (a hybrid host): elsewhere a task of the
+	// group fails to start, saying so (or, with the task's
+	// LimitsBestEffort, runs without it). Zero: no limit.
+	MemoryMax uint64
+	CPUMax    float64
+	PidsMax   int
 }
 
 func (g GroupSpec) strategy() Strategy { return cmp.Or(g.Strategy, OneForOne) }
@@ -310,6 +319,9 @@ func (g GroupSpec) Validate() error {
 	}
 	if g.MaxParallel < 0 {
 		errs = append(errs, fmt.Errorf("MaxParallel: %d is negative", g.MaxParallel))
+	}
+	if g.CPUMax < 0 || g.PidsMax < 0 {
+		errs = append(errs, fmt.Errorf("CPUMax, PidsMax: %v, %d: negative", g.CPUMax, g.PidsMax))
 	}
 	if g.Parent != "" && g.Parent == g.Name {
 		errs = append(errs, fmt.Errorf("Parent: the group %q cannot be its own parent", g.Name))

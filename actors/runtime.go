@@ -150,10 +150,11 @@ func New(cfg Config) (*Runtime, error) {
 	}
 	r.env = &runtimeEnv{name: name, keepEnded: cfg.KeepEnded, catalogue: cfg.Catalogue, groups: slices.Clone(cfg.Groups), clock: clock,
 		groupMiddleware: cfg.groupMiddleware, dispatcher: newPooledDispatcher(defaultPoolWorkers()),
-		progress: &notifyFlusher{}, subgroups: map[string][]GroupSpec{}, parents: map[string]string{}}
+		progress: &notifyFlusher{}, subgroups: map[string][]GroupSpec{}, parents: map[string]string{}, groupSpecs: map[string]GroupSpec{}}
 	for _, g := range r.env.groups {
 		r.env.subgroups[g.Parent] = append(r.env.subgroups[g.Parent], g)
 		r.env.parents[g.Name] = g.Parent
+		r.env.groupSpecs[g.Name] = g
 	}
 	r.env.slots = newSlots(cfg.MaxParallel, r.env.groups, r.env.parents)
 	r.env.usage = &usageSampler{env: r.env, system: r.system, interval: cfg.UsageInterval}

@@ -34,6 +34,8 @@ type runtimeEnv struct {
 	// the part walked, not of the whole file.
 	subgroups map[string][]GroupSpec
 	parents   map[string]string
+	// groupSpecs holds the groups by name.
+	groupSpecs map[string]GroupSpec
 	// shuttingDown is set by the runtime supervisor, its only writer, when
 	// a shutdown begins and before it tells anyone. A task whose first
 	// start or restart is still on its way down a deep tree (behind the

@@ -437,7 +437,7 @@ func (a *taskActor) launch(ctx actor.Context, why string) {
 			root.Send(self, processExited{gen: gen, exit: e})
 		},
 		OnDone: a.env.procs.Done,
-		Limits: a.spec.limits(),
+		Limits: a.limits(),
 	})
 	if err != nil {
 		a.env.procs.Done()

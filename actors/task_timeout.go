@@ -80,6 +80,19 @@ func (a *taskActor) limitsHit(e proc.Exit, status string) string {
 	return why
 }
 
+// limits is the task's resource limits with those of its groups,
+// outermost first.
+func (a *taskActor) limits() proc.Limits {
+	l := a.spec.limits()
+	for _, name := range a.env.path(a.spec.Group) {
+		g := a.env.groupSpecs[name]
+		if g.MemoryMax > 0 || g.CPUMax > 0 || g.PidsMax > 0 {
+			l.Groups = append(l.Groups, proc.GroupLimits{Name: name, MemoryMax: g.MemoryMax, CPUMax: g.CPUMax, PidsMax: g.PidsMax})
+		}
+	}
+	return l
+}
+
 // onMemoryOver restarts the task gracefully (MemoryRestart): its stop
 // signal, its grace, SIGKILL, and a new process, counted by its restart
 // limit as a watchdog restart is.

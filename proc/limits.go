@@ -25,10 +25,47 @@ type Limits struct {
 	// not resident memory; RLIMIT_NPROC for PidsMax: the user's processes,
 	// not the run's; none for CPUMax) instead of the start failing.
 	BestEffort bool
+	// Groups are limits the run shares with other runs: those of its
+	// supervision groups, outermost first. Each is a cgroup v1 directory
+	// of the group's own, above the run's (a group limit needs cgroup v1
+	// here: the run cgroups v2 are not nested by group).
+	Groups []GroupLimits
 }
 
+// GroupLimits are the limits of a group of runs, together.
+type GroupLimits struct {
+	// Name names the group: its directory is group-Name.
+	Name string
+	// MemoryMax, CPUMax and PidsMax are as in Limits, for the group's runs
+	// together.
+	MemoryMax uint64
+	CPUMax    float64
+	PidsMax   int
+}
+
+// any reports whether g bounds anything.
+func (g GroupLimits) any() bool { return g.MemoryMax > 0 || g.CPUMax > 0 || g.PidsMax > 0 }
+
 // Any reports whether l bounds anything.
-func (l Limits) Any() bool { return l.MemoryMax > 0 || l.CPUMax > 0 || l.PidsMax > 0 }
+func (l Limits) Any() bool {
+	for _, g := range l.Groups {
+		if g.any() {
+			return true
+		}
+	}
+	return l.MemoryMax > 0 || l.CPUMax > 0 || l.PidsMax > 0
+}
+
+// groupsBound reports whether a group on the path bounds controller ctl.
+func (l Limits) groupsBound(ctl string) bool {
+	for _, g := range l.Groups {
+		switch {
+		case ctl == "memory" && g.MemoryMax > 0, ctl == "cpu" && g.CPUMax > 0, ctl == "pids" && g.PidsMax > 0:
+			return true
+		}
+	}
+	return false
+}
 
 // ErrNoLimits is wrapped by the error of a start whose limits cannot be
 // enforced here (no cgroup controller for them, and not BestEffort).

@@ -202,26 +202,32 @@ func (r *taskRun) applyLimits(l Limits, noV1 bool) (prefix string, err error) {
 			"ulimit -u " + pids + " 2>/dev/null || ulimit -p " + pids},
 	}
 	for _, lim := range limits {
+		grouped := l.groupsBound(lim.ctl)
 		// A reused run cgroup may hold an earlier run's limit: each
 		// controller the tree has is written, "max" where unbounded.
 		if r.cg != nil && r.cg.tree.v2Enabled(lim.ctl) {
 			for file, v := range lim.v2 {
+				if grouped {
+					v = "max" // the group's v1 directory holds this run's limits too
+				}
 				if err := writeAt(r.cg.fd, file, v); err != nil {
 					return "", fmt.Errorf("%s: write %s: %w", lim.key, file, err)
 				}
 			}
-			continue
+			if !grouped {
+				continue
+			}
 		}
-		if !lim.on {
+		if !lim.on && !grouped {
 			continue
 		}
 		dir, v1err := "", errors.New("cgroup v1 is not to be used (a test)")
 		if !noV1 {
-			dir, v1err = r.v1Dir(lim.ctl)
+			dir, v1err = r.v1Dir(lim.ctl, l.Groups)
 		}
 		if v1err == nil {
 			for _, file := range []string{"cpu.cfs_period_us", "cpu.cfs_quota_us", "memory.limit_in_bytes", "pids.max"} {
-				if v, ok := lim.v1[file]; ok {
+				if v, ok := lim.v1[file]; ok && lim.on {
 					if err := os.WriteFile(filepath.Join(dir, file), []byte(v), 0); err != nil {
 						return "", fmt.Errorf("%s: write %s: %w", lim.key, file, err)
 					}
@@ -234,6 +240,10 @@ func (r *taskRun) applyLimits(l Limits, noV1 bool) (prefix string, err error) {
 			continue
 		}
 		switch {
+		case grouped && !l.BestEffort:
+			return "", limitError(lim.key+" of a group", fmt.Sprintf("a group's limit needs a cgroup v1 %s hierarchy here: %v", lim.ctl, v1err))
+		case !lim.on:
+			// Only a group's limit, best effort: no rlimit is shared.
 		case l.BestEffort && lim.rlimit != "":
 			lines = append(lines, lim.rlimit)
 		case l.BestEffort:
@@ -249,11 +259,25 @@ func (r *taskRun) applyLimits(l Limits, noV1 bool) (prefix string, err error) {
 	return strings.Join(lines, "\n"), nil
 }
 
-// v1Dir makes the run's directory in the v1 hierarchy of ctl.
-func (r *taskRun) v1Dir(ctl string) (string, error) {
+// v1Dir makes the run's directory in the v1 hierarchy of ctl, below the
+// directories of its groups (made as needed, their limits written each
+// time: a group's spec does not change).
+func (r *taskRun) v1Dir(ctl string, groups []GroupLimits) (string, error) {
 	tree, err := v1Tree(ctl)
 	if err != nil {
 		return "", err
+	}
+	for _, g := range groups {
+		if strings.ContainsAny(g.Name, "/'") || g.Name == "" {
+			return "", fmt.Errorf("group %q cannot name a cgroup", g.Name)
+		}
+		tree = filepath.Join(tree, "group-"+g.Name)
+		if err := os.Mkdir(tree, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return "", fmt.Errorf("create cgroup v1 %s of group %s: %w", ctl, g.Name, err)
+		}
+		if err := writeGroupLimit(tree, ctl, g); err != nil {
+			return "", fmt.Errorf("group %s: %w", g.Name, err)
+		}
 	}
 	v1Trees.Lock()
 	v1Trees.seq++
@@ -314,6 +338,36 @@ func (r *taskRun) removeV1(deadline time.Time) {
 		}
 		delete(r.v1, ctl)
 	}
+}
+
+// writeGroupLimit writes a group's limit of controller ctl to its v1
+// directory ("no limit" where it has none).
+func writeGroupLimit(dir, ctl string, g GroupLimits) error {
+	write := func(file, v string) error { return os.WriteFile(filepath.Join(dir, file), []byte(v), 0) }
+	switch ctl {
+	case "memory":
+		v := "-1"
+		if g.MemoryMax > 0 {
+			v = strconv.FormatUint(g.MemoryMax, 10)
+		}
+		return write("memory.limit_in_bytes", v)
+	case "cpu":
+		if err := write("cpu.cfs_period_us", strconv.Itoa(cpuPeriod)); err != nil {
+			return err
+		}
+		quota := "-1"
+		if g.CPUMax > 0 {
+			quota = strconv.FormatInt(int64(g.CPUMax*cpuPeriod), 10)
+		}
+		return write("cpu.cfs_quota_us", quota)
+	case "pids":
+		v := "max"
+		if g.PidsMax > 0 {
+			v = strconv.Itoa(g.PidsMax)
+		}
+		return write("pids.max", v)
+	}
+	return nil
 }
 
 func writeAt(dirfd int, name, v string) error {

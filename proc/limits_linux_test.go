@@ -3,6 +3,7 @@ package proc
 import (
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -130,5 +131,41 @@ func TestCPULimit(t *testing.T) {
 	t.Logf("busy loop under cpu_max 0.5: %.2f cores", cores)
 	if cores > 0.6 || cores < 0.3 {
 		t.Errorf("%.2f cores under cpu_max 0.5", cores)
+	}
+}
+
+// A group's pids limit holds its runs together: two runs of a group with
+// pids_max 12 fork 10 sleepers each, and fewer than 13 of theirs exist.
+func TestGroupPidsLimit(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	group := Limits{Groups: []GroupLimits{{Name: "test" + strconv.Itoa(os.Getpid()), PidsMax: 12}}}
+	var runs []*Process
+	for range 2 {
+		p, err := Start(Spec{Argv: []string{exe}, Env: []string{forksEnv + "=10"}, Limits: group, Output: NewOutput(10)})
+		if err != nil {
+			if errors.Is(err, ErrNoLimits) {
+				t.Skipf("no cgroup v1 pids hierarchy here: %v", err)
+			}
+			t.Fatal(err)
+		}
+		runs = append(runs, p)
+		time.Sleep(300 * time.Millisecond)
+	}
+	n := 0
+	for _, pid := range allPids() {
+		if st, ok := readStat(pid); ok && st.live() && (st.pgrp == runs[0].Pid() || st.pgrp == runs[1].Pid()) {
+			n++
+		}
+	}
+	t.Logf("%d processes in two runs under a group's pids_max 12", n)
+	if n > 12 || n < 2 {
+		t.Errorf("%d processes in the group's runs, want at most 12", n)
+	}
+	for _, p := range runs {
+		_ = p.Kill()
+		<-p.Done()
 	}
 }

@@ -733,3 +733,16 @@ func (l *loader) size(e *entry, field string, v value) uint64 {
 	l.problem(e, v.at, field, "%q is not a size %s%s", s, like, hint)
 	return 0
 }
+
+// cores reads a number of CPU cores above 0 (1.5).
+func (l *loader) cores(e *entry, field string, v value) float64 {
+	f, ok := l.float(e, field, v)
+	if !ok {
+		return 0
+	}
+	if f <= 0 || math.IsInf(f, 0) || f > 4096 {
+		l.problem(e, v.at, field, "expected a number of cores above 0 (like 1.5), got %v", f)
+		return 0
+	}
+	return f
+}

@@ -102,13 +102,7 @@ var taskFields = []field{
 		e.task.MemoryMax = l.size(e, name, v)
 	}},
 	{key: "cpu_max", doc: "none", set: func(l *loader, e *entry, name string, v value) {
-		if f, ok := l.float(e, name, v); ok {
-			if f <= 0 || math.IsInf(f, 0) || f > 4096 {
-				l.problem(e, v.at, name, "expected a number of cores above 0 (like 1.5), got %v", f)
-				return
-			}
-			e.task.CPUMax = f
-		}
+		e.task.CPUMax = l.cores(e, name, v)
 	}},
 	{key: "pids_max", doc: "none", set: func(l *loader, e *entry, name string, v value) {
 		if n, ok := l.integer(e, name, v, 1, math.MaxInt32, "no limit"); ok {
@@ -183,6 +177,17 @@ var groupFields = []field{
 	{key: "max_parallel", set: func(l *loader, e *entry, name string, v value) {
 		if n, ok := l.integer(e, name, v, 1, math.MaxInt32, "no limit"); ok {
 			e.group.MaxParallel = n
+		}
+	}},
+	{key: "memory_max", doc: "none", set: func(l *loader, e *entry, name string, v value) {
+		e.group.MemoryMax = l.size(e, name, v)
+	}},
+	{key: "cpu_max", doc: "none", set: func(l *loader, e *entry, name string, v value) {
+		e.group.CPUMax = l.cores(e, name, v)
+	}},
+	{key: "pids_max", doc: "none", set: func(l *loader, e *entry, name string, v value) {
+		if n, ok := l.integer(e, name, v, 1, math.MaxInt32, "no limit"); ok {
+			e.group.PidsMax = n
 		}
 	}},
 }
