@@ -293,8 +293,10 @@ type GroupSpec struct {
 	// group fails to start, saying so (or, with the task's
 	// LimitsBestEffort, runs without it). Zero: no limit.
 	MemoryMax uint64
-	CPUMax    float64
-	PidsMax   int
+	// CPUMax is the group's CPU, in cores, as MemoryMax its memory.
+	CPUMax float64
+	// PidsMax is the group's processes at once, as MemoryMax its memory.
+	PidsMax int
 }
 
 func (g GroupSpec) strategy() Strategy { return cmp.Or(g.Strategy, OneForOne) }

@@ -36,11 +36,12 @@ type Limits struct {
 type GroupLimits struct {
 	// Name names the group: its directory is group-Name.
 	Name string
-	// MemoryMax, CPUMax and PidsMax are as in Limits, for the group's runs
-	// together.
+	// MemoryMax is as in Limits, for the group's runs together.
 	MemoryMax uint64
-	CPUMax    float64
-	PidsMax   int
+	// CPUMax is as in Limits, for the group's runs together.
+	CPUMax float64
+	// PidsMax is as in Limits, for the group's runs together.
+	PidsMax int
 }
 
 // any reports whether g bounds anything.
