@@ -9,6 +9,7 @@
 package node
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
 	"github.com/taskvisor/taskvisor/actors"
@@ -48,6 +51,16 @@ type Config struct {
 	StateDir string
 	// Socket is the unix socket to listen on. Empty: SocketPath(Name).
 	Socket string
+	// Listen is a TCP address (HOST:PORT) to serve on as well, with TLS:
+	// mutual TLS 1.3, the node's certificate and a client certificate
+	// signed by the CA required (certs.ServerConfig). Empty: none.
+	Listen string
+	// TLS is the TCP listener's configuration; required with Listen unless
+	// Insecure.
+	TLS *tls.Config
+	// Insecure serves Listen without TLS; only a loopback address is
+	// accepted then.
+	Insecure bool
 	// Store bounds the journal and the task records on disk.
 	Store StoreBounds
 	// MemoryEvents is how many of the newest events are kept in memory for
@@ -83,6 +96,9 @@ type Node struct {
 	grpc    *grpc.Server
 	lis     net.Listener
 	served  chan struct{}
+	// tcp serves Listen (nil without); tcpServed is closed once it stopped.
+	tcp       *grpc.Server
+	tcpServed chan struct{}
 	// closing is closed as Close begins: the usage streams end with it.
 	closing chan struct{}
 
@@ -175,9 +191,61 @@ func Open(cfg Config) (*Node, error) {
 			n.log.Error("serve", "err", err)
 		}
 	}()
-	n.log.Info("node serving", "node", n.name, "run", n.run, "socket", n.cfg.Socket, "state", n.cfg.StateDir, "pid", os.Getpid())
+	if err := n.serveTCP(); err != nil {
+		n.Close()
+		return nil, fmt.Errorf("node %q: %w", n.name, err)
+	}
+	n.log.Info("node serving", "node", n.name, "run", n.run, "socket", n.cfg.Socket, "listen", n.cfg.Listen, "state", n.cfg.StateDir, "pid", os.Getpid())
 	return n, nil
 }
+
+// serveTCP serves the API on Config.Listen, if set: a gRPC server of its
+// own with the TLS credentials (a server's credentials are all of its
+// connections'), and read-only clients held to the calls that change
+// nothing.
+func (n *Node) serveTCP() error {
+	if n.cfg.Listen == "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(n.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %q: %w", n.cfg.Listen, err)
+	}
+	opts := []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(MaxRecvBytes), grpc.MaxSendMsgSize(MaxSendBytes), grpc.MaxConcurrentStreams(1000),
+		grpc.ChainUnaryInterceptor(recoverUnary(n.log), readOnlyUnary(n.log)),
+		grpc.ChainStreamInterceptor(recoverStream(n.log)),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}),
+	}
+	switch {
+	case n.cfg.Insecure:
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return fmt.Errorf("listen %s: without TLS only a loopback address is served", n.cfg.Listen)
+		}
+	case n.cfg.TLS == nil:
+		return fmt.Errorf("listen %s: TLS configuration required (or --insecure on a loopback address)", n.cfg.Listen)
+	default:
+		opts = append(opts, grpc.Creds(credentials.NewTLS(n.cfg.TLS)))
+	}
+	lis, err := net.Listen("tcp", n.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	n.cfg.Listen = lis.Addr().String() // the port, if 0 was asked
+	n.tcp = grpc.NewServer(opts...)
+	pb.RegisterTaskvisorServer(n.tcp, &server{n: n})
+	n.tcpServed = make(chan struct{})
+	go func() {
+		defer close(n.tcpServed)
+		if err := n.tcp.Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			n.log.Error("serve tcp", "err", err)
+		}
+	}()
+	return nil
+}
+
+// Listen is the TCP address the node serves on; empty for none.
+func (n *Node) Listen() string { return n.cfg.Listen }
 
 // Name is the node's name.
 func (n *Node) Name() string { return n.name }
@@ -267,15 +335,25 @@ func (n *Node) Close() error {
 		n.unsubscribe()
 		n.logs.close()
 		n.journal.Close()
-		stopped := make(chan struct{})
-		go func() { n.grpc.GracefulStop(); close(stopped) }()
-		select {
-		case <-stopped:
-		case <-time.After(closeGrace):
-			n.grpc.Stop()
-			<-stopped
+		for _, srv := range []*grpc.Server{n.grpc, n.tcp} {
+			if srv == nil {
+				continue
+			}
+			stopped := make(chan struct{})
+			go func() { srv.GracefulStop(); close(stopped) }()
+			select {
+			case <-stopped:
+			case <-time.After(closeGrace):
+				srv.Stop()
+				<-stopped
+			}
 		}
-		<-n.served
+		if n.grpc != nil {
+			<-n.served
+		}
+		if n.tcp != nil {
+			<-n.tcpServed
+		}
 		n.closeErr = n.store.Close()
 		if err := os.Remove(n.cfg.Socket); err != nil && !errors.Is(err, os.ErrNotExist) {
 			n.closeErr = errors.Join(n.closeErr, err)

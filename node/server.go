@@ -14,11 +14,14 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/taskvisor/taskvisor/actors"
 	pb "github.com/taskvisor/taskvisor/api/taskvisor/v1"
+	"github.com/taskvisor/taskvisor/node/certs"
 )
 
 // server implements the Taskvisor service on a node's runtime. Every handler
@@ -53,6 +56,34 @@ func toStatus(err error) error {
 		code = codes.DeadlineExceeded
 	}
 	return status.Error(code, err.Error())
+}
+
+// changing are the calls that change a task or the node, which a
+// read-only client may not make.
+var changing = map[string]bool{
+	"Start": true, "Cancel": true, "Kill": true, "Restart": true, "Fail": true, "Pause": true,
+	"Resume": true, "SetMaxParallel": true, "Shutdown": true,
+}
+
+// readOnlyUnary refuses the changing calls of a client whose certificate
+// is read-only (certs.ReadOnly), with a log line.
+func readOnlyUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		method := info.FullMethod[strings.LastIndexByte(info.FullMethod, '/')+1:]
+		if !changing[method] {
+			return h(ctx, req)
+		}
+		p, _ := peer.FromContext(ctx)
+		if p != nil {
+			if ti, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(ti.State.VerifiedChains) > 0 &&
+				certs.ReadOnly(ti.State.VerifiedChains[0][0]) {
+				log.Warn("refused a call of a read-only client", "method", method, "peer", p.Addr.String(),
+					"client", ti.State.VerifiedChains[0][0].Subject.CommonName)
+				return nil, status.Errorf(codes.PermissionDenied, "%s: %v", method, certs.ErrReadOnly)
+			}
+		}
+		return h(ctx, req)
+	}
 }
 
 // recoverUnary turns a panic in a handler into an Internal status and a log

@@ -80,6 +80,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
   taskvisor check [--procfile] FILE  validate a task file and print the tree it would run
   taskvisor doctor                   say what keeps tasks from outliving their stop on this machine
   taskvisor serve [flags]            a node without a terminal (see taskvisor serve --help)
+  taskvisor certs init|node|client   certificates for nodes over TCP with mutual TLS (serve --listen, --addr)
   taskvisor attach [--node N]        the terminal UI of a running node
   taskvisor ls|start|add|cancel|kill|restart|pause|resume|fail|max-parallel|logs|wait|events|shutdown
                                      control a running node (--help each)

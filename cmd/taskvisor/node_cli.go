@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -23,6 +24,7 @@ import (
 	pb "github.com/taskvisor/taskvisor/api/taskvisor/v1"
 	"github.com/taskvisor/taskvisor/internal/termtext"
 	"github.com/taskvisor/taskvisor/node"
+	"github.com/taskvisor/taskvisor/node/certs"
 	"github.com/taskvisor/taskvisor/node/client"
 	"github.com/taskvisor/taskvisor/ui/headless"
 )
@@ -51,6 +53,8 @@ var nodeCommands = map[string]func(cl *cli, args []string) int{
 // false when it is not.
 func runNodeCommand(name string, args []string, stdout, stderr io.Writer) (code int, ok bool) {
 	switch name {
+	case "certs":
+		return runCerts(args, stdout, stderr), true
 	case "serve":
 		return runServe(args, stdout, stderr), true
 	case "attach":
@@ -75,6 +79,8 @@ type cli struct {
 	out            *bufio.Writer // stdout's buffer, flushed when the command returns
 	fs             *flag.FlagSet
 	node, socket   *string
+	addr, cert     *string
+	certs          *string
 	json           *bool
 	c              *client.Client
 }
@@ -85,6 +91,9 @@ func (cl *cli) flags(usage string, withJSON bool) *flag.FlagSet {
 	fs.SetOutput(cl.stderr)
 	cl.node = fs.String("node", nodeNameDefault(), "the node's `NAME`")
 	cl.socket = fs.String("socket", "", "the node's socket `PATH` (default: the one of --node)")
+	cl.addr = fs.String("addr", "", "reach the node at `HOST:PORT` over mutual TLS instead (serve --listen)")
+	cl.cert = fs.String("cert", "client", "with --addr: the client certificate `NAME` in --certs")
+	cl.certs = fs.String("certs", certsDir(), "with --addr: the certificates' `DIR` (taskvisor certs)")
 	if withJSON {
 		cl.json = fs.Bool("json", false, "print JSON (one object per line for streams)")
 	}
@@ -114,7 +123,21 @@ func (cl *cli) parse(args []string, nargs int) (code int, ok bool) {
 
 // dial connects to the node; code is the exit code when it fails.
 func (cl *cli) dial() (code int, ok bool) {
-	c, err := client.Dial(client.Target{Node: *cl.node, Socket: *cl.socket})
+	t := client.Target{Node: *cl.node, Socket: *cl.socket}
+	if *cl.addr != "" {
+		host, _, err := net.SplitHostPort(*cl.addr)
+		if err != nil {
+			fmt.Fprintf(cl.stderr, "taskvisor %s: --addr %q: %v\n", cl.name, *cl.addr, err)
+			return exitUsage, false
+		}
+		cfg, err := certs.ClientConfig(certs.In(*cl.certs, *cl.cert), filepath.Join(*cl.certs, "ca.pem"), host)
+		if err != nil {
+			fmt.Fprintf(cl.stderr, "taskvisor %s: %v\n", cl.name, err)
+			return exitUsage, false
+		}
+		t.Address, t.TLS = *cl.addr, cfg
+	}
+	c, err := client.Dial(t)
 	if err != nil {
 		fmt.Fprintf(cl.stderr, "taskvisor %s: %v\n", cl.name, err)
 		if errors.Is(err, client.ErrNoNode) {

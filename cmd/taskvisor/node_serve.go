@@ -14,6 +14,7 @@ import (
 
 	"github.com/taskvisor/taskvisor/actors"
 	"github.com/taskvisor/taskvisor/node"
+	"github.com/taskvisor/taskvisor/node/certs"
 )
 
 // nodeNameDefault is the node to serve or reach when --node/--name is not
@@ -39,6 +40,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	logMax := fs.Int64("log-max-bytes", node.DefaultLogMaxBytes, "rotate a task's log file at this many `BYTES`")
 	logFiles := fs.Int("log-files", node.DefaultLogFiles, "keep this many `FILES` of each task's log")
 	maxParallel := maxParallelFlag(fs)
+	listenAddr := fs.String("listen", "", "serve the API on `HOST:PORT` as well, with mutual TLS (taskvisor certs)")
+	certDir := fs.String("certs", certsDir(), "with --listen: the certificates' `DIR`: ca.pem and the node's NAME.pem")
+	certName := fs.String("cert", "", "with --listen: the node certificate's `NAME` (default: the node's name)")
+	insecureFlag := fs.Bool("insecure", false, "with --listen: no TLS; only a loopback address is then accepted")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: taskvisor serve [--tasks FILE | --procfile FILE] [--name NAME]\n\n"+
 			"Runs a node without a terminal: the same runtime as taskvisor, served on a unix socket\n"+
@@ -93,8 +98,20 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "taskvisor serve: %v\n", err)
 		return 1
 	}
-	n, err := node.Open(node.Config{Runtime: rt, Name: *name, StateDir: stateDir, Logger: logger,
-		LogMaxBytes: *logMax, LogFiles: *logFiles})
+	ncfg := node.Config{Runtime: rt, Name: *name, StateDir: stateDir, Logger: logger,
+		LogMaxBytes: *logMax, LogFiles: *logFiles, Listen: *listenAddr, Insecure: *insecureFlag}
+	if *listenAddr != "" && !*insecureFlag {
+		cert := *certName
+		if cert == "" {
+			cert = *name
+		}
+		if ncfg.TLS, err = certs.ServerConfig(certs.In(*certDir, cert), filepath.Join(*certDir, "ca.pem")); err != nil {
+			_, _ = rt.Shutdown(context.Background())
+			fmt.Fprintf(stderr, "taskvisor serve: --listen: %v (make them with taskvisor certs)\n", err)
+			return 1
+		}
+	}
+	n, err := node.Open(ncfg)
 	if err != nil {
 		_, _ = rt.Shutdown(context.Background())
 		fmt.Fprintf(stderr, "taskvisor serve: %v\n", err)

@@ -5,13 +5,17 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 
 	"github.com/taskvisor/taskvisor/actors"
@@ -25,6 +29,13 @@ type Target struct {
 	Node string
 	// Socket is the node's unix socket. Empty: node.SocketPath(Node).
 	Socket string
+	// Address is the node's TCP address (HOST:PORT), reached with TLS
+	// instead of the socket. Empty: the socket.
+	Address string
+	// TLS is the client's TLS configuration for Address
+	// (certs.ClientConfig); nil with Address: plaintext, for a loopback
+	// node served with Insecure.
+	TLS *tls.Config
 }
 
 // ErrNoNode says that no node serves at the target's socket.
@@ -45,6 +56,19 @@ func Dial(t Target) (*Client, error) {
 	name := t.Node
 	if name == "" {
 		name = node.DefaultName
+	}
+	if t.Address != "" {
+		creds := insecure.NewCredentials()
+		if t.TLS != nil {
+			creds = credentials.NewTLS(t.TLS)
+		}
+		conn, err := grpc.NewClient("passthrough:///"+t.Address, grpc.WithTransportCredentials(creds),
+			grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(node.MaxSendBytes), grpc.MaxCallSendMsgSize(node.MaxRecvBytes)))
+		if err != nil {
+			return nil, fmt.Errorf("node %s: %w", t.Address, err)
+		}
+		return &Client{TaskvisorClient: pb.NewTaskvisorClient(conn), Node: name, Socket: t.Address, conn: conn}, nil
 	}
 	path := t.Socket
 	if path == "" {

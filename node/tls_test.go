@@ -1,0 +1,94 @@
+package node_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/taskvisor/taskvisor/actors"
+	pb "github.com/taskvisor/taskvisor/api/taskvisor/v1"
+	"github.com/taskvisor/taskvisor/node"
+	"github.com/taskvisor/taskvisor/node/certs"
+	"github.com/taskvisor/taskvisor/node/client"
+)
+
+// A node over TCP with mutual TLS: a client of its CA is served; a
+// read-only one lists but cannot start; a client of another CA, and one
+// whose certificate expired, are refused, the latter saying so.
+func TestMutualTLS(t *testing.T) {
+	dir, other := t.TempDir(), t.TempDir()
+	must := func(f certs.Files, err error) certs.Files {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	ca := must(certs.Init(dir))
+	nodeFiles := must(certs.Node(dir, "box1", certs.Options{Hosts: []string{"127.0.0.1"}}))
+	user := must(certs.Client(dir, "alice", certs.Options{}))
+	viewer := must(certs.Client(dir, "bob", certs.Options{ReadOnly: true}))
+	expired := must(certs.Client(dir, "old", certs.Options{NotBefore: time.Now().Add(-48 * time.Hour), Validity: time.Hour}))
+	must(certs.Init(other))
+	stranger := must(certs.Client(other, "mallory", certs.Options{}))
+
+	serverTLS, err := certs.ServerConfig(nodeFiles, ca.Cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, shortDir(t), func(c *node.Config) { c.Listen, c.TLS = "127.0.0.1:0", serverTLS })
+	dial := func(files certs.Files) *client.Client {
+		t.Helper()
+		cfg, err := certs.ClientConfig(files, ca.Cert, "127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := client.Dial(client.Target{Address: f.n.Listen(), TLS: cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	c := ctx(t)
+	if _, err := dial(user).Start(c, &pb.StartRequest{What: &pb.StartRequest_Template{Template: "sleeper"}}); err != nil {
+		t.Fatalf("a client of the CA: %v", err)
+	}
+	ro := dial(viewer)
+	if res, err := ro.List(c, &pb.ListRequest{}); err != nil || len(res.Tasks) != 1 {
+		t.Fatalf("read-only list: %v, %v", res, err)
+	}
+	if _, err := ro.Kill(c, &pb.KillRequest{Task: "1"}); code(err) != codes.PermissionDenied || !strings.Contains(err.Error(), "read-only") {
+		t.Errorf("read-only kill: %v, want PermissionDenied", err)
+	}
+	if _, err := dial(stranger).List(c, &pb.ListRequest{}); err == nil {
+		t.Error("a client of another CA was served")
+	}
+	if _, err := dial(expired).List(c, &pb.ListRequest{}); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("an expired certificate: %v, want a refusal that says expired", err)
+	}
+}
+
+// Without TLS only a loopback address is served.
+func TestInsecureOnlyOnLoopback(t *testing.T) {
+	dir := shortDir(t)
+	rt, err := actors.New(actors.Config{Subreaper: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Shutdown(context.Background())
+	cfg := node.Config{Runtime: rt, Name: "test", StateDir: filepath.Join(dir, "state"), Socket: filepath.Join(dir, "n.sock"),
+		Listen: "0.0.0.0:0", Insecure: true}
+	n, err := node.Open(cfg)
+	if err == nil {
+		n.Close()
+		t.Fatal("a plaintext listener on 0.0.0.0 was opened")
+	}
+	if !strings.Contains(err.Error(), "only a loopback address") {
+		t.Errorf("refusal: %v", err)
+	}
+}
