@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"context"
+	"crypto/tls"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -68,8 +69,26 @@ func TestMutualTLS(t *testing.T) {
 	if _, err := dial(stranger).List(c, &pb.ListRequest{}); err == nil {
 		t.Error("a client of another CA was served")
 	}
-	if _, err := dial(expired).List(c, &pb.ListRequest{}); err == nil || !strings.Contains(err.Error(), "expired") {
-		t.Errorf("an expired certificate: %v, want a refusal that says expired", err)
+	if _, err := certs.ClientConfig(expired, ca.Cert, "127.0.0.1"); err == nil || !strings.Contains(err.Error(), "expired on") {
+		t.Errorf("an expired certificate: %v, want an error that says expired", err)
+	}
+	// And the node refuses it, however the client came by its config.
+	pair, err := tls.LoadX509KeyPair(expired.Cert, expired.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := certs.ClientConfig(user, ca.Cert, "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good.Certificates = []tls.Certificate{pair}
+	old, err := client.Dial(client.Target{Address: f.n.Listen(), TLS: good})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	if _, err := old.List(c, &pb.ListRequest{}); err == nil {
+		t.Error("the node served an expired client certificate")
 	}
 }
 

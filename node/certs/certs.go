@@ -198,6 +198,13 @@ func ClientConfig(client Files, caFile, serverName string) (*tls.Config, error) 
 	if err != nil {
 		return nil, fmt.Errorf("client certificate: %w", err)
 	}
+	// Said here, where the reason is known: a node refuses an expired
+	// certificate, but in TLS 1.3 its alert may reach the client as a
+	// broken pipe.
+	if leaf, err := x509.ParseCertificate(pair.Certificate[0]); err == nil && time.Now().After(leaf.NotAfter) {
+		return nil, fmt.Errorf("client certificate %s expired on %s (make a new one with taskvisor certs client)",
+			client.Cert, leaf.NotAfter.Format(time.DateOnly))
+	}
 	pool, err := Pool(caFile)
 	if err != nil {
 		return nil, fmt.Errorf("CA: %w", err)
