@@ -225,7 +225,7 @@ func (n *Node) serveTCP() error {
 	case n.cfg.TLS == nil:
 		return fmt.Errorf("listen %s: TLS configuration required (or --insecure on a loopback address)", n.cfg.Listen)
 	default:
-		opts = append(opts, grpc.Creds(credentials.NewTLS(n.cfg.TLS)))
+		opts = append(opts, grpc.Creds(credentials.NewTLS(loggedTLS(n.cfg.TLS, n.log))))
 	}
 	lis, err := net.Listen("tcp", n.cfg.Listen)
 	if err != nil {

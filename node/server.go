@@ -75,10 +75,11 @@ func readOnlyUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
 		}
 		p, _ := peer.FromContext(ctx)
 		if p != nil {
-			if ti, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(ti.State.VerifiedChains) > 0 &&
-				certs.ReadOnly(ti.State.VerifiedChains[0][0]) {
+			// The node verified the peer's certificates (loggedTLS).
+			if ti, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(ti.State.PeerCertificates) > 0 &&
+				certs.ReadOnly(ti.State.PeerCertificates[0]) {
 				log.Warn("refused a call of a read-only client", "method", method, "peer", p.Addr.String(),
-					"client", ti.State.VerifiedChains[0][0].Subject.CommonName)
+					"client", ti.State.PeerCertificates[0].Subject.CommonName)
 				return nil, status.Errorf(codes.PermissionDenied, "%s: %v", method, certs.ErrReadOnly)
 			}
 		}

@@ -1,10 +1,13 @@
 package node_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,7 +44,11 @@ func TestMutualTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := newFixture(t, shortDir(t), func(c *node.Config) { c.Listen, c.TLS = "127.0.0.1:0", serverTLS })
+	var logged syncBuffer
+	f := newFixture(t, shortDir(t), func(c *node.Config) {
+		c.Listen, c.TLS = "127.0.0.1:0", serverTLS
+		c.Logger = slog.New(slog.NewTextHandler(&logged, nil))
+	})
 	dial := func(files certs.Files) *client.Client {
 		t.Helper()
 		cfg, err := certs.ClientConfig(files, ca.Cert, "127.0.0.1")
@@ -90,6 +97,29 @@ func TestMutualTLS(t *testing.T) {
 	if _, err := old.List(c, &pb.ListRequest{}); err == nil {
 		t.Error("the node served an expired client certificate")
 	}
+	for _, want := range []string{"certificate signed by unknown authority", "expired", "read-only client"} {
+		if !strings.Contains(logged.String(), want) {
+			t.Errorf("node.log has no refusal with %q:\n%s", want, logged.String())
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer for a logger on other goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // Without TLS only a loopback address is served.
