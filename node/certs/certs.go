@@ -32,7 +32,10 @@ const ReadOnlyUnit = "taskvisor read-only"
 const Validity = 2 * 365 * 24 * time.Hour
 
 // Files are the PEM files of a certificate and its key in a directory.
-type Files struct{ Cert, Key string }
+type Files struct {
+	Cert string // the certificate, NAME.pem
+	Key  string // its private key, NAME-key.pem
+}
 
 // In returns the files of name in dir: NAME.pem and NAME-key.pem.
 func In(dir, name string) Files {
@@ -67,9 +70,10 @@ type Options struct {
 	Hosts []string
 	// ReadOnly marks a client certificate read-only.
 	ReadOnly bool
-	// NotBefore and Validity bound it; zero: now, and Validity.
+	// NotBefore is when it becomes valid; zero: now.
 	NotBefore time.Time
-	Validity  time.Duration
+	// Validity is how long it is valid from then; zero: Validity.
+	Validity time.Duration
 }
 
 // Node makes a node certificate for name, signed by the CA in dir.
