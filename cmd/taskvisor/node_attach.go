@@ -28,7 +28,7 @@ import (
 // last known, and the UI reconnects.
 func runAttach(args []string, stdout, stderr io.Writer) int {
 	cl := &cli{name: "attach", stdout: stdout, stderr: stderr}
-	cl.flags("[--node NAME]  (q or Ctrl-C detaches; the tasks keep running; S stops the node, after asking)", false)
+	cl.flags("[--node NAME | --addr HOST:PORT]  (q or Ctrl-C detaches; the tasks keep running; S stops the node, after asking)", false)
 	if code, ok := cl.prep(args, 0); !ok {
 		return code
 	}
@@ -49,6 +49,7 @@ func runAttach(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return cl.fail(err)
 	}
+	cl.c.Node = info.GetNode() // the node's own name, also when reached by --addr
 	screen, err := tcell.NewScreen()
 	if err == nil {
 		err = screen.Init()
