@@ -164,21 +164,16 @@ func removeStaleV1(parent string) {
 	}
 }
 
-// applyLimits sets l for the run: in its cgroup v2, else in cgroup v1
-// directories of its own (the shell prefix that joins them is returned),
-// else, with BestEffort, as rlimits (in the prefix too); or says which limit
-// cannot be enforced.
-func (r *taskRun) applyLimits(l Limits, noV1 bool) (prefix string, err error) {
-	if !l.Any() && (r.cg == nil || !r.cg.tree.v2Any()) {
-		return "", nil
-	}
-	var lines []string
-	type limit struct {
-		ctl, key string
-		on       bool
-		v2, v1   map[string]string // file -> value
-		rlimit   string
-	}
+// runLimit is one controller's limit of a run, as applyLimits writes it.
+type runLimit struct {
+	ctl, key string            // the controller, the task file's key
+	on       bool              // the run itself is bounded
+	v2, v1   map[string]string // file -> value, in either version
+	rlimit   string            // the shell's best-effort stand-in; "" for none
+}
+
+// runLimits lists l's limits by controller.
+func runLimits(l Limits) []runLimit {
 	mem, cpu, pids := "max", "max", "max"
 	if l.MemoryMax > 0 {
 		mem = strconv.FormatUint(l.MemoryMax, 10)
@@ -191,7 +186,7 @@ func (r *taskRun) applyLimits(l Limits, noV1 bool) (prefix string, err error) {
 	if l.PidsMax > 0 {
 		pids = strconv.Itoa(l.PidsMax)
 	}
-	limits := []limit{
+	return []runLimit{
 		{"memory", "memory_max", l.MemoryMax > 0, map[string]string{"memory.max": mem},
 			map[string]string{"memory.limit_in_bytes": strconv.FormatUint(l.MemoryMax, 10)},
 			"ulimit -v " + strconv.FormatUint(l.MemoryMax/1024, 10)},
@@ -201,62 +196,87 @@ func (r *taskRun) applyLimits(l Limits, noV1 bool) (prefix string, err error) {
 			map[string]string{"pids.max": pids},
 			"ulimit -u " + pids + " 2>/dev/null || ulimit -p " + pids},
 	}
-	for _, lim := range limits {
-		grouped := l.groupsBound(lim.ctl)
-		// A reused run cgroup may hold an earlier run's limit: each
-		// controller the tree has is written, "max" where unbounded.
-		if r.cg != nil && r.cg.tree.v2Enabled(lim.ctl) {
-			for file, v := range lim.v2 {
-				if grouped {
-					v = "max" // the group's v1 directory holds this run's limits too
-				}
-				if err := writeAt(r.cg.fd, file, v); err != nil {
-					return "", fmt.Errorf("%s: write %s: %w", lim.key, file, err)
-				}
-			}
-			if !grouped {
-				continue
-			}
+}
+
+// applyLimits sets l for the run: in its cgroup v2, else in cgroup v1
+// directories of its own (the shell prefix that joins them is returned),
+// else, with BestEffort, as rlimits (in the prefix too); or says which limit
+// cannot be enforced.
+func (r *taskRun) applyLimits(l Limits, noV1 bool) (prefix string, err error) {
+	if !l.Any() && (r.cg == nil || !r.cg.tree.v2Any()) {
+		return "", nil
+	}
+	var lines []string
+	for _, lim := range runLimits(l) {
+		line, err := r.applyLimit(lim, l, noV1)
+		if err != nil {
+			return "", err
 		}
-		if !lim.on && !grouped {
-			continue
-		}
-		dir, v1err := "", errors.New("cgroup v1 is not to be used (a test)")
-		if !noV1 {
-			dir, v1err = r.v1Dir(lim.ctl, l.Groups)
-		}
-		if v1err == nil {
-			for _, file := range []string{"cpu.cfs_period_us", "cpu.cfs_quota_us", "memory.limit_in_bytes", "pids.max"} {
-				if v, ok := lim.v1[file]; ok && lim.on {
-					if err := os.WriteFile(filepath.Join(dir, file), []byte(v), 0); err != nil {
-						return "", fmt.Errorf("%s: write %s: %w", lim.key, file, err)
-					}
-				}
-			}
-			if strings.ContainsRune(dir, '\'') {
-				return "", fmt.Errorf("%s: cgroup path %q cannot be quoted", lim.key, dir)
-			}
-			lines = append(lines, "echo $$ > '"+filepath.Join(dir, "cgroup.procs")+"' || exit 125")
-			continue
-		}
-		switch {
-		case grouped && !l.BestEffort:
-			return "", limitError(lim.key+" of a group", fmt.Sprintf("a group's limit needs a cgroup v1 %s hierarchy here: %v", lim.ctl, v1err))
-		case !lim.on:
-			// Only a group's limit, best effort: no rlimit is shared.
-		case l.BestEffort && lim.rlimit != "":
-			lines = append(lines, lim.rlimit)
-		case l.BestEffort:
-			// No rlimit bounds CPU: best effort is none.
-		default:
-			why := "no cgroup " + lim.ctl + " controller"
-			if r.cg == nil {
-				why = "cgroups are not in force"
-			}
-			return "", limitError(lim.key, fmt.Sprintf("%s here: cgroup v2 lacks it and v1 says: %v", why, v1err))
+		if line != "" {
+			lines = append(lines, line)
 		}
 	}
 	return strings.Join(lines, "\n"), nil
+}
+
+// applyLimit sets one controller's limit and returns the shell line it
+// needs, if any.
+func (r *taskRun) applyLimit(lim runLimit, l Limits, noV1 bool) (line string, err error) {
+	grouped := l.groupsBound(lim.ctl)
+	// A reused run cgroup may hold an earlier run's limit: each
+	// controller the tree has is written, "max" where unbounded.
+	if r.cg != nil && r.cg.tree.v2Enabled(lim.ctl) {
+		for file, v := range lim.v2 {
+			if grouped {
+				v = "max" // the group's v1 directory holds this run's limits too
+			}
+			if err := writeAt(r.cg.fd, file, v); err != nil {
+				return "", fmt.Errorf("%s: write %s: %w", lim.key, file, err)
+			}
+		}
+		if !grouped {
+			return "", nil
+		}
+	}
+	if !lim.on && !grouped {
+		return "", nil
+	}
+	dir, v1err := "", errors.New("cgroup v1 is not to be used (a test)")
+	if !noV1 {
+		dir, v1err = r.v1Dir(lim.ctl, l.Groups)
+	}
+	if v1err == nil {
+		return joinV1(lim, dir)
+	}
+	switch {
+	case grouped && !l.BestEffort:
+		return "", limitError(lim.key+" of a group", fmt.Sprintf("a group's limit needs a cgroup v1 %s hierarchy here: %v", lim.ctl, v1err))
+	case !lim.on:
+		return "", nil // only a group's limit, best effort: no rlimit is shared
+	case l.BestEffort:
+		return lim.rlimit, nil // none for CPU: best effort is none
+	}
+	why := "no cgroup " + lim.ctl + " controller"
+	if r.cg == nil {
+		why = "cgroups are not in force"
+	}
+	return "", limitError(lim.key, fmt.Sprintf("%s here: cgroup v2 lacks it and v1 says: %v", why, v1err))
+}
+
+// joinV1 writes the run's own limit into its v1 directory dir and returns
+// the shell line that joins it.
+func joinV1(lim runLimit, dir string) (string, error) {
+	for _, file := range []string{"cpu.cfs_period_us", "cpu.cfs_quota_us", "memory.limit_in_bytes", "pids.max"} {
+		if v, ok := lim.v1[file]; ok && lim.on {
+			if err := os.WriteFile(filepath.Join(dir, file), []byte(v), 0); err != nil {
+				return "", fmt.Errorf("%s: write %s: %w", lim.key, file, err)
+			}
+		}
+	}
+	if strings.ContainsRune(dir, '\'') {
+		return "", fmt.Errorf("%s: cgroup path %q cannot be quoted", lim.key, dir)
+	}
+	return "echo $$ > '" + filepath.Join(dir, "cgroup.procs") + "' || exit 125", nil
 }
 
 // v1Dir makes the run's directory in the v1 hierarchy of ctl, below the
