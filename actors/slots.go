@@ -181,13 +181,6 @@ func (s *slots) grantWaiting() {
 	}
 }
 
-// waiting returns how many tasks wait in the queue.
-func (s *slots) waiting() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.queue.Len()
-}
-
 // full says which limit keeps a task of group waiting: "max_parallel 4 of
 // group build reached".
 func (s *slots) full(group string) string {

@@ -59,3 +59,10 @@ func TestSlotsGrantInOrder(t *testing.T) {
 		t.Error("leave: want true once, then false")
 	}
 }
+
+// waiting returns how many tasks wait in the queue.
+func (s *slots) waiting() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.queue.Len()
+}

@@ -46,7 +46,7 @@ const callTimeout = 30 * time.Second
 var nodeCommands = map[string]func(cl *cli, args []string) int{
 	"ls": cmdList, "start": cmdStart, "cancel": cmdCommand("cancel"), "kill": cmdCommand("kill"),
 	"restart": cmdCommand("restart"), "logs": cmdLogs, "wait": cmdWait, "events": cmdEvents, "shutdown": cmdShutdown,
-	"max-parallel": cmdMaxParallel, "fail": cmdFail, "add": cmdAdd, "pause": cmdPause(false), "resume": cmdPause(true),
+	"max-parallel": cmdMaxParallel, "fail": cmdFail, "add": cmdAdd, "pause": cmdCommand("pause"), "resume": cmdCommand("resume"),
 }
 
 // runNodeCommand runs subcommand name if it is one of the node's; ok is
@@ -364,14 +364,27 @@ func cmdAdd(cl *cli, args []string) int {
 	return cl.start(&pb.StartRequest{What: &pb.StartRequest_Spec{Spec: spec}})
 }
 
-// cmdCommand is cancel, kill or restart of one or more tasks.
+// cmdCommand is cancel, kill, restart, pause or resume of one or more
+// tasks; pause and resume also of a group (--group).
 func cmdCommand(op string) func(cl *cli, args []string) int {
 	return func(cl *cli, args []string) int {
-		cl.flags("TASK... (an id, RUN.ID or a unique name)", false)
+		grouped := op == "pause" || op == "resume"
+		var group *string
+		if grouped {
+			fs := cl.flags("[--group G] [TASK...] (an id, RUN.ID or a unique name)", false)
+			group = fs.String("group", "", "every task of `GROUP` and the groups below it")
+		} else {
+			cl.flags("TASK... (an id, RUN.ID or a unique name)", false)
+		}
 		if code, ok := cl.parse(args, -1); !ok {
 			return code
 		}
-		if cl.fs.NArg() == 0 {
+		byGroup := group != nil && *group != ""
+		switch {
+		case grouped && byGroup == (cl.fs.NArg() > 0):
+			fmt.Fprintf(cl.stderr, "taskvisor %s: name tasks or a --group, one of the two\n", op)
+			return exitUsage
+		case !byGroup && cl.fs.NArg() == 0:
 			fmt.Fprintf(cl.stderr, "taskvisor %s: name at least one task\n", op)
 			return exitUsage
 		}
@@ -381,8 +394,7 @@ func cmdCommand(op string) func(cl *cli, args []string) int {
 		defer cl.c.Close()
 		ctx, cancel := timeout()
 		defer cancel()
-		code := exitOK
-		for _, task := range cl.fs.Args() {
+		call := func(task string) error {
 			var err error
 			switch op {
 			case "cancel":
@@ -391,8 +403,28 @@ func cmdCommand(op string) func(cl *cli, args []string) int {
 				_, err = cl.c.Kill(ctx, &pb.KillRequest{Task: task})
 			case "restart":
 				_, err = cl.c.Restart(ctx, &pb.RestartRequest{Task: task})
+			case "pause", "resume":
+				req := &pb.PauseRequest{Task: task}
+				if byGroup {
+					req = &pb.PauseRequest{Group: *group}
+				}
+				if op == "pause" {
+					_, err = cl.c.Pause(ctx, req)
+				} else {
+					_, err = cl.c.Resume(ctx, req)
+				}
 			}
-			if err != nil {
+			return err
+		}
+		if byGroup {
+			if err := call(""); err != nil {
+				return cl.fail(err)
+			}
+			return exitOK
+		}
+		code := exitOK
+		for _, task := range cl.fs.Args() {
+			if err := call(task); err != nil {
 				code = max(code, cl.fail(err))
 			}
 		}
@@ -576,44 +608,6 @@ func cmdMaxParallel(cl *cli, args []string) int {
 		fmt.Fprintln(cl.stdout, res.GetLimit())
 	}
 	return exitOK
-}
-
-// cmdPause is pause or resume of tasks, or of a group.
-func cmdPause(resume bool) func(cl *cli, args []string) int {
-	return func(cl *cli, args []string) int {
-		fs := cl.flags("[--group G] [TASK...]", false)
-		group := fs.String("group", "", "every task of `GROUP` and the groups below it")
-		if code, ok := cl.parse(args, -1); !ok {
-			return code
-		}
-		if (*group == "") == (cl.fs.NArg() == 0) {
-			fmt.Fprintf(cl.stderr, "taskvisor %s: name tasks or a --group, one of the two\n", cl.name)
-			return exitUsage
-		}
-		if code, ok := cl.dial(); !ok {
-			return code
-		}
-		defer cl.c.Close()
-		ctx, cancel := timeout()
-		defer cancel()
-		call := cl.c.Pause
-		if resume {
-			call = cl.c.Resume
-		}
-		if *group != "" {
-			if _, err := call(ctx, &pb.PauseRequest{Group: *group}); err != nil {
-				return cl.fail(err)
-			}
-			return exitOK
-		}
-		code := exitOK
-		for _, task := range cl.fs.Args() {
-			if _, err := call(ctx, &pb.PauseRequest{Task: task}); err != nil {
-				code = max(code, cl.fail(err))
-			}
-		}
-		return code
-	}
 }
 
 // cmdFail ends a task's process as a failure, for its restart policy.
