@@ -110,7 +110,7 @@ func TestLimitWithoutCgroups(t *testing.T) {
 	}
 }
 
-// cpu_max 0.5: a busy loop gets about half a core.
+// cpu_max 0.5: a busy loop gets at most about half a core.
 func TestCPULimit(t *testing.T) {
 	p, err := Start(Spec{Shell: "while :; do :; done", Limits: Limits{CPUMax: 0.5}})
 	if err != nil {
@@ -129,7 +129,9 @@ func TestCPULimit(t *testing.T) {
 	u1, _ := s.Usage(p)
 	cores := float64(u1.CPU-u0.CPU) / float64(time.Since(t0))
 	t.Logf("busy loop under cpu_max 0.5: %.2f cores", cores)
-	if cores > 0.6 || cores < 0.3 {
+	// At most the limit; a loaded machine may give it less, so the floor
+	// only says that it ran.
+	if cores > 0.6 || cores < 0.05 {
 		t.Errorf("%.2f cores under cpu_max 0.5", cores)
 	}
 }
