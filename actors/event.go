@@ -23,6 +23,12 @@ type TaskEvent struct {
 	// ID numbers tasks 1, 2, 3 ... in the order they were started; a restart
 	// keeps the ID.
 	ID int
+	// Node names the node the task runs on, set by a client attached to
+	// several nodes (node/client.Multi), which numbers the tasks of all of
+	// them with IDs of its own; a runtime leaves it empty.
+	Node string
+	// NodeTask is the task's ID on its node, with Node.
+	NodeTask int
 	// Name is the task's name (its template's name for catalogue tasks).
 	Name string
 	// Group is the supervision group the task belongs to; empty for the top.

@@ -17,6 +17,10 @@ type Start struct {
 	// Tag is the caller's, carried back in the Reply (Reply.Tag), so that an
 	// actor with several starts in flight can tell their replies apart.
 	Tag any
+	// Node names the node to start the task on, for a client attached to
+	// several nodes (node/client.Multi; empty: its first). A runtime
+	// ignores it.
+	Node string
 }
 
 // Cancel stops a task gracefully: its stop signal and SIGCONT to its process

@@ -87,6 +87,13 @@ type Config struct {
 	// when the node that the user stopped (S) has answered or gone. It
 	// must not block. Nil: nothing.
 	NodeStopped func()
+	// Nodes, when set, names the nodes of a UI attached to several
+	// (node/client.Multi), in order, instead of Node: a line under the
+	// header says each one's state, the list has a NODE column, keys act
+	// on the selected row's node (1-9 start there), q detaches, and
+	// Connection messages naming a node dim its rows while it is out of
+	// reach.
+	Nodes []string
 }
 
 // Props returns the props of a UI actor with cfg.
@@ -138,6 +145,10 @@ func newUIActor(cfg Config) *uiActor {
 	w, h := cfg.Screen.Size()
 	m := NewModel(cfg.Catalogue, w, h)
 	m.Node = cfg.Node
+	if len(cfg.Nodes) > 0 {
+		m.Node = ""
+		m.SetNodes(cfg.Nodes)
+	}
 	return &uiActor{cfg: cfg, theme: th, m: m}
 }
 

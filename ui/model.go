@@ -110,6 +110,9 @@ type Model struct {
 	// Stale: the connection to the node is lost; the tasks are shown as
 	// last known, dimmed, until it is back.
 	Stale bool
+	// Nodes are the nodes of a UI attached to several (Config.Nodes), in
+	// order, with the state of each one's connection; empty otherwise.
+	Nodes []NodeState
 	// QuitTime is when the user asked to quit.
 	QuitTime time.Time
 
@@ -119,6 +122,9 @@ type Model struct {
 	// Column widths kept up to date by ApplyEvent, so that a frame need not
 	// measure every task: the largest ID and step count, the widest name.
 	maxID, maxSteps, nameW int
+	// maxShown is the largest ID shown (a node's own IDs with several
+	// nodes), nodeW the widest node name.
+	maxShown, nodeW int
 }
 
 // NewModel returns an empty model for a screen of w x h cells and a
@@ -187,6 +193,7 @@ func (m *Model) ApplyEvent(ev actors.TaskEvent) (isNew bool) {
 		m.nameW = max(m.nameW, textWidth(t.name))
 	}
 	m.maxID = max(m.maxID, ev.ID)
+	m.maxShown = max(m.maxShown, shownID(&ev))
 	m.maxSteps = max(m.maxSteps, ev.Steps, ev.Step)
 	if isNew || ev.Status != old.Status {
 		t.status = termtext.Escape(ev.Status)

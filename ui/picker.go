@@ -32,13 +32,13 @@ func (m *Model) openPrompt() { m.Picker = Picker{Open: true, Command: true} }
 
 // adHoc is the Start of a prompt's command line: named after its first
 // word, as the headless run names it.
-func adHoc(line string) []any {
+func adHoc(line, node string) []any {
 	line = strings.TrimSpace(line)
 	if line == "" {
 		return nil
 	}
 	name := path.Base(strings.Fields(line)[0])
-	return []any{actors.Start{Spec: &actors.TaskSpec{Name: name, Command: line}}}
+	return []any{actors.Start{Spec: &actors.TaskSpec{Name: name, Command: line}, Node: node}}
 }
 
 // picked returns the templates that match the picker's filter.
@@ -65,10 +65,10 @@ func (m *Model) pickerKey(ev *tcell.EventKey) []any {
 		sel, prompt := p.Sel, *p
 		m.Picker = Picker{}
 		if prompt.Command {
-			return adHoc(prompt.Filter)
+			return adHoc(prompt.Filter, m.startNode())
 		}
 		if sel >= 0 && sel < len(list) {
-			return []any{actors.Start{Template: list[sel].name}}
+			return []any{actors.Start{Template: list[sel].name, Node: m.startNode()}}
 		}
 	case tcell.KeyUp:
 		p.Sel = max(p.Sel-1, 0)

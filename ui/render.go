@@ -29,21 +29,28 @@ func Render(s tcell.Screen, m *Model, th Theme, now time.Time) {
 		renderOverlays(s, m, th, w, h)
 		return
 	}
-	l := layoutFor(w, h, m.Detail)
+	l := layoutFor(w, h, m.Detail, m.multi())
 	cols := columnsFor(m, w)
 	top := visibleTop(m.Top, m.selectedIndex(), len(m.Tasks), l.listH)
 
 	renderHeader(s, m, th, w, top, l.listH)
-	if h > 1 {
-		renderColumnHeads(s, th, cols, 1)
+	if m.multi() && h > 1 {
+		renderNodes(s, m, th, w, 1, now)
 	}
-	rowTheme := th
+	if l.listY-1 < h {
+		renderColumnHeads(s, th, cols, l.listY-1)
+	}
+	rowTheme, stale := th, th.stale()
 	if m.Stale {
-		rowTheme = th.stale() // as last known: dimmed
+		rowTheme = stale // as last known: dimmed
 	}
 	for row := 0; row < l.listH && top+row < len(m.Tasks); row++ {
 		t := m.Tasks[top+row]
-		renderRow(s, rowTheme, cols, l.listY+row, t, t.Event.ID == m.Selected, now)
+		rt, lastHeard := rowTheme, time.Time{}
+		if down, heard := m.nodeDown(&t.Event); down {
+			rt, lastHeard = stale, heard
+		}
+		renderRow(s, rt, cols, l.listY+row, t, t.Event.ID == m.Selected, now, lastHeard)
 	}
 	if len(m.Tasks) == 0 {
 		// The hint in full, on as many rows as it needs and the list has.
@@ -85,9 +92,12 @@ type layout struct {
 	noticeY, keysY   int
 }
 
-func layoutFor(w, h int, detail bool) layout {
+func layoutFor(w, h int, detail, nodes bool) layout {
 	l := layout{listY: 2, noticeY: h - 2, keysY: h - 1}
 	body := max(h-4, 0)
+	if nodes { // the nodes' line under the header
+		l.listY, body = 3, max(h-5, 0)
+	}
 	l.listH = body
 	if detail && body > 0 {
 		l.listH = max(body/2, min(3, body))
@@ -119,7 +129,8 @@ func visibleTop(top, sel, n, listH int) int {
 type colKind int
 
 const (
-	colID colKind = iota
+	colNode colKind = iota // with several nodes
+	colID
 	colState
 	colName
 	colBar
@@ -136,13 +147,13 @@ const (
 )
 
 var colTitles = [numCols]string{
-	colID: "ID", colState: "STATE", colName: "NAME", colBar: "PROGRESS", colPct: "%", colSteps: "STEP",
+	colNode: "NODE", colID: "ID", colState: "STATE", colName: "NAME", colBar: "PROGRESS", colPct: "%", colSteps: "STEP",
 	colPID: "PID", colRestarts: "RST", colRun: "RUN", colIdle: "IDLE", colCPU: "CPU", colMem: "MEM", colInfo: "STATUS",
 }
 
 // colDropOrder is the order in which columns are dropped when the screen
 // is too narrow: the first goes first. ID, state and status always stay.
-var colDropOrder = []colKind{colIdle, colPID, colSteps, colMem, colCPU, colRun, colRestarts, colBar, colPct, colName}
+var colDropOrder = []colKind{colIdle, colPID, colSteps, colMem, colCPU, colRun, colRestarts, colBar, colPct, colName, colNode}
 
 // infoMinWidth is the narrowest the status column may get before other
 // columns are dropped: a third of the screen, from 15 cells (room for
@@ -162,7 +173,8 @@ type column struct {
 // columnsFor lays out the columns for a width of w cells.
 func columnsFor(m *Model, w int) []column {
 	var widths [numCols]int
-	widths[colID] = max(2, len(strconv.Itoa(m.maxID)))
+	widths[colNode] = min(max(m.nodeW, 4), 12)
+	widths[colID] = max(2, len(strconv.Itoa(m.maxShown)))
 	widths[colState] = 2 + len("completed")
 	widths[colName] = min(max(m.nameW, 4), 16)
 	widths[colBar] = 10
@@ -179,6 +191,7 @@ func columnsFor(m *Model, w int) []column {
 		present[k] = true
 	}
 	present[colCPU], present[colMem] = m.HasUsage, m.HasUsage
+	present[colNode] = m.multi()
 	fixed := func() int {
 		n := 0
 		for k := colKind(0); k < colInfo; k++ {
@@ -234,6 +247,9 @@ func renderHeader(s tcell.Screen, m *Model, th Theme, w, top, listH int) {
 		if m.Node != "" {
 			b.WriteString(" node " + termtext.Escape(m.Node))
 		}
+		if m.multi() {
+			fmt.Fprintf(&b, " %d nodes", len(m.Nodes))
+		}
 		if m.Stale {
 			b.WriteString(" (connection lost: reconnecting)")
 		}
@@ -277,7 +293,9 @@ func renderColumnHeads(s tcell.Screen, th Theme, cols []column, y int) {
 	}
 }
 
-func renderRow(s tcell.Screen, th Theme, cols []column, y int, t *Task, selected bool, now time.Time) {
+// renderRow draws a task's row; lastHeard, when set, is when its node was
+// last heard from, said in the status column.
+func renderRow(s tcell.Screen, th Theme, cols []column, y int, t *Task, selected bool, now, lastHeard time.Time) {
 	ev := &t.Event
 	base := th.Base
 	stateStyle := th.State(ev.State)
@@ -291,7 +309,9 @@ func renderRow(s tcell.Screen, th Theme, cols []column, y int, t *Task, selected
 	for _, c := range cols {
 		switch c.kind {
 		case colID:
-			putRight(s, c.x, y, c.w, string(strconv.AppendInt(num[:0], int64(ev.ID), 10)), base, "")
+			putRight(s, c.x, y, c.w, string(strconv.AppendInt(num[:0], int64(shownID(ev)), 10)), base, "")
+		case colNode:
+			put(s, c.x, y, c.w, termtext.Escape(ev.Node), base, th.ellipsis)
 		case colState:
 			put(s, c.x, y, 1, th.Symbol(ev.State), stateStyle, "")
 			if c.w > 2 {
@@ -345,6 +365,9 @@ func renderRow(s tcell.Screen, th Theme, cols []column, y int, t *Task, selected
 			}
 		case colInfo:
 			text, emphasised := describe(t, now, c.w < shortInfoWidth)
+			if !lastHeard.IsZero() {
+				text = "(as of " + wholeDuration(now.Sub(lastHeard)) + " ago) " + text
+			}
 			st := base
 			if emphasised {
 				st = stateStyle
@@ -561,7 +584,7 @@ func renderDetail(s tcell.Screen, m *Model, th Theme, l layout, now time.Time) {
 func renderDetailTitle(s tcell.Screen, th Theme, t *Task, w, y int) {
 	title := " no task selected "
 	if t != nil {
-		title = fmt.Sprintf(" Task %d %s %s %s ", t.Event.ID, t.name, th.Symbol(t.Event.State), t.Event.State)
+		title = fmt.Sprintf(" Task %s %s %s %s ", termtext.Escape(TaskName(t.Event)), t.name, th.Symbol(t.Event.State), t.Event.State)
 	}
 	for x := 0; x < w; x++ {
 		s.Put(x, y, th.sep, th.Border)
@@ -782,7 +805,10 @@ func renderKeys(s tcell.Screen, m *Model, th Theme, w, y int) {
 	}
 	hints := []keyHint{{"1-9", "start"}, {"n", "pick"}, {up, "select"}, {"k", "cancel"}, {"K", "kill"}, {"r", "restart"}, {"p", "pause"}, {enter, "output"}, {"Tab", "detail"}}
 	tail := []keyHint{{"?", "help"}, {"q", "quit"}}
-	if m.Node != "" {
+	switch {
+	case m.multi():
+		tail = []keyHint{{"?", "help"}, {"q", "detach"}}
+	case m.Node != "":
 		tail = []keyHint{{"?", "help"}, {"S", "stop node"}, {"q", "detach"}}
 	}
 	if m.Quitting {
@@ -859,7 +885,13 @@ func renderHelp(s tcell.Screen, m *Model, th Theme, w, h int) {
 		"q again, Q   quit now: SIGKILL to every task",
 		"any key      close this help",
 	}
-	if m.Node != "" {
+	switch {
+	case m.multi():
+		i := slices.Index(lines, "q Ctrl-C     quit: stop all tasks with escalation")
+		lines = slices.Replace(lines, i, i+2,
+			"q Ctrl-C     detach: the nodes and their tasks keep running",
+			"             (keys act on the selected row's node; 1-9 start there)")
+	case m.Node != "":
 		i := slices.Index(lines, "q Ctrl-C     quit: stop all tasks with escalation")
 		lines = slices.Replace(lines, i, i+2,
 			"q Ctrl-C     detach: the node and its tasks keep running",

@@ -26,6 +26,9 @@ type quitCmd struct{ kill, nodeStopped bool }
 // false when it is lost (Err says why; the tasks are then shown dimmed, as
 // last known), true once it is back.
 type Connection struct {
+	// Node names the node, for a UI of several (Config.Nodes); empty for
+	// the one node of Config.Node.
+	Node string
 	// Up: the connection is there (again).
 	Up bool
 	// Err says why it was lost; nil when Up.
@@ -35,6 +38,10 @@ type Connection struct {
 // Connection applies a Connection; it returns the commands that follow (a
 // detach, once the node the user stopped has gone).
 func (m *Model) Connection(c Connection, now time.Time) []any {
+	if c.Node != "" && m.multi() {
+		m.nodeConnection(c, now)
+		return nil
+	}
 	switch {
 	case !c.Up && m.StoppingNode:
 		return []any{quitCmd{nodeStopped: true}} // the node the user stopped has ended
@@ -151,7 +158,10 @@ func (m *Model) runeKey(r rune, now time.Time) []any {
 	case 'Q':
 		return m.quit(true, now)
 	case 'S':
-		if m.Node != "" && !m.StoppingNode {
+		switch {
+		case m.multi():
+			m.note("S stops the one node attach is attached to; of several, stop one with taskvisor shutdown --node NAME", true, now)
+		case m.Node != "" && !m.StoppingNode:
 			m.ConfirmStop = true
 		}
 	case '?':
@@ -166,7 +176,7 @@ func (m *Model) startKey(key string, now time.Time) []any {
 		m.note("no task template on key "+key+" ("+m.templateKeys()+")", true, now)
 		return nil
 	}
-	return []any{actors.Start{Template: key}}
+	return []any{actors.Start{Template: key, Node: m.startNode()}}
 }
 
 // taskKey is k, K, r or p on the selected task.
@@ -192,7 +202,7 @@ func (m *Model) taskKey(r rune, now time.Time) []any {
 // quit moves the quit along: the first asks for a shutdown with
 // escalation, the next (or kill) for SIGKILL to what is left.
 func (m *Model) quit(kill bool, now time.Time) []any {
-	if m.Node != "" {
+	if m.attached() {
 		return []any{quitCmd{}} // attached: a detach, which stops nothing
 	}
 	if !m.Quitting {
@@ -254,7 +264,7 @@ func (m *Model) Resize(w, h int) {
 	m.scroll()
 }
 
-func (m *Model) layout() layout { return layoutFor(m.Width, m.Height, m.Detail) }
+func (m *Model) layout() layout { return layoutFor(m.Width, m.Height, m.Detail, m.multi()) }
 
 // move moves the selection by delta rows, clamped to the list.
 func (m *Model) move(delta int) []any {

@@ -70,7 +70,8 @@ const callTimeout = 30 * time.Second
 func (a *Adapter) receive(ctx actor.Context) {
 	msg, sender := ctx.Message(), ctx.Sender()
 	switch msg.(type) {
-	case actors.List, actors.Start, actors.Cancel, actors.Kill, actors.Restart, actors.GetOutput, actors.Wait, actors.Shutdown:
+	case actors.List, actors.Start, actors.Cancel, actors.Kill, actors.Restart, actors.Fail, actors.Pause, actors.Resume,
+		actors.SetMaxParallel, actors.GetOutput, actors.Wait, actors.Shutdown:
 	default:
 		return
 	}
@@ -120,6 +121,9 @@ func (a *Adapter) call(msg any) any {
 	case actors.Restart:
 		_, err := a.c.Restart(ctx, &pb.RestartRequest{Task: fmt.Sprint(m.ID)})
 		return actors.Reply{Op: actors.OpRestart, ID: m.ID, Err: AsError(err)}
+	case actors.Fail:
+		_, err := a.c.Fail(ctx, &pb.FailRequest{Task: fmt.Sprint(m.ID), Reason: m.Reason})
+		return actors.Reply{Op: actors.OpFail, ID: m.ID, Err: AsError(err)}
 	case actors.Pause:
 		_, err := a.c.Pause(ctx, &pb.PauseRequest{Task: fmt.Sprint(m.ID)})
 		return actors.Reply{Op: actors.OpPause, ID: m.ID, Err: AsError(err)}
@@ -194,13 +198,13 @@ func (a *Adapter) output(ctx context.Context, m actors.GetOutput) ([]actors.Line
 	}
 }
 
-// tellLost tells the subscriber self that the node is out of reach.
-func (a *Adapter) tellLost(self *actor.PID, err error) {
+// tellLost tells the subscriber that the node is out of reach.
+func (a *Adapter) tellLost(send func(any), err error) {
 	if a.ConnectionMessage != nil {
-		a.system.Root.Send(self, a.ConnectionMessage(false, err))
+		send(a.ConnectionMessage(false, err))
 		return
 	}
-	a.system.Root.Send(self, actors.Reply{Op: "attach", Err: err})
+	send(actors.Reply{Op: "attach", Err: err})
 }
 
 // Subscribe sends the node's events to self, as the runtime's
@@ -208,6 +212,11 @@ func (a *Adapter) tellLost(self *actor.PID, err error) {
 // call on: fit for ui.Config.Subscribe. The returned function ends the
 // stream.
 func (a *Adapter) Subscribe(self *actor.PID) (unsubscribe func()) {
+	return a.subscribe(func(m any) { a.system.Root.Send(self, m) })
+}
+
+// subscribe is Subscribe with each message given to send.
+func (a *Adapter) subscribe(send func(any)) (unsubscribe func()) {
 	ctx, cancel := context.WithCancel(a.ctx)
 	// The starting point is taken before the subscriber asks for the list,
 	// so that no event falls between the two.
@@ -222,7 +231,7 @@ func (a *Adapter) Subscribe(self *actor.PID) (unsubscribe func()) {
 		if err != nil {
 			// Not reachable now: from the newest event once it is.
 			for ctx.Err() == nil {
-				a.tellLost(self, fmt.Errorf("node %q does not answer: %v; trying again", a.c.Node, AsError(err)))
+				a.tellLost(send, fmt.Errorf("node %q does not answer: %v; trying again", a.c.Node, AsError(err)))
 				select {
 				case <-time.After(time.Second):
 				case <-ctx.Done():
@@ -234,36 +243,39 @@ func (a *Adapter) Subscribe(self *actor.PID) (unsubscribe func()) {
 					break
 				}
 			}
+			if ctx.Err() != nil {
+				return
+			}
 		}
 		lost := err != nil
 		_ = a.c.StreamEvents(ctx, since, func(ev *pb.Event) error {
 			switch k := ev.GetKind().(type) {
 			case *pb.Event_Task:
 				if !k.Task.GetHistory() {
-					a.system.Root.Send(self, node.TaskEventFromProto(k.Task))
+					send(node.TaskEventFromProto(k.Task))
 				}
 			case *pb.Event_Group:
-				a.system.Root.Send(self, node.GroupEventFromProto(k.Group))
+				send(node.GroupEventFromProto(k.Group))
 			case *pb.Event_Notice:
-				a.system.Root.Send(self, node.NoticeFromProto(k.Notice))
+				send(node.NoticeFromProto(k.Notice))
 			}
 			return nil
 		}, func(up bool, err error) {
 			if !up {
 				lost = true
-				a.tellLost(self, fmt.Errorf("connection to node %q lost (%v): reconnecting; the tasks shown are as last known", a.c.Node, err))
+				a.tellLost(send, fmt.Errorf("connection to node %q lost (%v): reconnecting; the tasks shown are as last known", a.c.Node, err))
 				return
 			}
 			if lost {
 				lost = false
 				if a.ConnectionMessage != nil {
-					a.system.Root.Send(self, a.ConnectionMessage(true, nil))
+					send(a.ConnectionMessage(true, nil))
 				}
 				// What changed while the stream was down, in one list.
 				lctx, cancel := context.WithTimeout(ctx, callTimeout)
 				defer cancel()
 				if l, err := a.list(lctx); err == nil {
-					a.system.Root.Send(self, l)
+					send(l)
 				}
 			}
 		})
@@ -271,20 +283,20 @@ func (a *Adapter) Subscribe(self *actor.PID) (unsubscribe func()) {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		a.followUsage(ctx, self)
+		a.followUsage(ctx, send)
 	}()
 	return cancel
 }
 
-// followUsage sends the node's usage samples to self as actors.UsageEvent
+// followUsage sends the node's usage samples as actors.UsageEvent
 // messages until ctx ends, streaming again a second after a stream broke.
-func (a *Adapter) followUsage(ctx context.Context, self *actor.PID) {
+func (a *Adapter) followUsage(ctx context.Context, send func(any)) {
 	for ctx.Err() == nil {
 		stream, err := a.c.Usage(ctx, &pb.UsageRequest{Follow: true})
 		for err == nil {
 			var m *pb.UsageResponse
 			if m, err = stream.Recv(); err == nil {
-				a.system.Root.Send(self, node.UsageFromProto(m))
+				send(node.UsageFromProto(m))
 			}
 		}
 		select {
