@@ -182,6 +182,10 @@ func Open(cfg Config) (*Node, error) {
 		grpc.MaxConcurrentStreams(1000),
 		grpc.ChainUnaryInterceptor(recoverUnary(n.log)),
 		grpc.ChainStreamInterceptor(recoverStream(n.log)),
+		// The clients' keepalive pings (every 10 s; ssh reaches this
+		// socket through dial-stdio) are welcome: the default policy
+		// would answer them with a GOAWAY after the third.
+		grpc.KeepaliveEnforcementPolicy(keepalivePolicy),
 	)
 	pb.RegisterTaskvisorServer(n.grpc, &server{n: n})
 	reflection.Register(n.grpc)
@@ -198,6 +202,10 @@ func Open(cfg Config) (*Node, error) {
 	n.log.Info("node serving", "node", n.name, "run", n.run, "socket", n.cfg.Socket, "listen", n.cfg.Listen, "state", n.cfg.StateDir, "pid", os.Getpid())
 	return n, nil
 }
+
+// keepalivePolicy lets the clients ping every 10 s (node/client's
+// keepalives) and a little more often.
+var keepalivePolicy = keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}
 
 // serveTCP serves the API on Config.Listen, if set: a gRPC server of its
 // own with the TLS credentials (a server's credentials are all of its
@@ -216,6 +224,7 @@ func (n *Node) serveTCP() error {
 		grpc.ChainUnaryInterceptor(recoverUnary(n.log), readOnlyUnary(n.log)),
 		grpc.ChainStreamInterceptor(recoverStream(n.log)),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}),
+		grpc.KeepaliveEnforcementPolicy(keepalivePolicy),
 	}
 	switch {
 	case n.cfg.Insecure:

@@ -3,15 +3,18 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
+	"os"
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -24,7 +27,6 @@ import (
 	pb "github.com/taskvisor/taskvisor/api/taskvisor/v1"
 	"github.com/taskvisor/taskvisor/internal/termtext"
 	"github.com/taskvisor/taskvisor/node"
-	"github.com/taskvisor/taskvisor/node/certs"
 	"github.com/taskvisor/taskvisor/node/client"
 	"github.com/taskvisor/taskvisor/ui/headless"
 )
@@ -59,6 +61,8 @@ func runNodeCommand(name string, args []string, stdout, stderr io.Writer) (code 
 		return runServe(args, stdout, stderr), true
 	case "attach":
 		return runAttach(args, stdout, stderr), true
+	case "dial-stdio":
+		return runDialStdio(args, os.Stdin, stdout, stderr), true
 	}
 	cmd, ok := nodeCommands[name]
 	if !ok {
@@ -78,20 +82,24 @@ type cli struct {
 	stdout, stderr io.Writer
 	out            *bufio.Writer // stdout's buffer, flushed when the command returns
 	fs             *flag.FlagSet
-	node, socket   *string
+	nodes          nodesFlag // --node, repeatable
+	nodesFilePath  *string
+	socket         *string
 	addr, cert     *string
 	certs          *string
 	json           *bool
-	c              *client.Client
+	c              *client.Client // the one node of a command that acts on one
+	resolved       []*target      // the nodes the command acts on, once resolved
 }
 
 // flags starts the command's flag set with the common flags.
 func (cl *cli) flags(usage string, withJSON bool) *flag.FlagSet {
 	fs := flag.NewFlagSet("taskvisor "+cl.name, flag.ContinueOnError)
 	fs.SetOutput(cl.stderr)
-	cl.node = fs.String("node", nodeNameDefault(), "the node's `NAME`")
-	cl.socket = fs.String("socket", "", "the node's socket `PATH` (default: the one of --node)")
-	cl.addr = fs.String("addr", "", "reach the node at `HOST:PORT` over mutual TLS instead (serve --listen)")
+	fs.Var(&cl.nodes, "node", "the `NODE`: a name in the nodes file, a node of this machine by name, ssh://[user@]host[:port][/name], HOST:PORT (mutual TLS) or unix:///socket; repeatable (default: every node of the nodes file, else $TASKVISOR_NODE or "+node.DefaultName+")")
+	cl.nodesFilePath = fs.String("nodes", "", "the nodes `FILE` (default: $XDG_CONFIG_HOME/taskvisor/nodes.toml, if there)")
+	cl.socket = fs.String("socket", "", "the node's socket `PATH`")
+	cl.addr = fs.String("addr", "", "reach the node at `HOST:PORT` over mutual TLS (serve --listen); as --node HOST:PORT")
 	cl.cert = fs.String("cert", "client", "with --addr: the client certificate `NAME` in --certs")
 	cl.certs = fs.String("certs", certsDir(), "with --addr: the certificates' `DIR` (taskvisor certs)")
 	if withJSON {
@@ -121,32 +129,25 @@ func (cl *cli) parse(args []string, nargs int) (code int, ok bool) {
 	return 0, true
 }
 
-// dial connects to the node; code is the exit code when it fails.
+// dial connects to the command's one node; code is the exit code when it
+// fails.
 func (cl *cli) dial() (code int, ok bool) {
-	t := client.Target{Node: *cl.node, Socket: *cl.socket}
-	if *cl.addr != "" {
-		host, _, err := net.SplitHostPort(*cl.addr)
-		if err != nil {
-			fmt.Fprintf(cl.stderr, "taskvisor %s: --addr %q: %v\n", cl.name, *cl.addr, err)
-			return exitUsage, false
-		}
-		cfg, err := certs.ClientConfig(certs.In(*cl.certs, *cl.cert), filepath.Join(*cl.certs, "ca.pem"), host)
-		if err != nil {
-			fmt.Fprintf(cl.stderr, "taskvisor %s: %v\n", cl.name, err)
-			return exitUsage, false
-		}
-		t.Address, t.TLS = *cl.addr, cfg
-	}
-	c, err := client.Dial(t)
+	c, err := cl.one()
 	if err != nil {
-		fmt.Fprintf(cl.stderr, "taskvisor %s: %v\n", cl.name, err)
-		if errors.Is(err, client.ErrNoNode) {
-			return exitNoNode, false
-		}
-		return exitUsage, false
+		return cl.dialFailed(err), false
 	}
 	cl.c = c
 	return 0, true
+}
+
+// dialFailed reports a failure to resolve or dial the nodes and returns its
+// exit code.
+func (cl *cli) dialFailed(err error) int {
+	fmt.Fprintf(cl.stderr, "taskvisor %s: %v\n", cl.name, err)
+	if errors.Is(err, client.ErrNoNode) {
+		return exitNoNode
+	}
+	return exitUsage
 }
 
 // fail reports a call's error and returns its exit code.
@@ -161,6 +162,28 @@ func (cl *cli) fail(err error) int {
 		return exitNoNode
 	}
 	return exitFailed
+}
+
+// failOn is fail for a call to one of several nodes: the error names it.
+func (cl *cli) failOn(t *target, err error) int {
+	if len(cl.resolved) > 1 {
+		err = fmt.Errorf("node %s: %w", t.name, client.AsError(err))
+	}
+	return cl.fail(err)
+}
+
+// prepTask parses, and connects to the node of the task argument
+// (node/TASK, or TASK of the one node); the task's own part is returned.
+func (cl *cli) prepTask(args []string) (task string, code int, ok bool) {
+	if code, ok := cl.parse(args, 1); !ok {
+		return "", code, false
+	}
+	t, task, err := cl.forTask(cl.fs.Arg(0))
+	if err != nil {
+		return "", cl.dialFailed(err), false
+	}
+	cl.c = t.client
+	return task, 0, true
 }
 
 // prep parses, connects; code is the exit code when !ok.
@@ -193,32 +216,75 @@ func interruptible() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 }
 
+// cmdList lists the tasks of every node addressed, asked all at once, in
+// the order of the nodes: with several, a NODE column first. A node that
+// does not answer is said on stderr (exit 3) and the others are listed.
 func cmdList(cl *cli, args []string) int {
 	fs := cl.flags("[--all] [--usage] [--json]", true)
 	all := fs.Bool("all", false, "also the tasks of the node's earlier runs")
 	withUsage := fs.Bool("usage", false, "with CPU (of one core; over the last second while the node samples for a UI, else averaged since the process started), memory and processes")
-	if code, ok := cl.prep(args, 0); !ok {
+	if code, ok := cl.parse(args, 0); !ok {
 		return code
 	}
-	defer cl.c.Close()
+	ts, err := cl.connect()
+	if err != nil {
+		return cl.dialFailed(err)
+	}
+	defer cl.closeAll()
 	ctx, cancel := timeout()
 	defer cancel()
-	res, err := cl.c.List(ctx, &pb.ListRequest{History: *all, Usage: *withUsage})
-	if err != nil {
-		return cl.fail(err)
+	lists := make([]*pb.ListResponse, len(ts))
+	errs := make([]error, len(ts))
+	eachNode(ts, func(i int, t *target) {
+		lists[i], errs[i] = t.client.List(ctx, &pb.ListRequest{History: *all, Usage: *withUsage})
+	})
+	several := len(ts) > 1
+	code := exitOK
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		if !several {
+			return cl.fail(err)
+		}
+		fmt.Fprintf(cl.stderr, "taskvisor ls: node %s: %v\n", ts[i].name, client.AsError(err))
+		code = exitNoNode
 	}
 	if *cl.json {
-		cl.printJSON(res)
-		return exitOK
+		for _, res := range lists {
+			if res != nil {
+				cl.printJSON(res)
+			}
+		}
+		return code
 	}
 	tw := tabwriter.NewWriter(cl.stdout, 2, 8, 2, ' ', 0)
+	head := "ID\tNAME\tSTATE\tPID\tRESTARTS\tPROGRESS\t"
 	if *withUsage {
-		fmt.Fprintln(tw, "ID\tNAME\tSTATE\tPID\tRESTARTS\tPROGRESS\tCPU\tMEM\tPROCS\tMESSAGE")
-	} else {
-		fmt.Fprintln(tw, "ID\tNAME\tSTATE\tPID\tRESTARTS\tPROGRESS\tMESSAGE")
+		head += "CPU\tMEM\tPROCS\t"
 	}
-	pos := queuePositions(res.Tasks)
-	for _, t := range res.Tasks {
+	if several {
+		head = "NODE\t" + head
+	}
+	fmt.Fprintln(tw, head+"MESSAGE")
+	for i, res := range lists {
+		if res == nil {
+			continue
+		}
+		node := ""
+		if several {
+			node = termtext.Escape(ts[i].name) + "\t"
+		}
+		listRows(tw, node, res.Tasks, *withUsage)
+	}
+	tw.Flush()
+	return code
+}
+
+// listRows writes ls's rows of one node's tasks, each after prefix.
+func listRows(tw io.Writer, prefix string, tasks []*pb.TaskEvent, withUsage bool) {
+	pos := queuePositions(tasks)
+	for _, t := range tasks {
 		id := strconv.FormatInt(t.GetId(), 10)
 		if t.GetHistory() {
 			id = fmt.Sprintf("%d.%d", t.GetRun(), t.GetId())
@@ -234,15 +300,13 @@ func cmdList(cl *cli, args []string) int {
 		if actorsEnded(t.GetState()) && t.GetReason() != "" && !strings.Contains(msg, t.GetReason()) {
 			msg += ": " + t.GetReason()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%3.0f%%\t", id, termtext.Escape(t.GetName()), t.GetState(), pid,
+		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%d\t%3.0f%%\t", prefix, id, termtext.Escape(t.GetName()), t.GetState(), pid,
 			t.GetRestarts(), 100*t.GetProgress())
-		if *withUsage {
+		if withUsage {
 			fmt.Fprint(tw, usageColumns(t.GetUsage()))
 		}
 		fmt.Fprintf(tw, "%s\n", termtext.Escape(msg))
 	}
-	tw.Flush()
-	return exitOK
 }
 
 // usageColumns is ls's CPU, MEM and PROCS of a task: dashes without a
@@ -309,7 +373,7 @@ func (cl *cli) start(req *pb.StartRequest) int {
 	if code, ok := cl.dial(); !ok {
 		return code
 	}
-	defer cl.c.Close()
+	defer cl.closeAll()
 	ctx, cancel := timeout()
 	defer cancel()
 	res, err := cl.c.Start(ctx, req)
@@ -388,44 +452,49 @@ func cmdCommand(op string) func(cl *cli, args []string) int {
 			fmt.Fprintf(cl.stderr, "taskvisor %s: name at least one task\n", op)
 			return exitUsage
 		}
-		if code, ok := cl.dial(); !ok {
-			return code
-		}
-		defer cl.c.Close()
+		defer cl.closeAll()
 		ctx, cancel := timeout()
 		defer cancel()
-		call := func(task string) error {
+		call := func(c *client.Client, task string) error {
 			var err error
 			switch op {
 			case "cancel":
-				_, err = cl.c.Cancel(ctx, &pb.CancelRequest{Task: task})
+				_, err = c.Cancel(ctx, &pb.CancelRequest{Task: task})
 			case "kill":
-				_, err = cl.c.Kill(ctx, &pb.KillRequest{Task: task})
+				_, err = c.Kill(ctx, &pb.KillRequest{Task: task})
 			case "restart":
-				_, err = cl.c.Restart(ctx, &pb.RestartRequest{Task: task})
+				_, err = c.Restart(ctx, &pb.RestartRequest{Task: task})
 			case "pause", "resume":
 				req := &pb.PauseRequest{Task: task}
 				if byGroup {
 					req = &pb.PauseRequest{Group: *group}
 				}
 				if op == "pause" {
-					_, err = cl.c.Pause(ctx, req)
+					_, err = c.Pause(ctx, req)
 				} else {
-					_, err = cl.c.Resume(ctx, req)
+					_, err = c.Resume(ctx, req)
 				}
 			}
 			return err
 		}
 		if byGroup {
-			if err := call(""); err != nil {
+			if code, ok := cl.dial(); !ok {
+				return code
+			}
+			if err := call(cl.c, ""); err != nil {
 				return cl.fail(err)
 			}
 			return exitOK
 		}
 		code := exitOK
-		for _, task := range cl.fs.Args() {
-			if err := call(task); err != nil {
-				code = max(code, cl.fail(err))
+		for _, arg := range cl.fs.Args() {
+			t, task, err := cl.forTask(arg)
+			if err != nil {
+				code = max(code, cl.dialFailed(err))
+				continue
+			}
+			if err := call(t.client, task); err != nil {
+				code = max(code, cl.failOn(t, err))
 			}
 		}
 		return code
@@ -436,13 +505,14 @@ func cmdLogs(cl *cli, args []string) int {
 	fs := cl.flags("[-f] [-n N] [--json] TASK", true)
 	follow := fs.Bool("f", false, "follow: go on with the lines the task writes until it has ended")
 	last := fs.Int("n", 0, "only the last `N` lines (0: all the node holds)")
-	if code, ok := cl.prep(args, 1); !ok {
+	task, code, ok := cl.prepTask(args)
+	if !ok {
 		return code
 	}
-	defer cl.c.Close()
+	defer cl.closeAll()
 	ctx, cancel := interruptible()
 	defer cancel()
-	s, err := cl.c.Output(ctx, &pb.OutputRequest{Task: fs.Arg(0), Last: int32(min(max(*last, 0), 1<<30)), Follow: *follow})
+	s, err := cl.c.Output(ctx, &pb.OutputRequest{Task: task, Last: int32(min(max(*last, 0), 1<<30)), Follow: *follow})
 	if err != nil {
 		return cl.fail(err)
 	}
@@ -473,13 +543,14 @@ func cmdLogs(cl *cli, args []string) int {
 
 func cmdWait(cl *cli, args []string) int {
 	cl.flags("[--json] TASK  (exit 0: completed; 4: ended otherwise)", true)
-	if code, ok := cl.prep(args, 1); !ok {
+	task, code, ok := cl.prepTask(args)
+	if !ok {
 		return code
 	}
-	defer cl.c.Close()
+	defer cl.closeAll()
 	ctx, cancel := interruptible()
 	defer cancel()
-	res, err := cl.c.Wait(ctx, &pb.WaitRequest{Task: cl.fs.Arg(0)})
+	res, err := cl.c.Wait(ctx, &pb.WaitRequest{Task: task})
 	if err != nil {
 		return cl.fail(err)
 	}
@@ -496,39 +567,82 @@ func cmdWait(cl *cli, args []string) int {
 	return exitOK
 }
 
+// cmdEvents prints the events of every node addressed as they come; with
+// several, each line starts with its node's name (JSON: {"node", "event"}).
 func cmdEvents(cl *cli, args []string) int {
 	fs := cl.flags("[--since N] [--json]", true)
 	since := fs.Uint64("since", 0, "replay the events after sequence number `N` that the node holds, then go on live (0: from the oldest held)")
 	live := fs.Bool("live", false, "only events from now on")
-	if code, ok := cl.prep(args, 0); !ok {
+	if code, ok := cl.parse(args, 0); !ok {
 		return code
 	}
-	defer cl.c.Close()
+	ts, err := cl.connect()
+	if err != nil {
+		return cl.dialFailed(err)
+	}
+	defer cl.closeAll()
 	ctx, cancel := interruptible()
 	defer cancel()
-	s, err := cl.c.Events(ctx, &pb.EventsRequest{Since: *since, Live: *live})
+	var mu sync.Mutex
+	codes := make([]int, len(ts))
+	eachNode(ts, func(i int, t *target) {
+		prefix := ""
+		if len(ts) > 1 {
+			prefix = t.name
+		}
+		err := streamEvents(ctx, t.client, &pb.EventsRequest{Since: *since, Live: *live}, func(ev *pb.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			cl.printEvent(prefix, ev)
+			cl.out.Flush()
+		})
+		if err != nil && ctx.Err() == nil {
+			mu.Lock()
+			defer mu.Unlock()
+			codes[i] = cl.failOn(t, err)
+		}
+	})
+	return slices.Max(codes)
+}
+
+// streamEvents calls print with each event of one Events call until it
+// ends: nil at its end or at ctx's.
+func streamEvents(ctx context.Context, c *client.Client, req *pb.EventsRequest, print func(*pb.Event)) error {
+	s, err := c.Events(ctx, req)
 	if err != nil {
-		return cl.fail(err)
+		return err
 	}
 	for {
 		m, err := s.Recv()
-		if errors.Is(err, io.EOF) {
-			return exitOK // the node closed
+		if errors.Is(err, io.EOF) || ctx.Err() != nil {
+			return nil // the node closed, or the user ended it
 		}
 		if err != nil {
-			if ctx.Err() != nil {
-				return exitOK
-			}
-			return cl.fail(err)
+			return err
 		}
 		for _, ev := range m.Events {
-			if *cl.json {
-				cl.printJSON(ev)
-				continue
-			}
-			fmt.Fprintf(cl.stdout, "%d %s\n", ev.GetSeq(), eventText(ev))
+			print(ev)
 		}
-		cl.out.Flush()
+	}
+}
+
+// printEvent prints an event, after its node's name when prefix is set.
+func (cl *cli) printEvent(prefix string, ev *pb.Event) {
+	switch {
+	case *cl.json && prefix != "":
+		b, err := jsonOpts.Marshal(ev)
+		if err != nil {
+			fmt.Fprintf(cl.stderr, "taskvisor %s: %v\n", cl.name, err)
+			return
+		}
+		name, _ := json.Marshal(prefix)
+		fmt.Fprintf(cl.stdout, "{\"node\":%s,\"event\":%s}\n", name, b)
+	case *cl.json:
+		cl.printJSON(ev)
+	case prefix != "":
+		fmt.Fprintf(cl.stdout, "%s %d %s\n", termtext.Escape(prefix), ev.GetSeq(), eventText(ev))
+	default:
+		fmt.Fprintf(cl.stdout, "%d %s\n", ev.GetSeq(), eventText(ev))
 	}
 }
 
@@ -558,7 +672,7 @@ func cmdShutdown(cl *cli, args []string) int {
 	if code, ok := cl.prep(args, 0); !ok {
 		return code
 	}
-	defer cl.c.Close()
+	defer cl.closeAll()
 	ctx, cancel := interruptible()
 	defer cancel()
 	res, err := cl.c.Shutdown(ctx, &pb.ShutdownRequest{Kill: *kill})
@@ -595,7 +709,7 @@ func cmdMaxParallel(cl *cli, args []string) int {
 	if code, ok := cl.dial(); !ok {
 		return code
 	}
-	defer cl.c.Close()
+	defer cl.closeAll()
 	ctx, cancel := timeout()
 	defer cancel()
 	res, err := cl.c.SetMaxParallel(ctx, req)
@@ -614,13 +728,14 @@ func cmdMaxParallel(cl *cli, args []string) int {
 func cmdFail(cl *cli, args []string) int {
 	fs := cl.flags("[--reason WHY] TASK", false)
 	reason := fs.String("reason", "failed from the command line", "`WHY`, in the task's event")
-	if code, ok := cl.prep(args, 1); !ok {
+	task, code, ok := cl.prepTask(args)
+	if !ok {
 		return code
 	}
-	defer cl.c.Close()
+	defer cl.closeAll()
 	ctx, cancel := timeout()
 	defer cancel()
-	if _, err := cl.c.Fail(ctx, &pb.FailRequest{Task: cl.fs.Arg(0), Reason: *reason}); err != nil {
+	if _, err := cl.c.Fail(ctx, &pb.FailRequest{Task: task, Reason: *reason}); err != nil {
 		return cl.fail(err)
 	}
 	return exitOK

@@ -221,7 +221,9 @@ func (a *Adapter) subscribe(send func(any)) (unsubscribe func()) {
 	// The starting point is taken before the subscriber asks for the list,
 	// so that no event falls between the two.
 	var since uint64
-	info, err := a.c.Info(ctx, &pb.InfoRequest{})
+	ictx, icancel := context.WithTimeout(ctx, 5*time.Second) // a silent node holds no caller up for long
+	info, err := a.c.Info(ictx, &pb.InfoRequest{})
+	icancel()
 	if err == nil {
 		since = info.GetLastSeq()
 	}

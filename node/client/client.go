@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"time"
 
@@ -36,6 +37,15 @@ type Target struct {
 	// (certs.ClientConfig); nil with Address: plaintext, for a loopback
 	// node served with Insecure.
 	TLS *tls.Config
+	// SSH is the [user@]host of a node reached over ssh (Node is then its
+	// name on that host); each connection runs ssh there with `taskvisor
+	// dial-stdio` (sshArgv), which speaks to the node's unix socket.
+	SSH string
+	// SSHPort is ssh's port (empty: ssh's default or config).
+	SSHPort string
+	// Remote is the taskvisor program on the ssh host (empty:
+	// "taskvisor", found in the PATH of ssh's remote shell).
+	Remote string
 }
 
 // ErrNoNode says that no node serves at the target's socket.
@@ -56,6 +66,16 @@ func Dial(t Target) (*Client, error) {
 	name := t.Node
 	if name == "" {
 		name = node.DefaultName
+	}
+	if t.SSH != "" {
+		conn, err := grpc.NewClient("passthrough:///ssh", grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return dialSSH(ctx, t) }),
+			grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(node.MaxSendBytes), grpc.MaxCallSendMsgSize(node.MaxRecvBytes)))
+		if err != nil {
+			return nil, fmt.Errorf("node ssh://%s: %w", t.SSH, err)
+		}
+		return &Client{TaskvisorClient: pb.NewTaskvisorClient(conn), Node: name, Socket: "ssh://" + t.SSH, conn: conn}, nil
 	}
 	if t.Address != "" {
 		creds := insecure.NewCredentials()

@@ -1,0 +1,309 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+	"github.com/pelletier/go-toml/v2/unstable"
+
+	"github.com/taskvisor/taskvisor/actors/taskfile"
+	"github.com/taskvisor/taskvisor/node"
+)
+
+// Address is where a node is reached, parsed from its written form
+// (ParseAddress).
+type Address struct {
+	// Kind is how: "local" (a node of this machine by name), "unix" (a
+	// socket path), "tls" (HOST:PORT with mutual TLS) or "ssh".
+	Kind string
+	// Name is a local node's name, or with ssh the remote node's (empty:
+	// node.DefaultName there).
+	Name string
+	// Socket is the unix socket's path.
+	Socket string
+	// Host is the TCP HOST:PORT; with ssh, the host.
+	Host string
+	// User and Port are ssh's (empty: ssh's own defaults and config).
+	User, Port string
+}
+
+// ParseAddress reads a node's address: `ssh://[user@]host[:port][/node]`
+// (the node's socket on that host, reached through `ssh host taskvisor
+// dial-stdio`), `unix:///path` or an absolute path (a socket), HOST:PORT
+// (TCP with mutual TLS: serve --listen), or a bare name (a node of this
+// machine, as --node NAME always was).
+func ParseAddress(s string) (Address, error) {
+	switch {
+	case s == "":
+		return Address{}, errors.New("empty node address")
+	case strings.HasPrefix(s, "ssh://"):
+		u, err := url.Parse(s)
+		if err != nil {
+			return Address{}, fmt.Errorf("node address %q: %w", s, err)
+		}
+		if u.Hostname() == "" || u.RawQuery != "" || u.Fragment != "" {
+			return Address{}, fmt.Errorf("node address %q: want ssh://[user@]host[:port][/node]", s)
+		}
+		a := Address{Kind: "ssh", Host: u.Hostname(), Port: u.Port(), User: u.User.Username(), Name: strings.Trim(u.Path, "/")}
+		if _, pw := u.User.Password(); pw {
+			return Address{}, fmt.Errorf("node address %q: no passwords in addresses: ssh's keys and agent are used", s)
+		}
+		if strings.Contains(a.Name, "/") {
+			return Address{}, fmt.Errorf("node address %q: %q is no node name", s, a.Name)
+		}
+		return a, nil
+	case strings.HasPrefix(s, "unix://"):
+		p := strings.TrimPrefix(s, "unix://")
+		if !filepath.IsAbs(p) {
+			return Address{}, fmt.Errorf("node address %q: want unix:///absolute/path", s)
+		}
+		return Address{Kind: "unix", Socket: p}, nil
+	case filepath.IsAbs(s):
+		return Address{Kind: "unix", Socket: s}, nil
+	case strings.Contains(s, "://"):
+		return Address{}, fmt.Errorf("node address %q: unknown scheme (ssh://, unix://, HOST:PORT or a node name)", s)
+	case strings.Contains(s, ":"):
+		host, port, err := net.SplitHostPort(s)
+		if err != nil {
+			return Address{}, fmt.Errorf("node address %q: %w", s, err)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 || host == "" {
+			return Address{}, fmt.Errorf("node address %q: want HOST:PORT with a port from 1 to 65535", s)
+		}
+		return Address{Kind: "tls", Host: s}, nil
+	case strings.ContainsAny(s, "/ \t"):
+		return Address{}, fmt.Errorf("node address %q: neither a node name nor an address", s)
+	}
+	return Address{Kind: "local", Name: s}, nil
+}
+
+// String is the address as written.
+func (a Address) String() string {
+	switch a.Kind {
+	case "ssh":
+		u := url.URL{Scheme: "ssh", Host: a.Host, Path: "/" + a.Name}
+		if a.Port != "" {
+			u.Host = net.JoinHostPort(a.Host, a.Port)
+		}
+		if a.User != "" {
+			u.User = url.User(a.User)
+		}
+		return strings.TrimSuffix(u.String(), "/")
+	case "unix":
+		return "unix://" + a.Socket
+	case "tls":
+		return a.Host
+	}
+	return a.Name
+}
+
+// NodeEntry is one node of a nodes file.
+type NodeEntry struct {
+	// Name is what the client calls the node: in the UI's NODE column and
+	// in node/task addresses. Unique in the file; no '/'.
+	Name string
+	// Address is where it is reached (ParseAddress).
+	Address Address
+	// Cert names the client certificate for a TLS address ("client" when
+	// not given).
+	Cert string
+	// Certs is the certificates' directory for a TLS address (empty: the
+	// client's default).
+	Certs string
+	// Remote is the taskvisor program on an ssh node's host ("taskvisor"
+	// when not given: found in the PATH of ssh's remote shell).
+	Remote string
+	// Line is the line of its [[node]] header.
+	Line int
+}
+
+// NodesPath is the nodes file of the user: $XDG_CONFIG_HOME/taskvisor/
+// nodes.toml, else ~/.config/taskvisor/nodes.toml; empty when neither can
+// be named.
+func NodesPath() string {
+	base := os.Getenv("XDG_CONFIG_HOME")
+	if base == "" || !filepath.IsAbs(base) {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		base = filepath.Join(home, ".config")
+	}
+	return filepath.Join(base, "taskvisor", "nodes.toml")
+}
+
+// LoadNodes reads a nodes file; a missing file is os.ErrNotExist.
+func LoadNodes(path string) ([]NodeEntry, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseNodes(path, data)
+}
+
+// ParseNodes reads a nodes file's text, named name in its errors:
+//
+//	[[node]]
+//	name = "box1"
+//	address = "10.0.0.1:7070"   # or ssh://user@box1, unix:///path, a local name
+//	cert = "laptop"             # TLS only: the client certificate's name
+//	certs = "/path/to/certs"    # TLS only
+//	remote = "/opt/bin/taskvisor"  # ssh only
+//
+// Every problem is a taskfile.Error with its file, line and column, all of
+// them in one taskfile.Errors.
+func ParseNodes(name string, data []byte) ([]NodeEntry, error) {
+	var errs taskfile.Errors
+	lines := []int{0}
+	for i, c := range data {
+		if c == '\n' {
+			lines = append(lines, i+1)
+		}
+	}
+	at := func(off uint32) (int, int) {
+		line := 0
+		for line+1 < len(lines) && lines[line+1] <= int(off) {
+			line++
+		}
+		return line + 1, int(off) - lines[line] + 1
+	}
+	problem := func(line, col int, entry, field, format string, args ...any) {
+		errs = append(errs, &taskfile.Error{File: name, Line: line, Column: col, Entry: entry, Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	var probe any
+	if err := toml.Unmarshal(data, &probe); err != nil {
+		var de *toml.DecodeError
+		line, col := 0, 0
+		if errors.As(err, &de) {
+			line, col = de.Position()
+		}
+		problem(line, col, "", "", "invalid TOML: %s", strings.TrimPrefix(err.Error(), "toml: "))
+		return nil, errs
+	}
+	var (
+		out  []NodeEntry
+		cur  *NodeEntry
+		seen map[string]int
+		addr struct{ line, col int }
+	)
+	label := func() string {
+		if cur == nil || cur.Name == "" {
+			return fmt.Sprintf("node #%d", len(out))
+		}
+		return fmt.Sprintf("node %q", cur.Name)
+	}
+	finish := func() {
+		if cur == nil {
+			return
+		}
+		if cur.Name == "" {
+			problem(cur.Line, 1, label(), "name", "missing: each node has a name")
+		}
+		if cur.Address.Kind == "" && seen["address"] == 0 {
+			problem(cur.Line, 1, label(), "address", "missing: each node has an address")
+		}
+		if cur.Remote != "" && cur.Address.Kind != "" && cur.Address.Kind != "ssh" {
+			problem(addr.line, addr.col, label(), "remote", "only for an ssh:// address")
+		}
+		if (cur.Cert != "" || cur.Certs != "") && cur.Address.Kind != "" && cur.Address.Kind != "tls" {
+			problem(addr.line, addr.col, label(), "cert", "only for a HOST:PORT (TLS) address")
+		}
+	}
+	names := map[string]int{}
+	var p unstable.Parser
+	p.Reset(data)
+	for p.NextExpression() {
+		expr := p.Expression()
+		var keys []string
+		var keyOff uint32
+		for it := expr.Key(); it.Next(); {
+			if len(keys) == 0 {
+				keyOff = it.Node().Raw.Offset
+			}
+			keys = append(keys, string(it.Node().Data))
+		}
+		line, col := at(keyOff)
+		switch expr.Kind {
+		case unstable.ArrayTable, unstable.Table:
+			finish()
+			cur = nil
+			if expr.Kind != unstable.ArrayTable || len(keys) != 1 || keys[0] != "node" {
+				problem(line, col, "", "", "unknown table %q: a nodes file has [[node]] tables only", strings.Join(keys, "."))
+				continue
+			}
+			out = append(out, NodeEntry{Line: line})
+			cur, seen = &out[len(out)-1], map[string]int{}
+		case unstable.KeyValue:
+			field := strings.Join(keys, ".")
+			if cur == nil {
+				problem(line, col, "", field, "outside any [[node]]")
+				continue
+			}
+			if first, dup := seen[field]; dup {
+				problem(line, col, label(), field, "set twice (first at line %d)", first)
+				continue
+			}
+			seen[field] = line
+			v := expr.Value()
+			vline, vcol := at(v.Raw.Offset)
+			if v.Kind != unstable.String {
+				problem(vline, vcol, label(), field, "want a string")
+				continue
+			}
+			s := string(v.Data)
+			switch field {
+			case "name":
+				switch {
+				case s == "" || strings.ContainsAny(s, "/ \t\n"):
+					problem(vline, vcol, label(), field, "%q: a name is not empty and has no '/' or spaces", s)
+				case names[s] > 0:
+					problem(vline, vcol, label(), field, "%q: the name of the node at line %d too", s, names[s])
+				default:
+					cur.Name, names[s] = s, cur.Line
+				}
+			case "address":
+				a, err := ParseAddress(s)
+				if err != nil {
+					problem(vline, vcol, label(), field, "%v", err)
+					continue
+				}
+				cur.Address, addr.line, addr.col = a, vline, vcol
+			case "cert":
+				cur.Cert = s
+			case "certs":
+				cur.Certs = s
+			case "remote":
+				cur.Remote = s
+			default:
+				problem(line, col, label(), field, "unknown key; a node has name, address, cert, certs and remote")
+			}
+		}
+	}
+	finish()
+	if err := p.Error(); err != nil {
+		problem(0, 0, "", "", "invalid TOML: %v", err)
+	}
+	if len(out) == 0 && len(errs) == 0 {
+		problem(0, 0, "", "", "no nodes: a nodes file has one [[node]] table or more")
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return out, nil
+}
+
+// Local is the address of a node of this machine by name (empty:
+// node.DefaultName).
+func Local(name string) Address {
+	if name == "" {
+		name = node.DefaultName
+	}
+	return Address{Kind: "local", Name: name}
+}
