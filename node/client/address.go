@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -117,8 +118,9 @@ type NodeEntry struct {
 	// Certs is the certificates' directory for a TLS address (empty: the
 	// client's default).
 	Certs string
-	// Remote is the taskvisor program on an ssh node's host ("taskvisor"
-	// when not given: found in the PATH of ssh's remote shell).
+	// Remote is the command that runs taskvisor on an ssh node's host, as
+	// its shell reads it ("taskvisor" when not given: found in the PATH of
+	// ssh's remote shell).
 	Remote string
 	// Line is the line of its [[node]] header.
 	Line int
@@ -203,7 +205,7 @@ func ParseNodes(name string, data []byte) ([]NodeEntry, error) {
 		if cur == nil {
 			return
 		}
-		if cur.Name == "" {
+		if cur.Name == "" && seen["name"] == 0 {
 			problem(cur.Line, 1, label(), "name", "missing: each node has a name")
 		}
 		if cur.Address.Kind == "" && seen["address"] == 0 {
@@ -251,6 +253,10 @@ func ParseNodes(name string, data []byte) ([]NodeEntry, error) {
 				continue
 			}
 			seen[field] = line
+			if !slices.Contains([]string{"name", "address", "cert", "certs", "remote"}, field) {
+				problem(line, col, label(), field, "unknown key; a node has name, address, cert, certs and remote")
+				continue
+			}
 			v := expr.Value()
 			vline, vcol := at(v.Raw.Offset)
 			if v.Kind != unstable.String {
@@ -281,8 +287,6 @@ func ParseNodes(name string, data []byte) ([]NodeEntry, error) {
 				cur.Certs = s
 			case "remote":
 				cur.Remote = s
-			default:
-				problem(line, col, label(), field, "unknown key; a node has name, address, cert, certs and remote")
 			}
 		}
 	}

@@ -43,8 +43,10 @@ type Target struct {
 	SSH string
 	// SSHPort is ssh's port (empty: ssh's default or config).
 	SSHPort string
-	// Remote is the taskvisor program on the ssh host (empty:
-	// "taskvisor", found in the PATH of ssh's remote shell).
+	// Remote is the command that runs taskvisor on the ssh host, as its
+	// shell reads it ("/opt/bin/taskvisor", "env XDG_RUNTIME_DIR=/run/x
+	// taskvisor"); empty: "taskvisor", found in the PATH of ssh's remote
+	// shell.
 	Remote string
 }
 

@@ -36,7 +36,7 @@ func sshArgv(t Target) []string {
 	if remote == "" {
 		remote = "taskvisor"
 	}
-	cmd := shellQuote(remote) + " dial-stdio"
+	cmd := remote + " dial-stdio" // the user's words, as the remote shell reads them
 	if t.Node != "" {
 		cmd += " --node " + shellQuote(t.Node)
 	}
