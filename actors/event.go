@@ -140,8 +140,13 @@ func (e TaskEvent) failedInternally(now time.Time, reason string) TaskEvent {
 	return e
 }
 
-// String reads as a line of the original demo: "[Task 1] Processing step 1/7 (14%)".
+// String reads as a line of the original demo: "[Task 1] Processing step
+// 1/7 (14%)"; a task of one of several nodes is named node/ID ("[Task
+// box2/1] ...").
 func (e TaskEvent) String() string {
+	if e.Node != "" {
+		return fmt.Sprintf("[Task %s/%d] %s", e.Node, e.NodeTask, e.Message)
+	}
 	return fmt.Sprintf("[Task %d] %s", e.ID, e.Message)
 }
 

@@ -149,17 +149,26 @@ func (m *Multi) call(msg any) any {
 		if r.ID > 0 {
 			r.ID = LocalID(i, r.ID)
 		}
-		r.Tag = c.Tag
+		r.Tag, r.Err = c.Tag, m.onNode(i, r.Err)
 		return r
 	case actors.SetMaxParallel:
-		// Every node's own limit: the UI's + and - mean "more at once".
-		var last actors.Reply
-		for _, a := range m.adapters {
-			if r, ok := a.call(c).(actors.Reply); ok && (last.Err == nil || r.Err == nil) {
-				last = r
+		// Every node's own limit: the UI's + and - mean "more at once";
+		// the answer is the last node's limit, or the first refusal.
+		var out actors.Reply
+		var refused error
+		for i, a := range m.adapters {
+			r, _ := a.call(c).(actors.Reply)
+			switch {
+			case r.Err != nil && refused == nil:
+				refused = m.onNode(i, r.Err)
+			case r.Err == nil:
+				out = r
 			}
 		}
-		return last
+		if refused != nil {
+			out.Err = refused
+		}
+		return out
 	case actors.Shutdown:
 		return actors.Reply{Op: actors.OpShutdown, Err: errors.New("stop one node at a time: taskvisor shutdown --node NAME")}
 	case actors.Cancel:
@@ -188,18 +197,26 @@ func (m *Multi) call(msg any) any {
 	}
 	switch r := m.adapters[i].call(sub(id)).(type) {
 	case actors.Reply:
-		r.ID = local
+		r.ID, r.Err = local, m.onNode(i, r.Err)
 		return r
 	case actors.OutputReply:
-		r.ID = local
+		r.ID, r.Err = local, m.onNode(i, r.Err)
 		return r
 	case actors.WaitReply:
-		r.ID = local
+		r.ID, r.Err = local, m.onNode(i, r.Err)
 		r.Event = m.task(i, r.Event)
 		return r
 	default:
 		return r
 	}
+}
+
+// onNode names node i in an error of its.
+func (m *Multi) onNode(i int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("node %s: %w", m.names[i], err)
 }
 
 // list is the tasks of every node that answers, asked all at once; a node
