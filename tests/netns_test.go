@@ -32,7 +32,7 @@ type host struct {
 
 // needNetns skips a test that needs network namespaces where it cannot
 // have them: not root, or no ip(8) (iproute2; .ci/run installs it).
-func needNetns(t *testing.T) {
+func needNetns(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("network namespaces need root")
@@ -43,7 +43,7 @@ func needNetns(t *testing.T) {
 }
 
 // run runs a command and fails the test if it fails.
-func run(t *testing.T, argv ...string) {
+func run(t testing.TB, argv ...string) {
 	t.Helper()
 	if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v: %s", strings.Join(argv, " "), err, out)
@@ -53,7 +53,7 @@ func run(t *testing.T, argv ...string) {
 // newHost makes namespace number i (1-254) of this test process, with the
 // address 10.231.i.2; the root side is 10.231.i.1. The cleanup deletes it
 // (and with it the pair).
-func newHost(t *testing.T, i int) host {
+func newHost(t testing.TB, i int) host {
 	t.Helper()
 	tag := strconv.Itoa(os.Getpid() % 100000)
 	h := host{ns: "tv" + tag + "n" + strconv.Itoa(i), link: "tv" + tag + "h" + strconv.Itoa(i), addr: fmt.Sprintf("10.231.%d.2", i)}
@@ -89,7 +89,7 @@ func (n *netNode) env() []string {
 
 // start serves the node in its namespace on HOST:7070 with mutual TLS and
 // waits until it answers there; the cleanup kills what is left.
-func (n *netNode) start(t *testing.T, certDir, tasks string) {
+func (n *netNode) start(t testing.TB, certDir, tasks string) {
 	t.Helper()
 	cmd := exec.Command("ip", "netns", "exec", n.host.ns, binary, "serve", "--name", n.name, "--tasks", tasks,
 		"--listen", n.host.addr+":7070", "--certs", certDir)
@@ -116,14 +116,14 @@ func (n *netNode) start(t *testing.T, certDir, tasks string) {
 // netFixture is three hosts with a node each, their certificates, and a
 // nodes file naming them for the client in the root namespace.
 type netFixture struct {
-	t         *testing.T
+	t         testing.TB
 	dir       string
 	certs     string
 	nodes     []*netNode
 	nodesToml string
 }
 
-func newNetFixture(t *testing.T, n int) *netFixture {
+func newNetFixture(t testing.TB, n int) *netFixture {
 	t.Helper()
 	needNetns(t)
 	dir, err := os.MkdirTemp("", "tv18")
@@ -286,7 +286,7 @@ type follower struct {
 	stop  context.CancelFunc
 }
 
-func follow(t *testing.T, c *client.Client) *follower {
+func follow(t testing.TB, c *client.Client) *follower {
 	ctx, cancel := context.WithCancel(context.Background())
 	fl := &follower{seqs: make(chan uint64, 100000), conns: make(chan bool, 1000), done: make(chan struct{}), stop: cancel}
 	go func() {
@@ -306,7 +306,7 @@ func follow(t *testing.T, c *client.Client) *follower {
 }
 
 // expectConn waits for the connection to be up or down.
-func (fl *follower) expectConn(t *testing.T, up bool, within time.Duration) time.Duration {
+func (fl *follower) expectConn(t testing.TB, up bool, within time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
 	deadline := time.After(within)
