@@ -105,3 +105,26 @@ func TestNodeOutOfReach(t *testing.T) {
 }
 
 func onBox2(row string) bool { return strings.HasPrefix(row, "box2") }
+
+// On a narrow screen the NODE column goes last: after NAME, never before.
+func TestNodeColumnGoesLast(t *testing.T) {
+	nodeGone := 0
+	for w := 120; w >= 10; w-- {
+		m := nodesModel(w, 24)
+		var names []string
+		for _, c := range columnsFor(m, w) {
+			names = append(names, colTitles[c.kind])
+		}
+		h := strings.Join(names, " ")
+		hasName, hasNode := strings.Contains(h, "NAME"), strings.Contains(h, "NODE")
+		if hasName && !hasNode {
+			t.Errorf("width %d: columns %q: NODE dropped before NAME", w, h)
+		}
+		if !hasNode && nodeGone == 0 {
+			nodeGone = w
+		}
+	}
+	if nodeGone == 0 || nodeGone > 30 {
+		t.Errorf("NODE dropped at width %d; want it kept down to narrow screens", nodeGone)
+	}
+}
