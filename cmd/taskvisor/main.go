@@ -8,6 +8,7 @@
 //	taskvisor [--headless] [--json] [--output] [--log FILE] [--tasks FILE | --procfile FILE]
 //	taskvisor check [--procfile] FILE     validate a task file, print its tree
 //	taskvisor doctor                      what keeps tasks from outliving their stop here
+//	taskvisor serve|attach|ls|...         a node and its clients (taskvisor --help)
 //	taskvisor worker texture [flags]      the demo task (hidden)
 //
 // On a terminal it opens the terminal UI (package ui); with --headless or
@@ -80,10 +81,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
   taskvisor check [--procfile] FILE  validate a task file and print the tree it would run
   taskvisor doctor                   say what keeps tasks from outliving their stop on this machine
   taskvisor serve [flags]            a node without a terminal (see taskvisor serve --help)
-  taskvisor certs init|node|client   certificates for nodes over TCP with mutual TLS (serve --listen, --addr)
-  taskvisor attach [--node N]        the terminal UI of a running node
+  taskvisor certs init|node|client   certificates for nodes over TCP with mutual TLS (serve --listen)
+  taskvisor attach [--node N]...     the terminal UI of running nodes (one, several, or all of nodes.toml)
   taskvisor ls|start|add|cancel|kill|restart|pause|resume|fail|max-parallel|logs|wait|events|shutdown
-                                     control a running node (--help each)
+                                     control running nodes (--help each; several: TASK is node/TASK)
+  taskvisor dial-stdio [--node N]    the node's socket on stdin and stdout (what ssh:// runs on the host)
 
 taskvisor and taskvisor --headless exit 0 after a clean quit, 1 when a task ended failed, gave-up or skipped
 (or on an error), 2 for bad usage.

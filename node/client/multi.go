@@ -220,8 +220,8 @@ func (m *Multi) onNode(i int, err error) error {
 }
 
 // list is the tasks of every node that answers, asked all at once; a node
-// that does not answer is left out (its rows stay as last known) and said
-// in the Reply the UI is sent as well.
+// that does not answer is left out: its rows stay as last known, and its
+// stream says it is out of reach.
 func (m *Multi) list() any {
 	lists := make([]any, len(m.adapters))
 	var wg sync.WaitGroup
