@@ -33,11 +33,15 @@ func runAttach(args []string, stdout, stderr io.Writer) int {
 	if code, ok := cl.parse(args, 0); !ok {
 		return code
 	}
-	ts, err := cl.connect()
-	if err != nil {
-		return cl.dialFailed(err)
+	ts, code, ok := cl.connectEach()
+	if !ok {
+		return code
 	}
 	defer cl.closeAll()
+	if code != exitOK {
+		fmt.Fprintf(stderr, "taskvisor attach: fix the nodes above, or leave them out with --node\n")
+		return code
+	}
 	if len(ts) > 1 {
 		return attachNodes(cl, ts)
 	}

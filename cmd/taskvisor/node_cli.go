@@ -226,9 +226,9 @@ func cmdList(cl *cli, args []string) int {
 	if code, ok := cl.parse(args, 0); !ok {
 		return code
 	}
-	ts, err := cl.connect()
-	if err != nil {
-		return cl.dialFailed(err)
+	ts, code, ok := cl.connectEach()
+	if !ok {
+		return code
 	}
 	defer cl.closeAll()
 	ctx, cancel := timeout()
@@ -239,7 +239,6 @@ func cmdList(cl *cli, args []string) int {
 		lists[i], errs[i] = t.client.List(ctx, &pb.ListRequest{History: *all, Usage: *withUsage})
 	})
 	several := len(ts) > 1
-	code := exitOK
 	for i, err := range errs {
 		if err == nil {
 			continue
@@ -576,9 +575,9 @@ func cmdEvents(cl *cli, args []string) int {
 	if code, ok := cl.parse(args, 0); !ok {
 		return code
 	}
-	ts, err := cl.connect()
-	if err != nil {
-		return cl.dialFailed(err)
+	ts, code, ok := cl.connectEach()
+	if !ok {
+		return code
 	}
 	defer cl.closeAll()
 	ctx, cancel := interruptible()
@@ -602,7 +601,7 @@ func cmdEvents(cl *cli, args []string) int {
 			codes[i] = cl.failOn(t, err)
 		}
 	})
-	return slices.Max(codes)
+	return max(code, slices.Max(codes))
 }
 
 // streamEvents calls print with each event of one Events call until it

@@ -35,6 +35,10 @@ type target struct {
 	name   string
 	t      client.Target
 	client *client.Client
+	// err says why the node cannot be reached at all (its certificate
+	// cannot be loaded, its socket is not there): the commands of other
+	// nodes go on, and those of this one fail with it.
+	err error
 }
 
 // targets resolves the nodes the command acts on, in order: each --node (a
@@ -51,14 +55,14 @@ func (cl *cli) targets() ([]*target, error) {
 	}
 	var out []*target
 	add := func(name string, a client.Address, e *client.NodeEntry) error {
-		t, err := cl.targetOf(a, e)
-		if err != nil {
-			return err
-		}
 		if slices.ContainsFunc(out, func(o *target) bool { return o.name == name }) {
 			return fmt.Errorf("node %q named twice", name)
 		}
-		out = append(out, &target{name: name, t: t})
+		t, err := cl.targetOf(a, e)
+		if err != nil {
+			err = fmt.Errorf("node %s: %w", name, err)
+		}
+		out = append(out, &target{name: name, t: t, err: err})
 		return nil
 	}
 	switch {
@@ -163,19 +167,23 @@ func (cl *cli) targetOf(a client.Address, e *client.NodeEntry) (client.Target, e
 }
 
 // connect dials every target (a dial makes no connection yet: the first
-// call does).
+// call does); a target that cannot be dialled keeps the reason in its err.
 func (cl *cli) connect() ([]*target, error) {
 	ts, err := cl.targets()
 	if err != nil {
 		return nil, err
 	}
 	for _, t := range ts {
-		if t.client != nil {
+		if t.client != nil || t.err != nil {
 			continue
 		}
 		c, err := client.Dial(t.t)
 		if err != nil {
-			return nil, fmt.Errorf("node %s: %w", t.name, err)
+			t.err = err // a local node's error names it
+			if local := t.t.Socket == "" && t.t.Address == "" && t.t.SSH == ""; !local && len(ts) > 1 {
+				t.err = fmt.Errorf("node %s: %w", t.name, err)
+			}
+			continue
 		}
 		if c.Node == "" || len(ts) > 1 {
 			c.Node = t.name
@@ -183,6 +191,26 @@ func (cl *cli) connect() ([]*target, error) {
 		t.client = c
 	}
 	return ts, nil
+}
+
+// connectEach is connect for the commands of every node (ls, events,
+// attach): each node that cannot be dialled is said on stderr, and code is
+// then exitNoNode; with one node, that is the command's failure (ok false).
+func (cl *cli) connectEach() (ts []*target, code int, ok bool) {
+	ts, err := cl.connect()
+	if err != nil {
+		return nil, cl.dialFailed(err), false
+	}
+	if len(ts) == 1 && ts[0].err != nil {
+		return nil, cl.dialFailed(ts[0].err), false
+	}
+	for _, t := range ts {
+		if t.err != nil {
+			fmt.Fprintf(cl.stderr, "taskvisor %s: %v\n", cl.name, t.err)
+			code = exitNoNode
+		}
+	}
+	return ts, code, true
 }
 
 // closeAll closes the targets' connections.
@@ -204,7 +232,7 @@ func (cl *cli) forTask(arg string) (*target, string, error) {
 	if name, task, ok := strings.Cut(arg, "/"); ok {
 		for _, t := range ts {
 			if t.name == name {
-				return t, task, nil
+				return t, task, t.err
 			}
 		}
 		if len(cl.nodes) == 0 {
@@ -213,7 +241,7 @@ func (cl *cli) forTask(arg string) (*target, string, error) {
 		return nil, "", fmt.Errorf("task %s: node %q is not among the --node given (%s)", arg, name, targetNames(ts))
 	}
 	if len(ts) == 1 {
-		return ts[0], arg, nil
+		return ts[0], arg, ts[0].err
 	}
 	return nil, "", fmt.Errorf("task %s: %d nodes are addressed (%s): say which, as %s/%s", arg, len(ts), targetNames(ts), ts[0].name, arg)
 }
@@ -227,7 +255,7 @@ func (cl *cli) one() (*client.Client, error) {
 	if len(ts) > 1 {
 		return nil, fmt.Errorf("%d nodes are addressed (%s): this command acts on one; choose it with --node NAME", len(ts), targetNames(ts))
 	}
-	return ts[0].client, nil
+	return ts[0].client, ts[0].err
 }
 
 func targetNames(ts []*target) string {
@@ -238,10 +266,14 @@ func targetNames(ts []*target) string {
 	return strings.Join(names, ", ")
 }
 
-// eachNode calls f for every target at once and waits for all.
+// eachNode calls f for every target that could be dialled, all at once,
+// and waits for all.
 func eachNode(ts []*target, f func(i int, t *target)) {
 	var wg sync.WaitGroup
 	for i, t := range ts {
+		if t.client == nil {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
