@@ -162,22 +162,11 @@ func LoadNodes(path string) ([]NodeEntry, error) {
 // Every problem is a taskfile.Error with its file, line and column, all of
 // them in one taskfile.Errors.
 func ParseNodes(name string, data []byte) ([]NodeEntry, error) {
-	var errs taskfile.Errors
-	lines := []int{0}
+	np := &nodesParser{name: name, lines: []int{0}, names: map[string]int{}}
 	for i, c := range data {
 		if c == '\n' {
-			lines = append(lines, i+1)
+			np.lines = append(np.lines, i+1)
 		}
-	}
-	at := func(off uint32) (int, int) {
-		line := 0
-		for line+1 < len(lines) && lines[line+1] <= int(off) {
-			line++
-		}
-		return line + 1, int(off) - lines[line] + 1
-	}
-	problem := func(line, col int, entry, field, format string, args ...any) {
-		errs = append(errs, &taskfile.Error{File: name, Line: line, Column: col, Entry: entry, Field: field, Msg: fmt.Sprintf(format, args...)})
 	}
 	var probe any
 	if err := toml.Unmarshal(data, &probe); err != nil {
@@ -186,39 +175,9 @@ func ParseNodes(name string, data []byte) ([]NodeEntry, error) {
 		if errors.As(err, &de) {
 			line, col = de.Position()
 		}
-		problem(line, col, "", "", "invalid TOML: %s", strings.TrimPrefix(err.Error(), "toml: "))
-		return nil, errs
+		np.problem(line, col, "", "invalid TOML: %s", strings.TrimPrefix(err.Error(), "toml: "))
+		return nil, np.errs
 	}
-	var (
-		out  []NodeEntry
-		cur  *NodeEntry
-		seen map[string]int
-		addr struct{ line, col int }
-	)
-	label := func() string {
-		if cur == nil || cur.Name == "" {
-			return fmt.Sprintf("node #%d", len(out))
-		}
-		return fmt.Sprintf("node %q", cur.Name)
-	}
-	finish := func() {
-		if cur == nil {
-			return
-		}
-		if cur.Name == "" && seen["name"] == 0 {
-			problem(cur.Line, 1, label(), "name", "missing: each node has a name")
-		}
-		if cur.Address.Kind == "" && seen["address"] == 0 {
-			problem(cur.Line, 1, label(), "address", "missing: each node has an address")
-		}
-		if cur.Remote != "" && cur.Address.Kind != "" && cur.Address.Kind != "ssh" {
-			problem(addr.line, addr.col, label(), "remote", "only for an ssh:// address")
-		}
-		if (cur.Cert != "" || cur.Certs != "") && cur.Address.Kind != "" && cur.Address.Kind != "tls" {
-			problem(addr.line, addr.col, label(), "cert", "only for a HOST:PORT (TLS) address")
-		}
-	}
-	names := map[string]int{}
 	var p unstable.Parser
 	p.Reset(data)
 	for p.NextExpression() {
@@ -231,76 +190,138 @@ func ParseNodes(name string, data []byte) ([]NodeEntry, error) {
 			}
 			keys = append(keys, string(it.Node().Data))
 		}
-		line, col := at(keyOff)
+		line, col := np.at(keyOff)
 		switch expr.Kind {
 		case unstable.ArrayTable, unstable.Table:
-			finish()
-			cur = nil
-			if expr.Kind != unstable.ArrayTable || len(keys) != 1 || keys[0] != "node" {
-				problem(line, col, "", "", "unknown table %q: a nodes file has [[node]] tables only", strings.Join(keys, "."))
-				continue
-			}
-			out = append(out, NodeEntry{Line: line})
-			cur, seen = &out[len(out)-1], map[string]int{}
+			np.table(expr.Kind == unstable.ArrayTable, keys, line, col)
 		case unstable.KeyValue:
-			field := strings.Join(keys, ".")
-			if cur == nil {
-				problem(line, col, "", field, "outside any [[node]]")
-				continue
-			}
-			if first, dup := seen[field]; dup {
-				problem(line, col, label(), field, "set twice (first at line %d)", first)
-				continue
-			}
-			seen[field] = line
-			if !slices.Contains([]string{"name", "address", "cert", "certs", "remote"}, field) {
-				problem(line, col, label(), field, "unknown key; a node has name, address, cert, certs and remote")
-				continue
-			}
-			v := expr.Value()
-			vline, vcol := at(v.Raw.Offset)
-			if v.Kind != unstable.String {
-				problem(vline, vcol, label(), field, "want a string")
-				continue
-			}
-			s := string(v.Data)
-			switch field {
-			case "name":
-				switch {
-				case s == "" || strings.ContainsAny(s, "/ \t\n"):
-					problem(vline, vcol, label(), field, "%q: a name is not empty and has no '/' or spaces", s)
-				case names[s] > 0:
-					problem(vline, vcol, label(), field, "%q: the name of the node at line %d too", s, names[s])
-				default:
-					cur.Name, names[s] = s, cur.Line
-				}
-			case "address":
-				a, err := ParseAddress(s)
-				if err != nil {
-					problem(vline, vcol, label(), field, "%v", err)
-					continue
-				}
-				cur.Address, addr.line, addr.col = a, vline, vcol
-			case "cert":
-				cur.Cert = s
-			case "certs":
-				cur.Certs = s
-			case "remote":
-				cur.Remote = s
-			}
+			np.keyValue(strings.Join(keys, "."), expr.Value(), line, col)
 		}
 	}
-	finish()
+	np.finish()
 	if err := p.Error(); err != nil {
-		problem(0, 0, "", "", "invalid TOML: %v", err)
+		np.problem(0, 0, "", "invalid TOML: %v", err)
 	}
-	if len(out) == 0 && len(errs) == 0 {
-		problem(0, 0, "", "", "no nodes: a nodes file has one [[node]] table or more")
+	if len(np.out) == 0 && len(np.errs) == 0 {
+		np.problem(0, 0, "", "no nodes: a nodes file has one [[node]] table or more")
 	}
-	if len(errs) > 0 {
-		return nil, errs
+	if len(np.errs) > 0 {
+		return nil, np.errs
 	}
-	return out, nil
+	return np.out, nil
+}
+
+// nodesParser is ParseNodes' state: the nodes read, the one being read,
+// and the problems found.
+type nodesParser struct {
+	name  string
+	lines []int // the offset of each line's start
+	errs  taskfile.Errors
+	out   []NodeEntry
+	cur   *NodeEntry     // the [[node]] the keys go to; nil outside one
+	seen  map[string]int // cur's keys, by the line each was set on
+	names map[string]int // the names taken, by their node's line
+	// addrLine and addrCol are where cur's address is.
+	addrLine, addrCol int
+}
+
+// at is the 1-based line and column of a byte offset.
+func (np *nodesParser) at(off uint32) (int, int) {
+	line := 0
+	for line+1 < len(np.lines) && np.lines[line+1] <= int(off) {
+		line++
+	}
+	return line + 1, int(off) - np.lines[line] + 1
+}
+
+// problem records a problem of the current node (none when outside one).
+func (np *nodesParser) problem(line, col int, field, format string, args ...any) {
+	entry := ""
+	if np.cur != nil {
+		entry = fmt.Sprintf("node #%d", len(np.out))
+		if np.cur.Name != "" {
+			entry = fmt.Sprintf("node %q", np.cur.Name)
+		}
+	}
+	np.errs = append(np.errs, &taskfile.Error{File: np.name, Line: line, Column: col, Entry: entry, Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+// table starts a [[node]], or reports any other table.
+func (np *nodesParser) table(array bool, keys []string, line, col int) {
+	np.finish()
+	np.cur = nil
+	if !array || len(keys) != 1 || keys[0] != "node" {
+		np.problem(line, col, "", "unknown table %q: a nodes file has [[node]] tables only", strings.Join(keys, "."))
+		return
+	}
+	np.out = append(np.out, NodeEntry{Line: line})
+	np.cur, np.seen = &np.out[len(np.out)-1], map[string]int{}
+}
+
+// keyValue sets a field of the current node.
+func (np *nodesParser) keyValue(field string, v *unstable.Node, line, col int) {
+	switch {
+	case np.cur == nil:
+		np.problem(line, col, field, "outside any [[node]]")
+		return
+	case np.seen[field] > 0:
+		np.problem(line, col, field, "set twice (first at line %d)", np.seen[field])
+		return
+	case !slices.Contains([]string{"name", "address", "cert", "certs", "remote"}, field):
+		np.problem(line, col, field, "unknown key; a node has name, address, cert, certs and remote")
+		return
+	}
+	np.seen[field] = line
+	vline, vcol := np.at(v.Raw.Offset)
+	if v.Kind != unstable.String {
+		np.problem(vline, vcol, field, "want a string")
+		return
+	}
+	s := string(v.Data)
+	switch field {
+	case "name":
+		switch {
+		case s == "" || strings.ContainsAny(s, "/ \t\n"):
+			np.problem(vline, vcol, field, "%q: a name is not empty and has no '/' or spaces", s)
+		case np.names[s] > 0:
+			np.problem(vline, vcol, field, "%q: the name of the node at line %d too", s, np.names[s])
+		default:
+			np.cur.Name, np.names[s] = s, np.cur.Line
+		}
+	case "address":
+		a, err := ParseAddress(s)
+		if err != nil {
+			np.problem(vline, vcol, field, "%v", err)
+			return
+		}
+		np.cur.Address, np.addrLine, np.addrCol = a, vline, vcol
+	case "cert":
+		np.cur.Cert = s
+	case "certs":
+		np.cur.Certs = s
+	case "remote":
+		np.cur.Remote = s
+	}
+}
+
+// finish checks the current node once its keys are read.
+func (np *nodesParser) finish() {
+	cur := np.cur
+	if cur == nil {
+		return
+	}
+	if cur.Name == "" && np.seen["name"] == 0 {
+		np.problem(cur.Line, 1, "name", "missing: each node has a name")
+	}
+	if cur.Address.Kind == "" && np.seen["address"] == 0 {
+		np.problem(cur.Line, 1, "address", "missing: each node has an address")
+	}
+	if cur.Remote != "" && cur.Address.Kind != "" && cur.Address.Kind != "ssh" {
+		np.problem(np.addrLine, np.addrCol, "remote", "only for an ssh:// address")
+	}
+	if (cur.Cert != "" || cur.Certs != "") && cur.Address.Kind != "" && cur.Address.Kind != "tls" {
+		np.problem(np.addrLine, np.addrCol, "cert", "only for a HOST:PORT (TLS) address")
+	}
 }
 
 // Local is the address of a node of this machine by name (empty:

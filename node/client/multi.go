@@ -127,71 +127,95 @@ func errNoNode(op actors.Op, id int) actors.Reply {
 
 // call routes a command to its node and makes its reply Multi's.
 func (m *Multi) call(msg any) any {
-	// The task a command is for, by the node's ID, and the command as the
-	// node's adapter takes it.
-	var (
-		local int
-		op    actors.Op
-		sub   func(id int) any
-	)
 	switch c := msg.(type) {
 	case actors.List:
 		return m.list()
 	case actors.Start:
-		i := slices.Index(m.names, c.Node)
-		if c.Node == "" {
-			i = 0
-		}
-		if i < 0 {
-			return actors.Reply{Op: actors.OpStart, Tag: c.Tag, Err: fmt.Errorf("start: no node %q here (nodes: %v)", c.Node, m.names)}
-		}
-		r, _ := m.adapters[i].call(c).(actors.Reply)
-		if r.ID > 0 {
-			r.ID = LocalID(i, r.ID)
-		}
-		r.Tag, r.Err = c.Tag, m.onNode(i, r.Err)
-		return r
+		return m.start(c)
 	case actors.SetMaxParallel:
-		// Every node's own limit: the UI's + and - mean "more at once";
-		// the answer is the last node's limit, or the first refusal.
-		var out actors.Reply
-		var refused error
-		for i, a := range m.adapters {
-			r, _ := a.call(c).(actors.Reply)
-			switch {
-			case r.Err != nil && refused == nil:
-				refused = m.onNode(i, r.Err)
-			case r.Err == nil:
-				out = r
-			}
-		}
-		if refused != nil {
-			out.Err = refused
-		}
-		return out
+		return m.setMaxParallel(c)
 	case actors.Shutdown:
 		return actors.Reply{Op: actors.OpShutdown, Err: errors.New("stop one node at a time: taskvisor shutdown --node NAME")}
+	}
+	return m.callTask(msg)
+}
+
+// start starts a task on the node the Start names, else on the first.
+func (m *Multi) start(c actors.Start) actors.Reply {
+	i := slices.Index(m.names, c.Node)
+	if c.Node == "" {
+		i = 0
+	}
+	if i < 0 {
+		return actors.Reply{Op: actors.OpStart, Tag: c.Tag, Err: fmt.Errorf("start: no node %q here (nodes: %v)", c.Node, m.names)}
+	}
+	r, _ := m.adapters[i].call(c).(actors.Reply)
+	if r.ID > 0 {
+		r.ID = LocalID(i, r.ID)
+	}
+	r.Tag, r.Err = c.Tag, m.onNode(i, r.Err)
+	return r
+}
+
+// setMaxParallel moves every node's own limit: the UI's + and - mean
+// "more at once". The answer is the last node's limit, or the first
+// refusal.
+func (m *Multi) setMaxParallel(c actors.SetMaxParallel) actors.Reply {
+	var out actors.Reply
+	var refused error
+	for i, a := range m.adapters {
+		r, _ := a.call(c).(actors.Reply)
+		switch {
+		case r.Err != nil && refused == nil:
+			refused = m.onNode(i, r.Err)
+		case r.Err == nil:
+			out = r
+		}
+	}
+	if refused != nil {
+		out.Err = refused
+	}
+	return out
+}
+
+// taskCommand is the task a command is for, by Multi's ID, its Op, and the
+// command as the node's adapter takes it, of the node's ID.
+func taskCommand(msg any) (local int, op actors.Op, sub func(id int) any) {
+	switch c := msg.(type) {
 	case actors.Cancel:
-		local, op, sub = c.ID, actors.OpCancel, func(id int) any { return actors.Cancel{ID: id} }
+		return c.ID, actors.OpCancel, func(id int) any { return actors.Cancel{ID: id} }
 	case actors.Kill:
-		local, op, sub = c.ID, actors.OpKill, func(id int) any { return actors.Kill{ID: id} }
+		return c.ID, actors.OpKill, func(id int) any { return actors.Kill{ID: id} }
 	case actors.Restart:
-		local, op, sub = c.ID, actors.OpRestart, func(id int) any { return actors.Restart{ID: id} }
+		return c.ID, actors.OpRestart, func(id int) any { return actors.Restart{ID: id} }
 	case actors.Fail:
-		local, op, sub = c.ID, actors.OpFail, func(id int) any { return actors.Fail{ID: id, Reason: c.Reason} }
+		return c.ID, actors.OpFail, func(id int) any { return actors.Fail{ID: id, Reason: c.Reason} }
 	case actors.Pause:
-		local, op, sub = c.ID, actors.OpPause, func(id int) any { return actors.Pause{ID: id} }
+		return c.ID, actors.OpPause, func(id int) any { return actors.Pause{ID: id} }
 	case actors.Resume:
-		local, op, sub = c.ID, actors.OpResume, func(id int) any { return actors.Resume{ID: id} }
+		return c.ID, actors.OpResume, func(id int) any { return actors.Resume{ID: id} }
 	case actors.GetOutput:
-		local, sub = c.ID, func(id int) any { c.ID = id; return c }
+		return c.ID, "output", func(id int) any { c.ID = id; return c }
 	case actors.Wait:
-		local, sub = c.ID, func(id int) any { return actors.Wait{ID: id} }
+		return c.ID, "wait", func(id int) any { return actors.Wait{ID: id} }
+	}
+	return 0, "", nil
+}
+
+// callTask sends a command of one task to the task's node and makes the
+// reply Multi's.
+func (m *Multi) callTask(msg any) any {
+	local, op, sub := taskCommand(msg)
+	if sub == nil {
+		return nil
 	}
 	i, id, ok := SplitID(local)
 	if !ok || i >= len(m.adapters) {
-		if _, isOut := msg.(actors.GetOutput); isOut {
-			return actors.OutputReply{ID: local, Err: errNoNode("output", local).Err}
+		switch msg.(type) {
+		case actors.GetOutput:
+			return actors.OutputReply{ID: local, Err: errNoNode(op, local).Err}
+		case actors.Wait:
+			return actors.WaitReply{ID: local, Err: errNoNode(op, local).Err}
 		}
 		return errNoNode(op, local)
 	}
