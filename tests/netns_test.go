@@ -176,18 +176,7 @@ func newNetFixture(t testing.TB, n int) *netFixture {
 func (f *netFixture) ctl(args ...string) (string, string, int) {
 	f.t.Helper()
 	args = append(args[:1:1], append([]string{"--nodes", f.nodesToml}, args[1:]...)...)
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+filepath.Join(f.dir, "client-run"))
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		f.t.Fatalf("taskvisor %v: %v", args, err)
-	}
-	return string(out), stderr.String(), code
+	return runBinary(f.t, []string{"XDG_RUNTIME_DIR=" + filepath.Join(f.dir, "client-run")}, args...)
 }
 
 func (f *netFixture) mustCtl(args ...string) string {

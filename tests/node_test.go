@@ -77,23 +77,28 @@ func (e *nodeEnv) serve() *exec.Cmd {
 // ctl runs a control command and returns its stdout and exit code.
 func (e *nodeEnv) ctl(args ...string) (string, int) {
 	e.t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), e.env...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	code := 0
-	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
-			e.t.Fatalf("taskvisor %v: %v", args, err)
-		}
-		code = ee.ExitCode()
-	}
+	out, stderr, code := runBinary(e.t, e.env, args...)
 	if code != 0 {
-		e.t.Logf("taskvisor %v: exit %d, stderr: %s", args, code, stderr.String())
+		e.t.Logf("taskvisor %v: exit %d, stderr: %s", args, code, stderr)
 	}
-	return string(out), code
+	return out, code
+}
+
+// runBinary runs taskvisor with args and env added to the test's
+// environment: its stdout, stderr and exit code.
+func runBinary(t testing.TB, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var errb strings.Builder
+	cmd.Stderr = &errb
+	out, err := cmd.Output()
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("taskvisor %v: %v", args, err)
+	}
+	return string(out), errb.String(), code
 }
 
 func (e *nodeEnv) mustCtl(args ...string) string {

@@ -113,18 +113,8 @@ func TestNodeOverSSH(t *testing.T) {
 	sshCmd := fmt.Sprintf("ssh -F /dev/null -i %s -o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes", filepath.Join(dir, "user"), known)
 	ctl := func(args ...string) (string, string, int) {
 		t.Helper()
-		cmd := exec.Command(binary, append(args[:1:1], append([]string{"--nodes", nodes}, args[1:]...)...)...)
-		cmd.Env = append(os.Environ(), "TASKVISOR_SSH_COMMAND="+sshCmd, "XDG_RUNTIME_DIR="+filepath.Join(dir, "client-run"))
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return string(out), stderr.String(), code
+		args = append(args[:1:1], append([]string{"--nodes", nodes}, args[1:]...)...)
+		return runBinary(t, []string{"TASKVISOR_SSH_COMMAND=" + sshCmd, "XDG_RUNTIME_DIR=" + filepath.Join(dir, "client-run")}, args...)
 	}
 	if out, stderr, code := ctl("start", "ticker"); code != 0 || strings.TrimSpace(out) != "1" {
 		t.Fatalf("start over ssh: exit %d, %q, %q", code, out, stderr)

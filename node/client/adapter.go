@@ -67,7 +67,12 @@ const callTimeout = 30 * time.Second
 
 // receive answers a command on a goroutine of its own, so that a slow node
 // never blocks the actor.
-func (a *Adapter) receive(ctx actor.Context) {
+func (a *Adapter) receive(ctx actor.Context) { answer(ctx, a.ctx, &a.wg, a.call) }
+
+// answer is the receive of Adapter and Multi: a command of the
+// supervisor's (the others are dropped) gets the reply of call, made on a
+// goroutine of its own counted in wg, unless done has ended.
+func answer(ctx actor.Context, done context.Context, wg *sync.WaitGroup, call func(msg any) any) {
 	msg, sender := ctx.Message(), ctx.Sender()
 	switch msg.(type) {
 	case actors.List, actors.Start, actors.Cancel, actors.Kill, actors.Restart, actors.Fail, actors.Pause, actors.Resume,
@@ -75,14 +80,15 @@ func (a *Adapter) receive(ctx actor.Context) {
 	default:
 		return
 	}
-	if sender == nil || a.ctx.Err() != nil {
+	if sender == nil || done.Err() != nil {
 		return
 	}
-	a.wg.Add(1)
+	root := ctx.ActorSystem().Root
+	wg.Add(1)
 	go func() {
-		defer a.wg.Done()
-		if reply := a.call(msg); reply != nil && a.ctx.Err() == nil {
-			a.system.Root.Send(sender, reply)
+		defer wg.Done()
+		if reply := call(msg); reply != nil && done.Err() == nil {
+			root.Send(sender, reply)
 		}
 	}()
 }

@@ -100,25 +100,7 @@ type connChange struct {
 }
 
 // receive answers a command on a goroutine of its own, as Adapter does.
-func (m *Multi) receive(ctx actor.Context) {
-	msg, sender := ctx.Message(), ctx.Sender()
-	switch msg.(type) {
-	case actors.List, actors.Start, actors.Cancel, actors.Kill, actors.Restart, actors.Fail, actors.Pause, actors.Resume,
-		actors.SetMaxParallel, actors.GetOutput, actors.Wait, actors.Shutdown:
-	default:
-		return
-	}
-	if sender == nil || m.ctx.Err() != nil {
-		return
-	}
-	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
-		if reply := m.call(msg); reply != nil && m.ctx.Err() == nil {
-			m.system.Root.Send(sender, reply)
-		}
-	}()
-}
+func (m *Multi) receive(ctx actor.Context) { answer(ctx, m.ctx, &m.wg, m.call) }
 
 // errNoNode answers a command for an ID that is no node's task.
 func errNoNode(op actors.Op, id int) actors.Reply {
