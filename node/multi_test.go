@@ -1,12 +1,15 @@
 package node_test
 
 import (
+	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/taskvisor/taskvisor/actors"
 	"github.com/taskvisor/taskvisor/actors/probe"
 	pb "github.com/taskvisor/taskvisor/api/taskvisor/v1"
+	"github.com/taskvisor/taskvisor/node"
 	"github.com/taskvisor/taskvisor/node/client"
 )
 
@@ -41,7 +44,7 @@ func TestMultiOfTwoNodes(t *testing.T) {
 	t.Cleanup(system.Shutdown)
 	m := client.NewMulti(clients, system)
 	t.Cleanup(m.Close)
-	m.ConnectionMessage = func(node string, up bool, err error) any { return connection{node, up} }
+	m.ConnectionMessage = func(node string, up bool, err error, _ time.Time) any { return connection{node, up} }
 	p := probe.New(t, system)
 	unsubscribe := m.Subscribe(p.PID())
 	t.Cleanup(unsubscribe)
@@ -85,5 +88,37 @@ func TestMultiOfTwoNodes(t *testing.T) {
 	b.start()
 	if got := probe.FishForMsg(p, func(c connection) bool { return c.up }, wait); got.node != "b" {
 		t.Errorf("back: %+v, want b", got)
+	}
+}
+
+// A quiet event stream gets a heartbeat (a message without events) every
+// node.Heartbeat, so that the client hears from the node; the client's
+// LastHeard moves with it.
+func TestHeartbeat(t *testing.T) {
+	f := newFixture(t, shortDir(t), nil)
+	s, err := f.c.Events(ctx(t), &pb.EventsRequest{Live: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	m, err := s.Recv()
+	if err != nil || len(m.GetEvents()) != 0 {
+		t.Fatalf("first message of a quiet stream: %v, %v; want a heartbeat", m, err)
+	}
+	if took := time.Since(start); took < node.Heartbeat/2 || took > 5*node.Heartbeat {
+		t.Errorf("heartbeat after %s, want about %s", took, node.Heartbeat)
+	}
+	c, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = f.c.StreamEvents(c, 0, func(*pb.Event) error { return nil }, nil)
+	}()
+	time.Sleep(node.Heartbeat + time.Second)
+	heard := f.c.LastHeard()
+	cancel()
+	<-done
+	if since := time.Since(heard); heard.IsZero() || since > node.Heartbeat+time.Second {
+		t.Errorf("LastHeard %v (%s ago), want within a heartbeat", heard, since)
 	}
 }

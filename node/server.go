@@ -14,6 +14,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
@@ -416,11 +417,13 @@ func (s *server) Events(req *pb.EventsRequest, stream grpc.ServerStreamingServer
 		return status.Errorf(codes.OutOfRange, "events: since %d is past the node's last event %d", cursor, last)
 	}
 	// Headers now, so that the client knows the stream is up before the
-	// first event.
-	if err := stream.SendHeader(nil); err != nil {
+	// first event, and how often it will hear from the node at least.
+	if err := stream.SendHeader(metadata.Pairs(HeartbeatHeader, Heartbeat.String())); err != nil {
 		return err
 	}
 	ctx := stream.Context()
+	heartbeat := time.NewTimer(Heartbeat)
+	defer heartbeat.Stop()
 	for {
 		events, wake, closed, err := s.n.journal.Read(cursor)
 		if err != nil {
@@ -431,6 +434,7 @@ func (s *server) Events(req *pb.EventsRequest, stream grpc.ServerStreamingServer
 				return err
 			}
 			cursor = events[len(events)-1].GetSeq()
+			heartbeat.Reset(Heartbeat)
 			continue
 		}
 		if closed {
@@ -438,6 +442,12 @@ func (s *server) Events(req *pb.EventsRequest, stream grpc.ServerStreamingServer
 		}
 		select {
 		case <-wake:
+		case <-heartbeat.C:
+			if err := stream.Send(&pb.EventsResponse{}); err != nil {
+				return err
+			}
+			heartbeat.Reset(Heartbeat)
+			continue
 		case <-ctx.Done():
 			return status.FromContextError(ctx.Err()).Err()
 		}
@@ -528,6 +538,16 @@ func averageCPU(m *pb.UsageResponse, tasks []actors.TaskEvent, now time.Time) {
 
 // callBound bounds the wait for a usage sample in a List.
 const callBound = 5 * time.Second
+
+// Heartbeat is how long an event stream stays quiet before the node sends
+// a message without events, so that the client hears from it
+// (node/client takes a stream silent for three of them as lost).
+const Heartbeat = 2 * time.Second
+
+// HeartbeatHeader is the event stream's header that says the node's
+// Heartbeat, as a Go duration ("2s"): a client may take a stream silent
+// for longer than a few of them as lost.
+const HeartbeatHeader = "taskvisor-heartbeat"
 
 // streamCoalesce is how long a live stream gathers events after the first
 // before it sends them.

@@ -324,11 +324,15 @@ func TestHostFaults(t *testing.T) {
 	fl := follow(t, f.dialNode(box1))
 	fl.expectConn(t, true, wait)
 
-	// The link goes down: no FIN, no RST; gRPC's keepalive (10 s, then 5 s
-	// for the answer) finds it.
+	// The link goes down: no FIN, no RST. Three heartbeats missed (6 s)
+	// find it, well before gRPC's keepalive would (10 s, then 5 s for the
+	// answer).
 	run(t, "ip", "link", "set", box1.host.link, "down")
 	took := fl.expectConn(t, false, 40*time.Second)
 	t.Logf("a silent link found lost after %s", took.Round(100*time.Millisecond))
+	if took > 14*time.Second {
+		t.Errorf("a silent link found lost after %s: the keepalive's bound, not the heartbeats' (6 s)", took)
+	}
 	time.Sleep(time.Second) // events happen while it is away
 	run(t, "ip", "link", "set", box1.host.link, "up")
 	fl.expectConn(t, true, 40*time.Second)

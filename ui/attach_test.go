@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gdamore/tcell/v2"
 
@@ -94,9 +95,9 @@ func TestLostConnectionDimsTheTasks(t *testing.T) {
 	y := slices.IndexFunc(rows, func(r string) bool { return strings.Contains(r, "hang") })
 	x := strings.Index(rows[y], "hang")
 	_, live := cellAt(s, x, y)
-	m.Connection(Connection{Up: false, Err: errors.New("connection to node \"box\" lost (EOF): reconnecting")}, t0)
+	m.Connection(Connection{Up: false, Err: errors.New("connection to node \"box\" lost (EOF): reconnecting"), LastHeard: t0.Add(-7 * time.Second)}, t0)
 	rows = render(s, m, th)
-	if !strings.Contains(rows[0], "(connection lost: reconnecting)") || !strings.Contains(rows[y], "hang") {
+	if !strings.Contains(rows[0], "(connection lost: reconnecting) last heard 7s ago") || !strings.Contains(rows[y], "hang") {
 		t.Errorf("lost: header %q, row %q", rows[0], rows[y])
 	}
 	if _, st := cellAt(s, x, y); st != live.Dim(true) {

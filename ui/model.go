@@ -110,6 +110,8 @@ type Model struct {
 	// Stale: the connection to the node is lost; the tasks are shown as
 	// last known, dimmed, until it is back.
 	Stale bool
+	// LastHeard is when the node was last heard from, while Stale.
+	LastHeard time.Time
 	// Nodes are the nodes of a UI attached to several (Config.Nodes), in
 	// order, with the state of each one's connection; empty otherwise.
 	Nodes []NodeState

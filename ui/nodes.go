@@ -19,9 +19,8 @@ type NodeState struct {
 	// Down: the connection to it is lost; its tasks are shown dimmed, as
 	// last known.
 	Down bool
-	// LastHeard is when the UI last knew the connection up: the moment it
-	// was found lost (a broken connection at once; a silent one once the
-	// gRPC keepalive gives up).
+	// LastHeard is when the node was last heard from: its last event or
+	// heartbeat (Connection.LastHeard), else when it was found lost.
 	LastHeard time.Time
 	// raw is the name as the events carry it.
 	raw string
@@ -72,7 +71,7 @@ func (m *Model) nodeConnection(c Connection, now time.Time) {
 	}
 	switch {
 	case !c.Up && !n.Down:
-		n.Down, n.LastHeard = true, now
+		n.Down, n.LastHeard = true, c.heard(now)
 		if c.Err != nil {
 			m.Error(c.Err, now)
 		}

@@ -33,7 +33,7 @@ func Render(s tcell.Screen, m *Model, th Theme, now time.Time) {
 	cols := columnsFor(m, w)
 	top := visibleTop(m.Top, m.selectedIndex(), len(m.Tasks), l.listH)
 
-	renderHeader(s, m, th, w, top, l.listH)
+	renderHeader(s, m, th, w, top, l.listH, now)
 	if m.multi() && h > 1 {
 		renderNodes(s, m, th, w, 1, now)
 	}
@@ -228,7 +228,7 @@ func columnsFor(m *Model, w int) []column {
 	return append(cols, column{kind: colInfo, x: x, w: max(w-x, 0)})
 }
 
-func renderHeader(s tcell.Screen, m *Model, th Theme, w, top, listH int) {
+func renderHeader(s tcell.Screen, m *Model, th Theme, w, top, listH int, now time.Time) {
 	fill(s, 0, 0, w, th.Header)
 	right := ""
 	if len(m.Tasks) > listH && listH > 0 {
@@ -251,7 +251,7 @@ func renderHeader(s tcell.Screen, m *Model, th Theme, w, top, listH int) {
 			fmt.Fprintf(&b, " %d nodes", len(m.Nodes))
 		}
 		if m.Stale {
-			b.WriteString(" (connection lost: reconnecting)")
+			b.WriteString(" (connection lost: reconnecting) last heard " + wholeDuration(now.Sub(m.LastHeard)) + " ago")
 		}
 		if m.Quitting {
 			b.WriteString(" (quitting)")

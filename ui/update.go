@@ -33,6 +33,17 @@ type Connection struct {
 	Up bool
 	// Err says why it was lost; nil when Up.
 	Err error
+	// LastHeard is when the node was last heard from (its last event or
+	// heartbeat); zero: when the message came.
+	LastHeard time.Time
+}
+
+// heard is when the node was last heard from, as of a message at now.
+func (c Connection) heard(now time.Time) time.Time {
+	if c.LastHeard.IsZero() || c.LastHeard.After(now) {
+		return now
+	}
+	return c.LastHeard
 }
 
 // Connection applies a Connection; it returns the commands that follow (a
@@ -46,6 +57,9 @@ func (m *Model) Connection(c Connection, now time.Time) []any {
 	case !c.Up && m.StoppingNode:
 		return []any{quitCmd{nodeStopped: true}} // the node the user stopped has ended
 	case !c.Up:
+		if !m.Stale {
+			m.LastHeard = c.heard(now)
+		}
 		m.Stale = true
 		if c.Err != nil {
 			m.Error(c.Err, now)

@@ -63,7 +63,9 @@ func runAttach(args []string, stdout, stderr io.Writer) int {
 	}
 	detached, stopped, err := attachUI(screen, func(system *actor.ActorSystem) (*actor.PID, func(*actor.PID) func(), func()) {
 		ad := client.NewAdapter(cl.c, system)
-		ad.ConnectionMessage = func(up bool, err error) any { return ui.Connection{Up: up, Err: err} }
+		ad.ConnectionMessage = func(up bool, err error) any {
+			return ui.Connection{Up: up, Err: err, LastHeard: cl.c.LastHeard()}
+		}
 		return ad.PID(), ad.Subscribe, ad.Close
 	}, ui.Config{Catalogue: cat, Node: cl.c.Node})
 	screen.Fini()
@@ -108,7 +110,9 @@ func attachNodes(cl *cli, ts []*target) int {
 	}
 	detached, _, err := attachUI(screen, func(system *actor.ActorSystem) (*actor.PID, func(*actor.PID) func(), func()) {
 		m := client.NewMulti(clients, system)
-		m.ConnectionMessage = func(node string, up bool, err error) any { return ui.Connection{Node: node, Up: up, Err: err} }
+		m.ConnectionMessage = func(node string, up bool, err error, lastHeard time.Time) any {
+			return ui.Connection{Node: node, Up: up, Err: err, LastHeard: lastHeard}
+		}
 		return m.PID(), m.Subscribe, m.Close
 	}, ui.Config{Catalogue: cat, Nodes: names})
 	screen.Fini()

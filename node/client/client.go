@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -59,6 +60,20 @@ type Client struct {
 	// Node is the node's name as the target gave it; Socket its socket.
 	Node, Socket string
 	conn         *grpc.ClientConn
+	lastHeard    atomic.Int64 // unix nanoseconds of the last message of an event stream
+}
+
+// heard notes that the node was heard from now.
+func (c *Client) heard() { c.lastHeard.Store(time.Now().UnixNano()) }
+
+// LastHeard is when the node was last heard from on an event stream
+// (StreamEvents): its last event, heartbeat or the stream's start; zero
+// before any.
+func (c *Client) LastHeard() time.Time {
+	if n := c.lastHeard.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
 }
 
 // Dial connects to the target's node. The connection is made on the first

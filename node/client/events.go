@@ -3,10 +3,13 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	pb "github.com/taskvisor/taskvisor/api/taskvisor/v1"
+	"github.com/taskvisor/taskvisor/node"
 )
 
 // Backoff of StreamEvents between attempts to reconnect.
@@ -57,6 +60,12 @@ type handlerError struct{ err error }
 
 func (e handlerError) Error() string { return e.err.Error() }
 
+// quietBeats is how many of its heartbeats a stream may miss before it is
+// taken as lost. The node says its heartbeat in the stream's header
+// (node.HeartbeatHeader); a stream of a node that says none is left to
+// gRPC's keepalive (10 s, then 5 s for the answer).
+const quietBeats = 3
+
 // streamOnce runs one stream; got says it received something.
 func (c *Client) streamOnce(ctx context.Context, since *uint64, handle func(*pb.Event) error, connected func(bool, error)) (got bool, err error) {
 	ctx, cancel := context.WithCancel(ctx)
@@ -67,14 +76,30 @@ func (c *Client) streamOnce(ctx context.Context, since *uint64, handle func(*pb.
 	}
 	// The stream is up once the node has answered: its headers come with
 	// the first message, or at once when there is nothing to replay.
-	if _, err := s.Header(); err != nil {
+	md, err := s.Header()
+	if err != nil {
 		return false, err
 	}
+	c.heard()
 	if connected != nil {
 		connected(true, nil)
 	}
+	var quiet atomic.Bool
+	watchdog := time.AfterFunc(time.Hour, func() { quiet.Store(true); cancel() })
+	watchdog.Stop()
+	defer watchdog.Stop()
+	var limit time.Duration
+	if v := md.Get(node.HeartbeatHeader); len(v) == 1 {
+		if beat, err := time.ParseDuration(v[0]); err == nil && beat > 0 {
+			limit = quietBeats * beat
+			watchdog.Reset(limit)
+		}
+	}
 	for {
 		m, err := s.Recv()
+		if quiet.Load() {
+			return got, fmt.Errorf("no word from the node for %s (%d heartbeats)", limit, quietBeats)
+		}
 		if errors.Is(err, io.EOF) {
 			return got, nil
 		}
@@ -82,6 +107,10 @@ func (c *Client) streamOnce(ctx context.Context, since *uint64, handle func(*pb.
 			return got, err
 		}
 		got = true
+		c.heard()
+		if limit > 0 {
+			watchdog.Reset(limit)
+		}
 		for _, ev := range m.Events {
 			if ev.GetSeq() <= *since {
 				continue // never twice

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -29,9 +30,11 @@ import (
 type Multi struct {
 	// ConnectionMessage, when set before Subscribe, makes the message the
 	// subscriber is sent when the connection to node is lost (up false,
-	// err why) or back (up true); the attached UI's is ui.Connection. Nil:
-	// a lost connection is an actors.Reply with Op "attach" and the error.
-	ConnectionMessage func(node string, up bool, err error) any
+	// err why, lastHeard when the node was last heard from:
+	// Client.LastHeard) or back (up true); the attached UI's is
+	// ui.Connection. Nil: a lost connection is an actors.Reply with Op
+	// "attach" and the error.
+	ConnectionMessage func(node string, up bool, err error, lastHeard time.Time) any
 
 	names    []string
 	adapters []*Adapter
@@ -68,7 +71,7 @@ func NewMulti(clients []*Client, system *actor.ActorSystem) *Multi {
 	for _, c := range clients {
 		m.names = append(m.names, c.Node)
 		a := &Adapter{c: c, system: system, ctx: ctx, cancel: func() {}}
-		a.ConnectionMessage = func(up bool, err error) any { return connChange{up: up, err: err} }
+		a.ConnectionMessage = func(up bool, err error) any { return connChange{up: up, err: err, lastHeard: c.LastHeard()} }
 		m.adapters = append(m.adapters, a)
 	}
 	m.pid = system.Root.SpawnPrefix(actor.PropsFromFunc(m.receive), "nodes")
@@ -95,8 +98,9 @@ func (m *Multi) Close() {
 // connChange is a node adapter's news of its connection, before Multi
 // names the node in it.
 type connChange struct {
-	up  bool
-	err error
+	up        bool
+	err       error
+	lastHeard time.Time
 }
 
 // receive answers a command on a goroutine of its own, as Adapter does.
@@ -308,7 +312,7 @@ func (m *Multi) translate(i int, msg any) any {
 			m.mu.Unlock()
 		}
 		if m.ConnectionMessage != nil {
-			return m.ConnectionMessage(name, v.up, v.err)
+			return m.ConnectionMessage(name, v.up, v.err, v.lastHeard)
 		}
 		if !v.up {
 			return actors.Reply{Op: "attach", Err: v.err}

@@ -1673,6 +1673,9 @@ func (x *EventsRequest) GetLive() bool {
 type EventsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// In sequence order; a message holds as many as were ready, up to 512.
+	// None: a heartbeat, which the node sends after 2 s without events, so
+	// that a client knows the node is there (and when it last heard from it)
+	// on a quiet stream.
 	Events        []*Event `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
