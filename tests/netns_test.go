@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -248,6 +249,23 @@ func TestThreeHosts(t *testing.T) {
 	if _, stderr, code := f.ctl("kill", "box9/1"); code != 2 || !strings.Contains(stderr, `no node "box9"`) {
 		t.Errorf("kill box9/1: exit %d, %q", code, stderr)
 	}
+
+	// attach to all three: one list with the NODE column and each node's
+	// line; K on box3's row kills box3's task only.
+	u := startTmuxWith(t, []string{"XDG_RUNTIME_DIR=" + filepath.Join(f.dir, "client-run")}, "attach", "--nodes", f.nodesToml)
+	u.waitFor("the three nodes up", regexp.MustCompile(`box1 up \(1\)  box2 up \(1\)  box3 up \(1\)`), nil)
+	u.waitFor("the NODE column", regexp.MustCompile(`(?m)^NODE ID STATE`), nil)
+	u.waitFor("box3's running ticker", regexp.MustCompile(`(?m)^box3 +1 . running +ticker`), nil)
+	u.keys("End", "Tab") // the last row, box3's task 1, and its detail pane
+	u.waitFor("box3's task selected", regexp.MustCompile(`Task box3/1 ticker`), nil)
+	u.keys("K")
+	u.waitFor("box3's ticker killed", regexp.MustCompile(`(?m)^box3 +1 . killed`), nil)
+	ls = f.mustCtl("ls")
+	if r1, r3 := row(ls, "box1", "1"), row(ls, "box3", "1"); r1 == nil || r1[3] != "running" || r3 == nil || r3[3] != "killed" {
+		t.Errorf("after K on box3's row in attach:\n%s", ls)
+	}
+	u.keys("q")
+	u.waitFor("attach detached", regexp.MustCompile(`detached from nodes box1, box2, box3`), nil)
 }
 
 // dialNode is the client library's connection to n over mutual TLS with

@@ -34,6 +34,13 @@ var tmuxRuns atomic.Int64
 // so that the test can read how the terminal was left.
 func startTmuxUI(t *testing.T) *tmuxUI {
 	t.Helper()
+	return startTmuxWith(t, nil)
+}
+
+// startTmuxWith is startTmuxUI of taskvisor with args, and env added to
+// the session's environment.
+func startTmuxWith(t *testing.T, env []string, args ...string) *tmuxUI {
+	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Fatalf("the terminal UI tests need tmux (.ci/run installs it): %v", err)
 	}
@@ -41,9 +48,16 @@ func startTmuxUI(t *testing.T) *tmuxUI {
 	// socket of the test's previous run (-count) may still be going, and
 	// then the new session fails with "server exited unexpectedly".
 	u := &tmuxUI{t: t, socket: fmt.Sprintf("taskvisor-test-%d-%d-%s", os.Getpid(), tmuxRuns.Add(1), regexp.MustCompile(`\W`).ReplaceAllString(t.Name(), "_"))}
-	script := fmt.Sprintf("%s; echo %s=$?; stty -a; echo %s; sleep 3600", shellQuote(binary), exitMarker, endMarker)
-	u.tmux("-f", "/dev/null", "new-session", "-d", "-s", "ui", "-x", "120", "-y", "30",
-		"-e", "LANG=C.UTF-8", "-e", "TERM=screen", "sh", "-c", script)
+	line := shellQuote(binary)
+	for _, a := range args {
+		line += " " + shellQuote(a)
+	}
+	script := fmt.Sprintf("%s; echo %s=$?; stty -a; echo %s; sleep 3600", line, exitMarker, endMarker)
+	session := []string{"-f", "/dev/null", "new-session", "-d", "-s", "ui", "-x", "120", "-y", "30", "-e", "LANG=C.UTF-8", "-e", "TERM=screen"}
+	for _, e := range env {
+		session = append(session, "-e", e)
+	}
+	u.tmux(append(session, "sh", "-c", script)...)
 	t.Cleanup(func() {
 		_ = exec.Command("tmux", "-L", u.socket, "kill-server").Run()
 	})
