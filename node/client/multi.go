@@ -26,7 +26,8 @@ import (
 // node's order. Every event Multi sends carries the node's name and the
 // task's ID on it (actors.TaskEvent.Node and NodeTask); group names are
 // prefixed with the node's ("box2/web"). A Start goes to the node its
-// actors.Start.Node names, else to the first.
+// actors.Start.Node names, else to the first; a List is answered with one
+// actors.TaskList per node that answers, as each comes.
 type Multi struct {
 	// ConnectionMessage, when set before Subscribe, makes the message the
 	// subscriber is sent when the connection to node is lost (up false,
@@ -103,8 +104,25 @@ type connChange struct {
 	lastHeard time.Time
 }
 
-// receive answers a command on a goroutine of its own, as Adapter does.
-func (m *Multi) receive(ctx actor.Context) { answer(ctx, m.ctx, &m.wg, m.call) }
+// receive answers a command on a goroutine of its own, as Adapter does; a
+// List is answered by each node's list as it comes (actors.TaskList, one
+// message per node), so that a node slow to answer holds up only its own.
+func (m *Multi) receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(actors.List); ok && ctx.Sender() != nil && m.ctx.Err() == nil {
+		sender, root := ctx.Sender(), ctx.ActorSystem().Root
+		for i, a := range m.adapters {
+			m.wg.Add(1)
+			go func() {
+				defer m.wg.Done()
+				if l, ok := a.call(actors.List{}).(actors.TaskList); ok && m.ctx.Err() == nil {
+					root.Send(sender, m.translate(i, l))
+				}
+			}()
+		}
+		return
+	}
+	answer(ctx, m.ctx, &m.wg, m.call)
+}
 
 // errNoNode answers a command for an ID that is no node's task.
 func errNoNode(op actors.Op, id int) actors.Reply {
@@ -114,8 +132,6 @@ func errNoNode(op actors.Op, id int) actors.Reply {
 // call routes a command to its node and makes its reply Multi's.
 func (m *Multi) call(msg any) any {
 	switch c := msg.(type) {
-	case actors.List:
-		return m.list()
 	case actors.Start:
 		return m.start(c)
 	case actors.SetMaxParallel:
@@ -227,29 +243,6 @@ func (m *Multi) onNode(i int, err error) error {
 		return nil
 	}
 	return fmt.Errorf("node %s: %w", m.names[i], err)
-}
-
-// list is the tasks of every node that answers, asked all at once; a node
-// that does not answer is left out: its rows stay as last known, and its
-// stream says it is out of reach.
-func (m *Multi) list() any {
-	lists := make([]any, len(m.adapters))
-	var wg sync.WaitGroup
-	for i, a := range m.adapters {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			lists[i] = a.call(actors.List{})
-		}()
-	}
-	wg.Wait()
-	var out actors.TaskList
-	for i, l := range lists {
-		if l, ok := l.(actors.TaskList); ok {
-			out.Tasks = append(out.Tasks, m.translate(i, l).(actors.TaskList).Tasks...)
-		}
-	}
-	return out
 }
 
 // task makes a node's task event Multi's.
