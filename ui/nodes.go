@@ -20,7 +20,7 @@ type NodeState struct {
 	// last known.
 	Down bool
 	// LastHeard is when the node was last heard from: its last event or
-	// heartbeat (Connection.LastHeard), else when it was found lost.
+	// heartbeat (Connection.LastHeard); zero: never.
 	LastHeard time.Time
 	// raw is the name as the events carry it.
 	raw string
@@ -126,10 +126,14 @@ func renderNodes(s tcell.Screen, m *Model, th Theme, w, y int, now time.Time) {
 		var b strings.Builder
 		b.WriteString(n.Name)
 		style := th.Base
-		if n.Down {
+		switch {
+		case n.Down && n.LastHeard.IsZero():
+			style = th.Error
+			b.WriteString(" unreachable, not heard from yet")
+		case n.Down:
 			style = th.Error
 			b.WriteString(" unreachable, last heard " + wholeDuration(now.Sub(n.LastHeard)) + " ago")
-		} else {
+		default:
 			b.WriteString(" up")
 		}
 		b.WriteString(" (" + strconv.Itoa(counts[n.raw]) + ")")

@@ -76,7 +76,7 @@ func TestNodeOutOfReach(t *testing.T) {
 	th := NewTheme(false, false)
 	m := nodesModel(w, h)
 	lost := t0.Add(-12 * time.Second)
-	m.Connection(Connection{Node: "box2", Err: errors.New("connection to node \"box2\" lost")}, lost)
+	m.Connection(Connection{Node: "box2", Err: errors.New("connection to node \"box2\" lost"), LastHeard: lost}, t0)
 	rows := render(s, m, th)
 	if !strings.Contains(rows[1], "box2 unreachable, last heard 12s ago (2)") {
 		t.Errorf("nodes line %q does not say box2 is unreachable", rows[1])
@@ -95,6 +95,12 @@ func TestNodeOutOfReach(t *testing.T) {
 			t.Errorf("row %q: dimmed %v", row, dimmed)
 		}
 	}
+	// A node never heard from says so.
+	m.Connection(Connection{Node: "box3", Err: errors.New("does not answer")}, t0)
+	if rows := render(s, m, th); !strings.Contains(rows[1], "box3 unreachable, not heard from yet") {
+		t.Errorf("nodes line %q: box3 was never heard from", rows[1])
+	}
+	m.Connection(Connection{Node: "box3", Up: true}, t0)
 	// A second failed attempt is no news; the return is.
 	m.Connection(Connection{Node: "box2", Err: errors.New("again")}, t0)
 	m.Connection(Connection{Node: "box2", Up: true}, t0)

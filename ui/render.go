@@ -251,7 +251,10 @@ func renderHeader(s tcell.Screen, m *Model, th Theme, w, top, listH int, now tim
 			fmt.Fprintf(&b, " %d nodes", len(m.Nodes))
 		}
 		if m.Stale {
-			b.WriteString(" (connection lost: reconnecting) last heard " + wholeDuration(now.Sub(m.LastHeard)) + " ago")
+			b.WriteString(" (connection lost: reconnecting)")
+			if !m.LastHeard.IsZero() {
+				b.WriteString(" last heard " + wholeDuration(now.Sub(m.LastHeard)) + " ago")
+			}
 		}
 		if m.Quitting {
 			b.WriteString(" (quitting)")

@@ -34,13 +34,14 @@ type Connection struct {
 	// Err says why it was lost; nil when Up.
 	Err error
 	// LastHeard is when the node was last heard from (its last event or
-	// heartbeat); zero: when the message came.
+	// heartbeat); zero: never.
 	LastHeard time.Time
 }
 
-// heard is when the node was last heard from, as of a message at now.
+// heard is when the node was last heard from, as of a message at now
+// (zero: never).
 func (c Connection) heard(now time.Time) time.Time {
-	if c.LastHeard.IsZero() || c.LastHeard.After(now) {
+	if c.LastHeard.After(now) {
 		return now
 	}
 	return c.LastHeard

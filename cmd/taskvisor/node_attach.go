@@ -33,17 +33,16 @@ func runAttach(args []string, stdout, stderr io.Writer) int {
 	if code, ok := cl.parse(args, 0); !ok {
 		return code
 	}
-	ts, code, ok := cl.connectEach()
-	if !ok {
-		return code
+	ts, err := cl.connect()
+	if err != nil {
+		return cl.dialFailed(err)
 	}
 	defer cl.closeAll()
-	if code != exitOK {
-		fmt.Fprintf(stderr, "taskvisor attach: fix the nodes above, or leave them out with --node\n")
-		return code
-	}
 	if len(ts) > 1 {
 		return attachNodes(cl, ts)
+	}
+	if ts[0].err != nil {
+		return cl.dialFailed(ts[0].err)
 	}
 	cl.c = ts[0].client
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -85,6 +84,26 @@ func runAttach(args []string, stdout, stderr io.Writer) int {
 // (client.Multi). A node out of reach at the start is shown so, and
 // reached once it answers; the templates are the first answering node's.
 func attachNodes(cl *cli, ts []*target) int {
+	failed := false
+	for _, t := range ts {
+		if errors.Is(t.err, client.ErrNoNode) {
+			// A node of this machine not running yet: shown unreachable
+			// until it runs.
+			lazy := t.t
+			lazy.Lazy = true
+			if t.client, t.err = client.Dial(lazy); t.err == nil {
+				t.client.Node = t.name
+			}
+		}
+		if t.err != nil {
+			fmt.Fprintf(cl.stderr, "taskvisor attach: %v\n", t.err)
+			failed = true
+		}
+	}
+	if failed {
+		fmt.Fprintf(cl.stderr, "taskvisor attach: fix the nodes above, or leave them out with --node\n")
+		return exitUsage
+	}
 	clients := make([]*client.Client, len(ts))
 	cats := make([]actors.Catalogue, len(ts))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -18,15 +18,15 @@ import (
 // Adapter lets a front end written for the runtime's supervisor actor (the
 // terminal UI) work with a node: an actor in the client's own actor system
 // that answers the supervisor's commands (actors.List, Start, Cancel, Kill,
-// Restart, GetOutput, Wait, Shutdown) with the same replies, made by calls to
+// Restart, Fail, Pause, Resume, SetMaxParallel, GetOutput, Wait, Shutdown)
+// with the same replies, made by calls to
 // the node, and a Subscribe that turns the node's event stream into the same
 // actors.TaskEvent and GroupEvent messages. The stream reconnects with
 // backoff and resumes from the last sequence number seen; while it is down,
 // the subscriber gets an actors.Reply whose Err says so, and a fresh
 // actors.TaskList once it is up again.
 //
-// One Adapter serves one node; a program attached to several nodes makes
-// one for each.
+// One Adapter serves one node; Multi serves several as one.
 type Adapter struct {
 	// ConnectionMessage, when set before Subscribe, makes the message the
 	// subscriber is sent when the connection to the node is lost (up
@@ -236,6 +236,7 @@ func (a *Adapter) subscribe(send func(any)) (unsubscribe func()) {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
+		lost := err != nil // said as lost until the stream is up
 		if err != nil {
 			// Not reachable now: from the newest event once it is.
 			for ctx.Err() == nil {
@@ -255,7 +256,6 @@ func (a *Adapter) subscribe(send func(any)) (unsubscribe func()) {
 				return
 			}
 		}
-		lost := err != nil
 		_ = a.c.StreamEvents(ctx, since, func(ev *pb.Event) error {
 			switch k := ev.GetKind().(type) {
 			case *pb.Event_Task:

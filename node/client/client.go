@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
@@ -44,6 +45,10 @@ type Target struct {
 	SSH string
 	// SSHPort is ssh's port (empty: ssh's default or config).
 	SSHPort string
+	// Lazy: Dial does not check that the socket is there; the first call
+	// waits for it, as for any node out of reach (a client of several
+	// nodes shows one not started yet as unreachable).
+	Lazy bool
 	// Remote is the command that runs taskvisor on the ssh host, as its
 	// shell reads it ("/opt/bin/taskvisor", "env XDG_RUNTIME_DIR=/run/x
 	// taskvisor"); empty: "taskvisor", found in the PATH of ssh's remote
@@ -85,10 +90,9 @@ func Dial(t Target) (*Client, error) {
 		name = node.DefaultName
 	}
 	if t.SSH != "" {
-		conn, err := grpc.NewClient("passthrough:///ssh", grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return dialSSH(ctx, t) }),
-			grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}),
-			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(node.MaxSendBytes), grpc.MaxCallSendMsgSize(node.MaxRecvBytes)))
+		conn, err := grpc.NewClient("passthrough:///ssh", append(dialOptions(),
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return dialSSH(ctx, t) }))...)
 		if err != nil {
 			return nil, fmt.Errorf("node ssh://%s: %w", t.SSH, err)
 		}
@@ -99,9 +103,7 @@ func Dial(t Target) (*Client, error) {
 		if t.TLS != nil {
 			creds = credentials.NewTLS(t.TLS)
 		}
-		conn, err := grpc.NewClient("passthrough:///"+t.Address, grpc.WithTransportCredentials(creds),
-			grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}),
-			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(node.MaxSendBytes), grpc.MaxCallSendMsgSize(node.MaxRecvBytes)))
+		conn, err := grpc.NewClient("passthrough:///"+t.Address, append(dialOptions(), grpc.WithTransportCredentials(creds))...)
 		if err != nil {
 			return nil, fmt.Errorf("node %s: %w", t.Address, err)
 		}
@@ -114,17 +116,30 @@ func Dial(t Target) (*Client, error) {
 			return nil, err
 		}
 	}
-	if _, err := os.Stat(path); err != nil {
+	if _, err := os.Stat(path); err != nil && !t.Lazy {
 		return nil, fmt.Errorf("node %q: %w here (no socket %s; start one with `taskvisor serve`)", name, ErrNoNode, path)
 	}
-	conn, err := grpc.NewClient("unix://"+path,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(node.MaxSendBytes), grpc.MaxCallSendMsgSize(node.MaxRecvBytes)),
-	)
+	conn, err := grpc.NewClient("unix://"+path, append(dialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
 	if err != nil {
 		return nil, fmt.Errorf("node %q: %w", name, err)
 	}
 	return &Client{TaskvisorClient: pb.NewTaskvisorClient(conn), Node: name, Socket: path, conn: conn}, nil
+}
+
+// dialOptions are every connection's: the message bounds of the node, gRPC
+// keepalives (a ping after 10 s without traffic, 5 s for its answer), and
+// a reconnection backoff of 100 ms growing to 5 s, as StreamEvents' (gRPC's
+// default grows to 120 s: a node back after a minute would wait as long
+// again to be seen).
+func dialOptions() []grpc.DialOption {
+	return []grpc.DialOption{
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(node.MaxSendBytes), grpc.MaxCallSendMsgSize(node.MaxRecvBytes)),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}),
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: reconnectFirst, Multiplier: 1.6, Jitter: 0.2, MaxDelay: reconnectMax},
+			MinConnectTimeout: 5 * time.Second,
+		}),
+	}
 }
 
 // Close closes the connection.
