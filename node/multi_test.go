@@ -49,10 +49,11 @@ func TestMultiOfTwoNodes(t *testing.T) {
 	unsubscribe := m.Subscribe(p.PID())
 	t.Cleanup(unsubscribe)
 
-	// A list is each node's, as it comes.
+	// A list is each node's, as it comes (and Subscribe sends each
+	// node's once its stream is set up).
 	p.Request(m.PID(), actors.List{})
 	byNode := map[string]actors.TaskEvent{}
-	for range 2 {
+	for len(byNode) < 2 {
 		l := probe.FishForMsg(p, func(actors.TaskList) bool { return true }, wait)
 		if len(l.Tasks) != 1 {
 			t.Fatalf("a node's list %+v, want its one task", l.Tasks)

@@ -218,12 +218,13 @@ func (a *Adapter) tellLost(send func(any), err error) {
 // call on: fit for ui.Config.Subscribe. The returned function ends the
 // stream.
 func (a *Adapter) Subscribe(self *actor.PID) (unsubscribe func()) {
-	return a.subscribe(func(m any) { a.system.Root.Send(self, m) })
+	return a.subscribe(a.ctx, func(m any) { a.system.Root.Send(self, m) })
 }
 
-// subscribe is Subscribe with each message given to send.
-func (a *Adapter) subscribe(send func(any)) (unsubscribe func()) {
-	ctx, cancel := context.WithCancel(a.ctx)
+// subscribe is Subscribe with each message given to send, until parent
+// ends or unsubscribe is called.
+func (a *Adapter) subscribe(parent context.Context, send func(any)) (unsubscribe func()) {
+	ctx, cancel := context.WithCancel(parent)
 	// The starting point is taken before the subscriber asks for the list,
 	// so that no event falls between the two.
 	var since uint64

@@ -316,28 +316,30 @@ func (m *Multi) translate(i int, msg any) any {
 }
 
 // Subscribe sends every node's events to self, as Adapter.Subscribe does
-// for one, made Multi's: fit for ui.Config.Subscribe. The returned function
-// ends the streams.
+// for one, made Multi's: fit for ui.Config.Subscribe. It returns at once:
+// each node is subscribed to on a goroutine of its own (a node out of reach
+// takes up to 5 s to say so), and once its stream's starting point is
+// taken, its list of tasks is sent too, so that nothing falls between the
+// list the subscriber asks for and the stream. The returned function ends
+// the streams.
 func (m *Multi) Subscribe(self *actor.PID) (unsubscribe func()) {
-	stops := make([]func(), len(m.adapters))
-	var wg sync.WaitGroup
+	ctx, cancel := context.WithCancel(m.ctx)
 	for i, a := range m.adapters {
-		// Each node's Info call is made at once: a node out of reach
-		// does not hold the others' streams up.
-		wg.Add(1)
+		send := func(msg any) {
+			if out := m.translate(i, msg); out != nil && ctx.Err() == nil {
+				m.system.Root.Send(self, out)
+			}
+		}
+		m.wg.Add(1)
 		go func() {
-			defer wg.Done()
-			stops[i] = a.subscribe(func(msg any) {
-				if out := m.translate(i, msg); out != nil {
-					m.system.Root.Send(self, out)
-				}
-			})
+			defer m.wg.Done()
+			a.subscribe(ctx, send) // its streams end with ctx
+			lctx, lcancel := context.WithTimeout(ctx, callTimeout)
+			defer lcancel()
+			if l, err := a.list(lctx); err == nil {
+				send(l)
+			}
 		}()
 	}
-	wg.Wait()
-	return func() {
-		for _, stop := range stops {
-			stop()
-		}
-	}
+	return cancel
 }
