@@ -4,6 +4,7 @@ package tests
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -221,6 +222,19 @@ func TestThreeHosts(t *testing.T) {
 	})
 	if !strings.HasPrefix(ls, "NODE") {
 		t.Errorf("ls of three nodes has no NODE column:\n%s", ls)
+	}
+	lines := strings.Split(strings.TrimSpace(f.mustCtl("ls", "--json")), "\n")
+	for i, line := range lines {
+		var got struct {
+			Node  string            `json:"node"`
+			Tasks []json.RawMessage `json:"tasks"`
+		}
+		if err := json.Unmarshal([]byte(line), &got); err != nil || got.Node != f.nodes[i].name || len(got.Tasks) != 1 {
+			t.Errorf("ls --json line %d: %q (%v), want node %s with its task", i, line, err, f.nodes[i].name)
+		}
+	}
+	if len(lines) != 3 {
+		t.Errorf("ls --json: %d lines, want one per node", len(lines))
 	}
 	pids := map[string]int{}
 	for _, n := range f.nodes {

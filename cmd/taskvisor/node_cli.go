@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -196,6 +197,22 @@ func (cl *cli) prep(args []string, nargs int) (code int, ok bool) {
 
 var jsonOpts = protojson.MarshalOptions{UseProtoNames: true}
 
+// printJSONOf writes m as one line of JSON with its node's name first:
+// {"node":"box1", ...m's fields}.
+func (cl *cli) printJSONOf(node string, m proto.Message) {
+	b, err := jsonOpts.Marshal(m)
+	if err != nil || len(b) < 2 || b[0] != '{' {
+		fmt.Fprintf(cl.stderr, "taskvisor %s: %v\n", cl.name, err)
+		return
+	}
+	name, _ := json.Marshal(node)
+	if len(bytes.TrimSpace(b[1:len(b)-1])) == 0 {
+		fmt.Fprintf(cl.stdout, "{\"node\":%s}\n", name)
+		return
+	}
+	fmt.Fprintf(cl.stdout, "{\"node\":%s,%s\n", name, b[1:])
+}
+
 // printJSON writes m as one line of JSON.
 func (cl *cli) printJSON(m proto.Message) {
 	b, err := jsonOpts.Marshal(m)
@@ -250,8 +267,12 @@ func cmdList(cl *cli, args []string) int {
 		code = exitNoNode
 	}
 	if *cl.json {
-		for _, res := range lists {
-			if res != nil {
+		for i, res := range lists {
+			switch {
+			case res == nil:
+			case several:
+				cl.printJSONOf(ts[i].name, res)
+			default:
 				cl.printJSON(res)
 			}
 		}
