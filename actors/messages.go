@@ -108,6 +108,9 @@ type Wait struct {
 // already under way. Reply: TaskList with how each task ended, once all have.
 type Shutdown struct {
 	Kill bool // SIGKILL at once instead of the stop signal and a grace
+	// Node names the node to stop, for a client attached to several
+	// (node/client.Multi). A runtime ignores it.
+	Node string
 }
 
 // Reply answers Start, Cancel, Kill and Restart: Err is nil when the command

@@ -278,6 +278,24 @@ func TestThreeHosts(t *testing.T) {
 	if r1, r3 := row(ls, "box1", "1"), row(ls, "box3", "1"); r1 == nil || r1[3] != "running" || r3 == nil || r3[3] != "killed" {
 		t.Errorf("after K on box3's row in attach:\n%s", ls)
 	}
+	// S on box3's row stops box3 alone; the UI stays with the others.
+	u.keys("S")
+	u.waitFor("the question", regexp.MustCompile(`Stop node box3 and every task on it\?`), nil)
+	u.keys("y")
+	u.waitFor("box3 gone, the others up", regexp.MustCompile(`box1 up \(1\)  box2 up \(1\)  box3 unreachable`), nil)
+	exited := make(chan error, 1)
+	go func() { exited <- f.nodes[2].cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("box3's serve after its shutdown: %v, want exit 0", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("box3's serve did not exit after S, y")
+	}
+	if _, stderr, code := f.ctl("ls", "--node", "box1", "--node", "box2"); code != 0 {
+		t.Errorf("box1 and box2 after box3's stop: exit %d, %s", code, stderr)
+	}
 	u.keys("q")
 	u.waitFor("attach detached", regexp.MustCompile(`detached from nodes box1, box2, box3`), nil)
 }

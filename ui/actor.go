@@ -10,6 +10,7 @@ import (
 	"github.com/gdamore/tcell/v2"
 
 	"github.com/taskvisor/taskvisor/actors"
+	"github.com/taskvisor/taskvisor/internal/termtext"
 )
 
 // Timing of the UI actor.
@@ -315,10 +316,14 @@ func (u *uiActor) run(ctx actor.Context, cmds []any) {
 				} else if r, ok := res.(actors.Reply); ok && r.Err != nil {
 					err = r.Err
 				}
-				if err != nil {
+				switch {
+				case err != nil:
 					u.m.StoppingNode = false
-					u.m.Error(fmt.Errorf("stop node %s: %w", u.m.Node, err), u.cfg.Now())
-				} else {
+					u.m.Error(fmt.Errorf("stop node %s: %w", u.m.stopName(), err), u.cfg.Now())
+				case c.Node != "":
+					// One of several: the UI stays with the others.
+					u.m.note("stopped node "+termtext.Escape(c.Node)+" and every task on it", false, u.cfg.Now())
+				default:
 					cmds = append(cmds, u.m.NodeStopped()...)
 				}
 				u.run(ctx, cmds)

@@ -107,6 +107,9 @@ type Model struct {
 	ConfirmStop bool
 	// StoppingNode: the answer was yes, and the node's shutdown is asked.
 	StoppingNode bool
+	// StopNode is the node S asks about in a UI of several: the selected
+	// row's.
+	StopNode string
 	// Stale: the connection to the node is lost; the tasks are shown as
 	// last known, dimmed, until it is back.
 	Stale bool

@@ -60,11 +60,25 @@ func TestSeveralNodes(t *testing.T) {
 	if cmds := m.Key(keyRune('q'), t0); len(cmds) != 1 || cmds[0] != (quitCmd{}) {
 		t.Errorf("q: %v, want a detach", cmds)
 	}
-	if cmds := m.Key(keyRune('S'), t0); cmds != nil || m.ConfirmStop {
-		t.Errorf("S with several nodes: %v, confirm %v; want neither", cmds, m.ConfirmStop)
+	if last := rows[h-1]; !strings.HasSuffix(last, "? help S stop its node q detach") {
+		t.Errorf("footer %q, want it to end in '? help S stop its node q detach'", last)
 	}
-	if last := rows[h-1]; !strings.HasSuffix(last, "? help q detach") {
-		t.Errorf("footer %q, want it to end in '? help q detach'", last)
+	// S asks about the selected row's node, and stops that one only.
+	if cmds := m.Key(keyRune('S'), t0); cmds != nil || !m.ConfirmStop {
+		t.Fatalf("S: %v, confirm %v; want the question", cmds, m.ConfirmStop)
+	}
+	if rows := render(s, m, th); !strings.Contains(rows[h-2], "Stop node box2 and every task on it? y: stop it") {
+		t.Errorf("the question %q does not name box2", rows[h-2])
+	}
+	if cmds := m.Key(keyRune('y'), t0); len(cmds) != 1 || cmds[0] != (actors.Shutdown{Node: "box2"}) || m.StoppingNode {
+		t.Errorf("y: %v (stopping %v), want box2's shutdown, the UI staying with the others", cmds, m.StoppingNode)
+	}
+	if cmds := m.Connection(Connection{Node: "box2", Err: errors.New("gone")}, t0); cmds != nil {
+		t.Errorf("box2 gone after its stop: %v, want the UI to stay", cmds)
+	}
+	m.Selected = 0
+	if cmds := m.Key(keyRune('S'), t0); cmds != nil || m.ConfirmStop {
+		t.Errorf("S with no row selected: %v, confirm %v; want neither", cmds, m.ConfirmStop)
 	}
 }
 

@@ -747,7 +747,7 @@ func exitText(t *Task) string {
 
 func renderNotice(s tcell.Screen, m *Model, th Theme, w, y int, now time.Time) {
 	if m.ConfirmStop {
-		put(s, 0, y, w, "Stop node "+termtext.Escape(m.Node)+" and every task on it? y: stop it, any other key: no", th.Error, th.ellipsis)
+		put(s, 0, y, w, "Stop node "+termtext.Escape(m.stopName())+" and every task on it? y: stop it, any other key: no", th.Error, th.ellipsis)
 		return
 	}
 	if m.Quitting {
@@ -810,7 +810,7 @@ func renderKeys(s tcell.Screen, m *Model, th Theme, w, y int) {
 	tail := []keyHint{{"?", "help"}, {"q", "quit"}}
 	switch {
 	case m.multi():
-		tail = []keyHint{{"?", "help"}, {"q", "detach"}}
+		tail = []keyHint{{"?", "help"}, {"S", "stop its node"}, {"q", "detach"}}
 	case m.Node != "":
 		tail = []keyHint{{"?", "help"}, {"S", "stop node"}, {"q", "detach"}}
 	}
@@ -893,6 +893,7 @@ func renderHelp(s tcell.Screen, m *Model, th Theme, w, h int) {
 		i := slices.Index(lines, "q Ctrl-C     quit: stop all tasks with escalation")
 		lines = slices.Replace(lines, i, i+2,
 			"q Ctrl-C     detach: the nodes and their tasks keep running",
+			"S            stop the selected row's node and every task (asks first)",
 			"             (keys act on the selected row's node; 1-9 start there)")
 	case m.Node != "":
 		i := slices.Index(lines, "q Ctrl-C     quit: stop all tasks with escalation")

@@ -116,13 +116,26 @@ func (m *Model) Key(ev *tcell.EventKey, now time.Time) []any {
 // key keeps it.
 func (m *Model) confirmStopKey(ev *tcell.EventKey, now time.Time) []any {
 	m.ConfirmStop = false
+	name := termtext.Escape(m.stopName())
 	if r := ev.Rune(); ev.Key() == tcell.KeyRune && (r == 'y' || r == 'Y') {
+		m.note("stopping node "+name+": every task with escalation", false, now)
+		if m.multi() {
+			// One of several: the others stay attached.
+			return []any{actors.Shutdown{Node: m.StopNode}}
+		}
 		m.StoppingNode = true
-		m.note("stopping node "+termtext.Escape(m.Node)+": every task with escalation", false, now)
 		return []any{actors.Shutdown{}}
 	}
-	m.note("node "+termtext.Escape(m.Node)+" goes on", false, now)
+	m.note("node "+name+" goes on", false, now)
 	return nil
+}
+
+// stopName is the node S asks about.
+func (m *Model) stopName() string {
+	if m.multi() {
+		return m.StopNode
+	}
+	return m.Node
 }
 
 // listKey is a key that is no character, on the task list.
@@ -174,8 +187,10 @@ func (m *Model) runeKey(r rune, now time.Time) []any {
 		return m.quit(true, now)
 	case 'S':
 		switch {
+		case m.multi() && m.startNode() == "":
+			m.Error(errors.New("select a task of the node to stop (S stops the selected row's node)"), now)
 		case m.multi():
-			m.note("S stops the one node attach is attached to; of several, stop one with taskvisor shutdown --node NAME", true, now)
+			m.StopNode, m.ConfirmStop = m.startNode(), true
 		case m.Node != "" && !m.StoppingNode:
 			m.ConfirmStop = true
 		}

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -137,7 +136,18 @@ func (m *Multi) call(msg any) any {
 	case actors.SetMaxParallel:
 		return m.setMaxParallel(c)
 	case actors.Shutdown:
-		return actors.Reply{Op: actors.OpShutdown, Err: errors.New("stop one node at a time: taskvisor shutdown --node NAME")}
+		i := slices.Index(m.names, c.Node)
+		if i < 0 {
+			return actors.Reply{Op: actors.OpShutdown, Err: fmt.Errorf("shutdown: name one node of %v (actors.Shutdown.Node): they stop one at a time", m.names)}
+		}
+		switch r := m.adapters[i].call(actors.Shutdown{Kill: c.Kill}).(type) {
+		case actors.TaskList:
+			return m.translate(i, r)
+		case actors.Reply:
+			r.Err = m.onNode(i, r.Err)
+			return r
+		}
+		return nil
 	}
 	return m.callTask(msg)
 }
