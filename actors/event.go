@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -144,10 +145,16 @@ func (e TaskEvent) failedInternally(now time.Time, reason string) TaskEvent {
 // 1/7 (14%)"; a task of one of several nodes is named node/ID ("[Task
 // box2/1] ...").
 func (e TaskEvent) String() string {
+	return "[Task " + e.Ref() + "] " + e.Message
+}
+
+// Ref is how the control CLI names the task: its ID ("7"), or node/ID
+// ("box2/7") for a task of one of several nodes.
+func (e TaskEvent) Ref() string {
 	if e.Node != "" {
-		return fmt.Sprintf("[Task %s/%d] %s", e.Node, e.NodeTask, e.Message)
+		return e.Node + "/" + strconv.Itoa(e.NodeTask)
 	}
-	return fmt.Sprintf("[Task %d] %s", e.ID, e.Message)
+	return strconv.Itoa(e.ID)
 }
 
 // Outcome says in a few words how the task ended, for summaries:

@@ -92,15 +92,6 @@ func shownID(ev *actors.TaskEvent) int {
 	return ev.ID
 }
 
-// TaskName is how the user addresses a task in the CLI: its ID, or
-// node/ID for a task of one of several nodes.
-func TaskName(ev actors.TaskEvent) string {
-	if ev.Node != "" {
-		return ev.Node + "/" + strconv.Itoa(ev.NodeTask)
-	}
-	return strconv.Itoa(ev.ID)
-}
-
 // startNode is the node a start goes to: the selected task's.
 func (m *Model) startNode() string {
 	if t := m.Task(m.Selected); t != nil {

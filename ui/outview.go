@@ -290,7 +290,7 @@ func renderView(s tcell.Screen, m *Model, th Theme, t *Task, w, h int, now time.
 	top := m.viewTop(len(rows))
 
 	fill(s, 0, 0, w, th.Header)
-	title := fmt.Sprintf(" Task %s %s %s %s: output", termtext.Escape(TaskName(t.Event)), t.name, th.Symbol(t.Event.State), t.Event.State)
+	title := fmt.Sprintf(" Task %s %s %s %s: output", termtext.Escape(t.Event.Ref()), t.name, th.Symbol(t.Event.State), t.Event.State)
 	right := ""
 	if len(rows) > 0 {
 		right = fmt.Sprintf(" %d-%d/%d ", top+1, min(top+bodyH, len(rows)), len(rows))

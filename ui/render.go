@@ -587,7 +587,7 @@ func renderDetail(s tcell.Screen, m *Model, th Theme, l layout, now time.Time) {
 func renderDetailTitle(s tcell.Screen, th Theme, t *Task, w, y int) {
 	title := " no task selected "
 	if t != nil {
-		title = fmt.Sprintf(" Task %s %s %s %s ", termtext.Escape(TaskName(t.Event)), t.name, th.Symbol(t.Event.State), t.Event.State)
+		title = fmt.Sprintf(" Task %s %s %s %s ", termtext.Escape(t.Event.Ref()), t.name, th.Symbol(t.Event.State), t.Event.State)
 	}
 	for x := 0; x < w; x++ {
 		s.Put(x, y, th.sep, th.Border)

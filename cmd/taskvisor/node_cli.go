@@ -101,8 +101,8 @@ func (cl *cli) flags(usage string, withJSON bool) *flag.FlagSet {
 	cl.nodesFilePath = fs.String("nodes", "", "the nodes `FILE` (default: $XDG_CONFIG_HOME/taskvisor/nodes.toml, if there)")
 	cl.socket = fs.String("socket", "", "the node's socket `PATH`")
 	cl.addr = fs.String("addr", "", "reach the node at `HOST:PORT` over mutual TLS (serve --listen); as --node HOST:PORT")
-	cl.cert = fs.String("cert", "client", "with --addr: the client certificate `NAME` in --certs")
-	cl.certs = fs.String("certs", certsDir(), "with --addr: the certificates' `DIR` (taskvisor certs)")
+	cl.cert = fs.String("cert", "client", "for a HOST:PORT node not in the nodes file: the client certificate `NAME` in --certs")
+	cl.certs = fs.String("certs", certsDir(), "for a HOST:PORT node not in the nodes file: the certificates' `DIR` (taskvisor certs)")
 	if withJSON {
 		cl.json = fs.Bool("json", false, "print JSON (one object per line for streams)")
 	}
