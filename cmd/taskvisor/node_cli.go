@@ -601,6 +601,10 @@ func cmdEvents(cl *cli, args []string) int {
 		return code
 	}
 	defer cl.closeAll()
+	if *since != 0 && len(ts) > 1 {
+		fmt.Fprintf(cl.stderr, "taskvisor events: --since %d: sequence numbers are each node's; with --since, name one --node\n", *since)
+		return exitUsage
+	}
 	ctx, cancel := interruptible()
 	defer cancel()
 	var mu sync.Mutex

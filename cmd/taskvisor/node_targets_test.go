@@ -43,6 +43,7 @@ func TestNodeTargets(t *testing.T) {
 		{[]string{"kill", "b/7"}, exitNoNode, []string{`node "b": no node is running here`}},
 		{[]string{"start", "1"}, exitUsage, []string{"3 nodes are addressed (a, b, c): this command acts on one; choose it with --node NAME"}},
 		{[]string{"shutdown"}, exitUsage, []string{"this command acts on one"}},
+		{[]string{"events", "--since", "5"}, exitUsage, []string{"sequence numbers are each node's"}},
 		{[]string{"kill", "--node", "a", "b/7"}, exitUsage, []string{`task b/7: node "b" is not among the --node given (a)`}},
 		{[]string{"ls", "--node", "ssh://u:pw@box"}, exitUsage, []string{"no passwords in addresses"}},
 		{[]string{"ls", "--node", "a", "--node", "a"}, exitUsage, []string{`node "a" named twice`}},
