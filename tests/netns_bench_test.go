@@ -125,17 +125,19 @@ func attachRSS(b *testing.B, f *netFixture, want int, env []string, args ...stri
 	}
 	session := fmt.Sprintf("tvbench%d", os.Getpid())
 	line := strings.Join(append(env, binary), " ") + " " + strings.Join(args, " ")
-	if out, err := exec.Command("tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "50", line).CombinedOutput(); err != nil {
+	// A tmux server of its own: the user's sessions are not touched.
+	tmux := func(args ...string) *exec.Cmd { return exec.Command("tmux", append([]string{"-L", session}, args...)...) }
+	if out, err := tmux("-f", "/dev/null", "new-session", "-d", "-s", session, "-x", "160", "-y", "50", line).CombinedOutput(); err != nil {
 		b.Fatalf("tmux: %v: %s", err, out)
 	}
-	defer exec.Command("tmux", "kill-session", "-t", session).Run()
-	out, err := exec.Command("tmux", "display", "-p", "-t", session, "#{pane_pid}").Output()
+	defer tmux("kill-server").Run()
+	out, err := tmux("display", "-p", "-t", session, "#{pane_pid}").Output()
 	if err != nil {
 		b.Fatal(err)
 	}
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(out)))
 	proctest.Eventually(b, time.Minute, fmt.Sprintf("attach to show %d tasks", want), func() bool {
-		screen, _ := exec.Command("tmux", "capture-pane", "-p", "-t", session).Output()
+		screen, _ := tmux("capture-pane", "-p", "-t", session).Output()
 		return strings.Contains(string(screen), fmt.Sprintf(" %d tasks", want))
 	})
 	time.Sleep(2 * time.Second) // a few frames and usage samples more
