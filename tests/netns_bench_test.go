@@ -126,11 +126,13 @@ func attachRSS(b *testing.B, f *netFixture, want int, env []string, args ...stri
 	session := fmt.Sprintf("tvbench%d", os.Getpid())
 	line := strings.Join(append(env, binary), " ") + " " + strings.Join(args, " ")
 	// A tmux server of its own: the user's sessions are not touched.
-	tmux := func(args ...string) *exec.Cmd { return exec.Command("tmux", append([]string{"-L", session}, args...)...) }
+	tmux := func(args ...string) *exec.Cmd {
+		return exec.Command("tmux", append([]string{"-L", session}, args...)...)
+	}
 	if out, err := tmux("-f", "/dev/null", "new-session", "-d", "-s", session, "-x", "160", "-y", "50", line).CombinedOutput(); err != nil {
 		b.Fatalf("tmux: %v: %s", err, out)
 	}
-	defer tmux("kill-server").Run()
+	defer killTmux(session)
 	out, err := tmux("display", "-p", "-t", session, "#{pane_pid}").Output()
 	if err != nil {
 		b.Fatal(err)

@@ -149,7 +149,7 @@ func TestServeAttachControl(t *testing.T) {
 		}
 		return string(out)
 	}
-	t.Cleanup(func() { _ = exec.Command("tmux", "-L", tmuxSock, "kill-server").Run() })
+	t.Cleanup(func() { killTmux(tmuxSock) })
 	session := func(name, script string) {
 		args := []string{"-f", "/dev/null", "new-session", "-d", "-s", name, "-x", "120", "-y", "30", "-e", "TERM=screen", "-e", "LANG=C.UTF-8"}
 		for _, kv := range e.env {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -59,10 +60,21 @@ func startTmuxWith(t *testing.T, env []string, args ...string) *tmuxUI {
 	}
 	u.tmux(append(session, "sh", "-c", script)...)
 	t.Cleanup(func() {
-		_ = exec.Command("tmux", "-L", u.socket, "kill-server").Run()
+		killTmux(u.socket)
 	})
 	u.tmux("set-option", "-g", "window-size", "manual")
 	return u
+}
+
+// killTmux ends the tmux server of socket name and removes its socket
+// file, which tmux leaves behind in its directory.
+func killTmux(name string) {
+	_ = exec.Command("tmux", "-L", name, "kill-server").Run()
+	dir := os.Getenv("TMUX_TMPDIR")
+	if dir == "" {
+		dir = "/tmp"
+	}
+	_ = os.Remove(filepath.Join(dir, fmt.Sprintf("tmux-%d", os.Getuid()), name))
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
